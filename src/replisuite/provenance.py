@@ -1,0 +1,139 @@
+"""Provenance: what produced a study's results, written to ``results/<study>/manifest.json``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from replisuite.atomic import atomic_open
+from replisuite.data import sha256_file
+
+RUN_STARTED_ENV = "REPLISUITE_RUN_STARTED"
+_REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def utc_now() -> str:
+    """Current UTC time, ISO 8601 with seconds."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def describe_files(paths: Iterable[str | os.PathLike[str]]) -> list[dict[str, Any]]:
+    """Path, size, SHA-256 and modification time of each file, sorted by path."""
+    described = []
+    for path in sorted({str(p) for p in paths}):
+        stat = os.stat(path)
+        described.append(
+            {
+                "path": path,
+                "bytes": stat.st_size,
+                "sha256": sha256_file(path),
+                "modified": dt.datetime.fromtimestamp(stat.st_mtime, dt.timezone.utc).isoformat(
+                    timespec="seconds"
+                ),
+            }
+        )
+    return described
+
+
+def package_versions(distribution: str = "replisuite") -> dict[str, str | None]:
+    """Installed versions of ``distribution`` and every package it requires (extras included)."""
+    names = {distribution}
+    try:
+        requirements = importlib.metadata.requires(distribution) or []
+    except importlib.metadata.PackageNotFoundError:
+        requirements = []
+    for requirement in requirements:
+        match = _REQUIREMENT_NAME.match(requirement)
+        if match:
+            names.add(match.group(1))
+    versions: dict[str, str | None] = {}
+    for name in sorted(names, key=str.lower):
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def git_state(root: str | os.PathLike[str] = ".") -> dict[str, Any]:
+    """Commit and dirty flag of the repository at ``root`` (``None`` outside a repository)."""
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(root), *args], capture_output=True, text=True, check=True
+            )
+        except (OSError, subprocess.CalledProcessError):
+            return None
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "HEAD")
+    if commit is None:
+        return {"commit": None, "dirty": None}
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "dirty": bool(status)}
+
+
+def build_manifest(
+    *,
+    study: str,
+    inputs: Iterable[str | os.PathLike[str]],
+    outputs: Iterable[str | os.PathLike[str]] = (),
+    config: Mapping[str, Any],
+    seed: int | None,
+    llm: Sequence[Mapping[str, Any]] = (),
+    started: str | None = None,
+    root: str | os.PathLike[str] = ".",
+) -> dict[str, Any]:
+    """Collect a study's provenance record.
+
+    Parameters
+    ----------
+    study
+        Study id (``trpm4``, ``stigma``, ...).
+    inputs, outputs
+        Files read and written; each is listed with its SHA-256.
+    config
+        The study's configuration section, exactly as the rules saw it.
+    seed
+        The study's random seed.
+    llm
+        Per model entry: backend, model id and version, parameters, request counts.
+    started
+        When the run began (defaults to ``$REPLISUITE_RUN_STARTED``, set by the Snakefile).
+    root
+        Repository root for the git commit.
+    """
+    return {
+        "study": study,
+        "run": {"started": started or os.environ.get(RUN_STARTED_ENV), "finished": utc_now()},
+        "seed": seed,
+        "config": json.loads(json.dumps(config, default=str)),
+        "inputs": describe_files(inputs),
+        "outputs": describe_files(outputs),
+        "software": {
+            "python": sys.version.split()[0],
+            "platform": platform.platform(),
+            "packages": package_versions(),
+        },
+        "git": git_state(root),
+        "llm": [dict(entry) for entry in llm],
+    }
+
+
+def write_manifest(path: str | os.PathLike[str], **fields: Any) -> dict[str, Any]:
+    """Build a manifest (see :func:`build_manifest`) and write it atomically as JSON."""
+    manifest = build_manifest(**fields)
+    with atomic_open(path) as handle:
+        json.dump(manifest, handle, indent=2, sort_keys=False)
+        handle.write("\n")
+    return manifest

@@ -1,0 +1,56 @@
+# Shared set-up: make the library importable, validate the config, load the sources.
+import re
+import sys
+from pathlib import Path
+
+SRC = str(Path(workflow.basedir) / "src")
+if SRC not in sys.path:
+    sys.path.insert(0, SRC)
+from replisuite.config import ConfigError, validate_config
+from replisuite.data import SourceError, load_sources
+from replisuite.workflow import configure_environment
+
+# Scripts run in their own interpreter (on a cluster, on another node) and inherit this.
+configure_environment(SRC)
+
+try:
+    validate_config(
+        config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml", origin="config"
+    )
+    SOURCES = load_sources(config["data"]["sources_file"])
+except (ConfigError, SourceError) as error:
+    raise WorkflowError(str(error)) from None
+
+RAW_DIR = config["data"]["raw_dir"]
+
+# Each study registers the files its manifest describes: STUDY_OUTPUTS[study] (results) and
+# STUDY_INPUTS[study] (what they were computed from).  `rule all` builds every manifest.
+STUDY_OUTPUTS = {}
+STUDY_INPUTS = {}
+
+
+def raw_path(name):
+    """Where a declared source is materialised."""
+    if name not in SOURCES:
+        raise WorkflowError(
+            f"unknown source {name!r}: declare it in {config['data']['sources_file']}"
+        )
+    return str(SOURCES[name].raw_path(RAW_DIR))
+
+
+def selected_sources():
+    wanted = config["data"]["fetch"]
+    if wanted == "all":
+        return sorted(SOURCES)
+    unknown = sorted(set(wanted) - set(SOURCES))
+    if unknown:
+        raise WorkflowError(
+            f"config data.fetch names unknown source(s) {unknown}; "
+            f"the declared ones are listed in {config['data']['sources_file']}"
+        )
+    return list(wanted)
+
+
+def study_config(study):
+    """The config section a study's manifest records (top-level seed included)."""
+    return {"seed": config["seed"], study: config.get(study, {})}

@@ -1,0 +1,50 @@
+# Data sources: every declared input is fetched (or read from the mirror) with its hash verified.
+
+
+rule fetch_source:
+    output:
+        f"{RAW_DIR}/{{source}}/{{filename}}",
+    params:
+        source=lambda wildcards: vars(SOURCES[wildcards.source]),
+    log:
+        "logs/data/fetch_source/{source}/{filename}.log",
+    benchmark:
+        "logs/data/fetch_source/{source}/{filename}.benchmark.tsv"
+    wildcard_constraints:
+        source="|".join(map(re.escape, SOURCES)),
+        filename="[^/]+",
+    conda:
+        "../../envs/core.yaml"
+    resources:
+        mem_mb=500,
+        runtime=30,
+    script:
+        "../scripts/data/fetch_source.py"
+
+
+rule summarise_sources:
+    input:
+        [raw_path(name) for name in selected_sources()],
+    output:
+        report(
+            "results/data/tables/sources.csv",
+            caption="../report/data/sources.rst",
+            category="Data",
+        ),
+    params:
+        sources=lambda wildcards: [vars(SOURCES[name]) for name in selected_sources()],
+    log:
+        "logs/data/summarise_sources.log",
+    benchmark:
+        "logs/data/summarise_sources.benchmark.tsv"
+    conda:
+        "../../envs/core.yaml"
+    resources:
+        mem_mb=500,
+        runtime=10,
+    script:
+        "../scripts/data/summarise_sources.py"
+
+
+STUDY_OUTPUTS["data"] = rules.summarise_sources.output
+STUDY_INPUTS["data"] = rules.summarise_sources.input

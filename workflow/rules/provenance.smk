@@ -1,0 +1,52 @@
+# Provenance: one manifest per study, and the configuration the run used.
+
+
+rule write_manifest:
+    input:
+        outputs=lambda wildcards: STUDY_OUTPUTS[wildcards.study],
+        inputs=lambda wildcards: STUDY_INPUTS[wildcards.study],
+    output:
+        report(
+            "results/{study}/manifest.json",
+            caption="../report/manifest.rst",
+            category="Provenance",
+            labels={"study": "{study}"},
+        ),
+    params:
+        config=lambda wildcards: study_config(wildcards.study),
+        seed=config["seed"],
+    log:
+        "logs/{study}/write_manifest.log",
+    benchmark:
+        "logs/{study}/write_manifest.benchmark.tsv"
+    wildcard_constraints:
+        study="|".join(map(re.escape, STUDY_OUTPUTS)),
+    conda:
+        "../../envs/core.yaml"
+    resources:
+        mem_mb=500,
+        runtime=10,
+    script:
+        "../scripts/write_manifest.py"
+
+
+rule dump_config:
+    output:
+        report(
+            "results/config_used.yaml",
+            caption="../report/config.rst",
+            category="Configuration",
+        ),
+    params:
+        config=config,
+    log:
+        "logs/dump_config.log",
+    benchmark:
+        "logs/dump_config.benchmark.tsv"
+    conda:
+        "../../envs/core.yaml"
+    resources:
+        mem_mb=200,
+        runtime=5,
+    script:
+        "../scripts/dump_config.py"

@@ -1,0 +1,9 @@
+"""Fetch one declared source (mirror or network) with its SHA-256 verified."""
+
+from replisuite.data import Source, fetch_source
+from replisuite.runlog import log_to
+
+with log_to(snakemake.log[0]) as log:
+    source = Source(**snakemake.params.source)
+    fetch_source(source, snakemake.output[0])
+    log.info("fetched %s (%s) to %s", source.name, source.sha256, snakemake.output[0])

@@ -1,0 +1,14 @@
+"""Write results/<study>/manifest.json for every file the study produced."""
+
+from replisuite.provenance import write_manifest
+from replisuite.runlog import log_to
+
+with log_to(snakemake.log[0]):
+    write_manifest(
+        snakemake.output[0],
+        study=snakemake.wildcards.study,
+        inputs=snakemake.input.inputs,
+        outputs=snakemake.input.outputs,
+        config=snakemake.params.config,
+        seed=snakemake.params.seed,
+    )
