@@ -12,6 +12,10 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/provenance.smk"
 
 
+localrules:
+    all,
+
+
 rule all:
     default_target: True
     input:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -80,7 +81,7 @@ def load_sources(path: str | os.PathLike[str]) -> dict[str, Source]:
     sources: dict[str, Source] = {}
     for index, entry in enumerate(entries):
         where = f"{path}: sources[{index}]"
-        missing = [key for key in _REQUIRED if not entry.get(key)]
+        missing = [key for key in _REQUIRED if entry.get(key) in (None, "")]
         if missing:
             raise SourceError(f"{where} ({entry.get('name', '?')}): missing {', '.join(missing)}")
         unknown = set(entry) - set(Source.__dataclass_fields__)
@@ -88,9 +89,13 @@ def load_sources(path: str | os.PathLike[str]) -> dict[str, Source]:
             raise SourceError(f"{where} ({entry['name']}): unknown field(s) {sorted(unknown)}")
         if entry["name"] in sources:
             raise SourceError(f"{where}: duplicate source name {entry['name']!r}")
-        digest = str(entry["sha256"]).lower()
-        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-            raise SourceError(f"{where} ({entry['name']}): sha256 must be 64 hex digits, got {digest!r}")
+        digest = entry["sha256"]
+        if not isinstance(digest, str) or not re.fullmatch(r"[0-9a-f]{64}", digest.lower()):
+            raise SourceError(
+                f"{where} ({entry['name']}): sha256 must be a quoted string of 64 hex digits, "
+                f"got {digest!r}"
+            )
+        digest = digest.lower()
         if entry["citation"] in citations:
             entry = {**entry, "citation": " ".join(str(citations[entry["citation"]]).split())}
         sources[entry["name"]] = Source(**{**entry, "sha256": digest})
