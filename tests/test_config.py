@@ -51,3 +51,15 @@ def test_bad_yaml_names_the_file(tmp_path):
     path.write_text("a: [1, 2\n")
     with pytest.raises(ConfigError, match="c.yaml: not valid YAML"):
         load_yaml(path)
+
+
+def test_model_entries_are_validated():
+    config = project_config()
+    config["llm"]["models"]["mine"] = {"backend": "scripted", "model": "x"}
+    with pytest.raises(ConfigError, match="llm.models.mine.backend"):
+        validate_config(config, SCHEMA)
+    config["llm"]["models"]["mine"] = {"backend": "openai", "model": "x", "api_key": "sk-123"}
+    with pytest.raises(ConfigError, match="unknown key\\(s\\) 'api_key'"):
+        validate_config(config, SCHEMA)
+    config["llm"]["models"]["mine"] = {"backend": "openai", "model": "x", "api_key_env": "MY_KEY", "concurrency": 16}
+    validate_config(config, SCHEMA)

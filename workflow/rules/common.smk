@@ -25,8 +25,11 @@ RAW_DIR = config["data"]["raw_dir"]
 
 # Each study registers the files its manifest describes: STUDY_OUTPUTS[study] (results) and
 # STUDY_INPUTS[study] (what they were computed from).  `rule all` builds every manifest.
+# Studies that query language models also register STUDY_LLM[study]: JSON files with the
+# provenance of each model entry they ran (replisuite.llm.LLM.provenance()).
 STUDY_OUTPUTS = {}
 STUDY_INPUTS = {}
+STUDY_LLM = {}
 
 
 def raw_path(name):

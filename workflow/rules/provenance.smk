@@ -5,6 +5,7 @@ rule write_manifest:
     input:
         outputs=lambda wildcards: STUDY_OUTPUTS[wildcards.study],
         inputs=lambda wildcards: STUDY_INPUTS[wildcards.study],
+        llm=lambda wildcards: STUDY_LLM.get(wildcards.study, []),
     output:
         report(
             "results/{study}/manifest.json",

@@ -1,9 +1,12 @@
 """Write results/<study>/manifest.json for every file the study produced."""
 
+import json
+
 from replisuite.provenance import write_manifest
 from replisuite.runlog import log_to
 
 with log_to(snakemake.log[0]):
+    llm = [entry for path in snakemake.input.llm for entry in json.loads(open(path).read())]
     write_manifest(
         snakemake.output[0],
         study=snakemake.wildcards.study,
@@ -11,4 +14,5 @@ with log_to(snakemake.log[0]):
         outputs=snakemake.input.outputs,
         config=snakemake.params.config,
         seed=snakemake.params.seed,
+        llm=llm,
     )

@@ -1,0 +1,108 @@
+"""Backends answer one :class:`Request` at a time; the runner adds caching, concurrency and retries."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from typing import Protocol
+
+from replisuite.llm.requests import Completion, Request
+
+SCRIPTED_ENV = "REPLISUITE_ALLOW_SCRIPTED"
+
+
+class LLMError(RuntimeError):
+    """A request failed and should not be retried (bad request, missing record, ...)."""
+
+
+class TransientError(RuntimeError):
+    """A request failed in a way worth retrying (429, 5xx, timeout, dropped connection)."""
+
+
+class ReplayMissingError(LLMError):
+    """A replayed request is not in the published record."""
+
+
+class Backend(Protocol):
+    """What the runner needs from a backend."""
+
+    name: str
+    max_concurrency: int
+
+    def complete(self, request: Request) -> Completion:
+        """Answer one request, raising :class:`TransientError` or :class:`LLMError` on failure."""
+
+
+class ReplayBackend:
+    """Answers only from records imported into the store; any other request is an error.
+
+    The runner looks the request up in the store first, so this backend is reached only for a
+    request that the published record does not contain.
+    """
+
+    name = "replay"
+    max_concurrency = 1
+
+    def complete(self, request: Request) -> Completion:
+        raise ReplayMissingError(
+            f"{request.describe()} is not in the published record imported into the store; "
+            "replay never falls back to a live model (check the prompt generation, or import "
+            "the record that contains it)"
+        )
+
+
+class ScriptedBackend:
+    """Test double: answers with ``responder(request)``.  Refused outside tests.
+
+    Parameters
+    ----------
+    responder
+        Returns the text for a request (it may raise :class:`TransientError` to test retries).
+    """
+
+    name = "scripted"
+
+    def __init__(self, responder: Callable[[Request], str], *, max_concurrency: int = 4) -> None:
+        if os.environ.get(SCRIPTED_ENV) != "1":
+            raise LLMError(
+                "the scripted backend is a test double and produces no results; "
+                f"tests enable it with {SCRIPTED_ENV}=1"
+            )
+        self.responder = responder
+        self.max_concurrency = max_concurrency
+
+    def complete(self, request: Request) -> Completion:
+        text = self.responder(request)
+        parsed = parse_choice(text, request.options) if request.kind == "choose" else None
+        return Completion(text=text, parsed=parsed, model_version="scripted")
+
+
+
+
+def parse_choice(text: str, options: tuple[str, ...]) -> dict:
+    """Match a free-text answer strictly to one option.
+
+    Accepted: the option itself (case, surrounding whitespace, quotes and final punctuation
+    ignored), or a reply that starts with it followed by a word boundary and names no other
+    option ("Agree, because ..."). Anything else, such as "agree or disagree", is unparseable:
+    ``{"option": None, ...}`` (counted by the studies, never imputed).
+    """
+    reply = _normalise(text)
+    normalised = [_normalise(option) for option in options]
+    chosen = [i for i, option in enumerate(normalised) if option == reply]
+    if not chosen:
+        starts = [i for i, option in enumerate(normalised) if re.match(re.escape(option) + r"(?:\W|$)", reply)]
+        if starts:
+            longest = max(starts, key=lambda i: len(normalised[i]))
+            rest = reply[len(normalised[longest]) :]
+            others = [o for o in normalised if o not in normalised[longest]]
+            if not any(re.search(r"\b" + re.escape(o) + r"\b", rest) for o in others):
+                chosen = [longest]
+    if len(chosen) == 1:
+        return {"option": options[chosen[0]], "index": chosen[0], "scores": []}
+    return {"option": None, "index": None, "scores": []}
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text.strip().strip("\"'`*").rstrip(".!")).lower()

@@ -1,0 +1,215 @@
+"""Named model entries from the ``llm:`` config section, and the client studies use."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from replisuite.llm.backends import Backend, LLMError, ReplayBackend
+from replisuite.llm.requests import Choice, GenerationParams, Message, Request, Response
+from replisuite.llm.runner import RetryPolicy, RunResult, run_requests
+from replisuite.llm.store import ResponseStore
+
+BACKENDS = ("local", "openai", "replay", "scripted")
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One named model of the ``llm.models`` config section.
+
+    Attributes
+    ----------
+    name
+        The entry's name, used by studies and in tables (``smollm2-135m``).
+    backend, model
+        Backend and the model id sent to it.
+    label
+        How tables and figures name it (say when it is a small or a replayed model).
+    params
+        Default decoding parameters.
+    concurrency, rate_limit_per_minute, max_attempts
+        How the runner sends requests.
+    base_url, api_key_env, timeout
+        For ``openai``: server, name of the variable holding the key, seconds per request.
+    threads
+        For ``local``: torch threads.
+    """
+
+    name: str
+    backend: str
+    model: str
+    label: str = ""
+    params: GenerationParams = field(default_factory=GenerationParams)
+    concurrency: int = 1
+    rate_limit_per_minute: float | None = None
+    max_attempts: int = 6
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    timeout: float = 60.0
+    threads: int | None = None
+
+    @classmethod
+    def from_config(cls, name: str, values: Mapping[str, Any]) -> ModelEntry:
+        values = dict(values)
+        if values.get("backend") not in BACKENDS:
+            raise LLMError(f"llm.models.{name}.backend must be one of {BACKENDS}, got {values.get('backend')!r}")
+        if "api_key" in values:
+            raise LLMError(f"llm.models.{name}: keys never go in config; name the variable with api_key_env")
+        params = GenerationParams.from_dict(values.pop("params", {}) or {})
+        return cls(name=name, params=params, label=values.pop("label", "") or name, **values)
+
+    def describe(self) -> dict[str, Any]:
+        """Provenance: everything except secrets (the key itself is never held here)."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def load_models(section: Mapping[str, Any]) -> dict[str, ModelEntry]:
+    """Parse ``config['llm']['models']``."""
+    return {name: ModelEntry.from_config(name, values) for name, values in (section.get("models") or {}).items()}
+
+
+def make_backend(entry: ModelEntry) -> Backend:
+    """Instantiate the backend an entry names (the scripted double only inside tests)."""
+    if entry.backend == "local":
+        from replisuite.llm.local import LocalBackend
+
+        return LocalBackend(model=entry.model, threads=entry.threads)
+    if entry.backend == "openai":
+        from replisuite.llm.openai_compat import OpenAIBackend
+
+        return OpenAIBackend(
+            base_url=entry.base_url, api_key_env=entry.api_key_env, timeout=entry.timeout,
+            max_concurrency=entry.concurrency,
+        )
+    if entry.backend == "replay":
+        return ReplayBackend()
+    raise LLMError(
+        f"model entry {entry.name!r}: backend {entry.backend!r} cannot be built from config "
+        "(the scripted backend is a test double, constructed by tests only)"
+    )
+
+
+def store_path(store_dir: str | os.PathLike[str], study: str) -> Path:
+    """One store per study: ``<store_dir>/<study>.sqlite``."""
+    return Path(store_dir) / f"{study}.sqlite"
+
+
+class LLM:
+    """A model entry bound to a backend and a store: what study code talks to.
+
+    Examples
+    --------
+    >>> llm = LLM(entry, store)  # doctest: +SKIP
+    >>> llm.chat([Message("user", "Hello")]).text  # doctest: +SKIP
+    >>> llm.choose([Message("user", "Agree?")], ["Yes", "No"]).option  # doctest: +SKIP
+    """
+
+    def __init__(self, entry: ModelEntry, store: ResponseStore, backend: Backend | None = None) -> None:
+        self.entry = entry
+        self.store = store
+        self._backend = backend
+        self.totals = Counter()
+        self.model_versions: set[str] = set()
+
+    @property
+    def backend(self) -> Backend:
+        if self._backend is None:
+            self._backend = make_backend(self.entry)
+        return self._backend
+
+    def request(
+        self,
+        messages: Sequence[Message | Mapping[str, str]],
+        *,
+        options: Sequence[str] = (),
+        method: str | None = None,
+        **params: Any,
+    ) -> Request:
+        """Build a request with this entry's backend, model and default parameters."""
+        merged = replace(self.entry.params, **{k: v for k, v in params.items() if v is not None})
+        if isinstance(merged.stop, list):
+            merged = replace(merged, stop=tuple(merged.stop))
+        kind = "choose" if options else "chat"
+        if kind == "choose" and method is None:
+            method = "loglik" if self.entry.backend == "local" else "parsed"
+        return Request(
+            kind=kind,
+            backend=self.entry.backend,
+            model=self.entry.model,
+            messages=tuple(m if isinstance(m, Message) else Message(**m) for m in messages),
+            params=merged,
+            options=tuple(options),
+            method=method or "",
+        )
+
+    def run(self, requests: Sequence[Request], **options: Any) -> RunResult:
+        """Answer a batch (see :func:`run_requests`), keeping totals for the manifest."""
+        # A fully cached batch never builds the backend (loading the local model takes seconds).
+        cached = self.store.get_many(r.key for r in requests)
+        backend = self._backend if len(cached) == len({r.key for r in requests}) else self.backend
+        options = {
+            "concurrency": self.entry.concurrency,
+            "rate_limit_per_minute": self.entry.rate_limit_per_minute,
+            "retry": RetryPolicy(max_attempts=self.entry.max_attempts),
+            "description": self.entry.name,
+            **options,
+        }
+        result = run_requests(requests, backend or ReplayBackend(), self.store, **options)
+        self.totals.update(result.stats.as_dict())
+        self.model_versions.update(r.model_version for r in result.responses if r and r.model_version)
+        return result
+
+    def chat(self, messages: Sequence[Message | Mapping[str, str]], **params: Any) -> Response:
+        """One free-text answer (from the store when it holds it)."""
+        return self.run([self.request(messages, **params)], progress=False).responses[0]
+
+    def choose(
+        self,
+        messages: Sequence[Message | Mapping[str, str]],
+        options: Sequence[str],
+        *,
+        method: str | None = None,
+        **params: Any,
+    ) -> Choice:
+        """Pick one of ``options``: by likelihood (``loglik``) or by strict parsing (``parsed``)."""
+        request = self.request(messages, options=options, method=method, **params)
+        return Choice.from_response(self.run([request], progress=False).responses[0])
+
+    def provenance(self) -> dict[str, Any]:
+        """Manifest entry: backend, model id and versions, parameters, request counts."""
+        return {
+            "entry": self.entry.name,
+            "label": self.entry.label,
+            "backend": self.entry.backend,
+            "model": self.entry.model,
+            "model_versions": sorted(self.model_versions),
+            "params": asdict(self.entry.params),
+            "base_url": self.entry.base_url,
+            **{k: int(self.totals.get(k, 0)) for k in ("requests", "unique", "cache_hits", "new_calls", "failures", "retries")},
+        }
+
+
+def chat(messages: Iterable[Message | Mapping[str, str]], *, model: LLM, **params: Any) -> Response:
+    """Module-level form of :meth:`LLM.chat`."""
+    return model.chat(list(messages), **params)
+
+
+def choose(messages: Iterable[Message | Mapping[str, str]], options: Sequence[str], *, model: LLM, **params: Any) -> Choice:
+    """Module-level form of :meth:`LLM.choose`."""
+    return model.choose(list(messages), options, **params)
+
+
+def open_study_models(
+    section: Mapping[str, Any], study: str, names: Sequence[str]
+) -> tuple[ResponseStore, dict[str, LLM]]:
+    """The study's store and an :class:`LLM` per listed entry (an unknown name is an error)."""
+    models = load_models(section)
+    unknown = [name for name in names if name not in models]
+    if unknown:
+        raise LLMError(f"study {study!r} lists unknown model entries {unknown}; llm.models has {sorted(models)}")
+    store = ResponseStore(store_path(section["store_dir"], study))
+    return store, {name: LLM(models[name], store) for name in names}

@@ -1,0 +1,88 @@
+"""Any OpenAI-compatible chat server: OpenAI, vLLM, Ollama, llama.cpp server."""
+
+from __future__ import annotations
+
+import os
+
+from replisuite.llm.backends import LLMError, TransientError, parse_choice
+from replisuite.llm.requests import Completion, Request
+
+# 408 request timeout, 409 conflict, 425 too early, 429 rate limited: worth retrying.
+RETRYABLE_STATUS = {408, 409, 425, 429}
+
+
+class OpenAIBackend:
+    """Chat completions through the ``openai`` client.
+
+    Parameters
+    ----------
+    base_url
+        Server URL (``http://localhost:8000/v1`` for vLLM); ``None`` means api.openai.com.
+    api_key_env
+        Name of the environment variable holding the key.  Keys never come from config
+        files, and never appear in errors, logs or outputs.
+    timeout
+        Seconds per request.
+    max_concurrency
+        Requests in flight at once.
+    """
+
+    name = "openai"
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        api_key_env: str = "OPENAI_API_KEY",
+        timeout: float = 60.0,
+        max_concurrency: int = 8,
+    ) -> None:
+        import openai
+
+        key = os.environ.get(api_key_env)
+        if not key:
+            if base_url is None:
+                raise LLMError(f"the openai backend needs an API key in ${api_key_env}")
+            key = "not-needed"  # local servers (vLLM, Ollama, llama.cpp) accept any key
+        self._secret = key
+        self.base_url = base_url
+        self.max_concurrency = max_concurrency
+        self._openai = openai
+        self._client = openai.OpenAI(base_url=base_url, api_key=key, timeout=timeout, max_retries=0)
+
+    def complete(self, request: Request) -> Completion:
+        params = request.params
+        arguments = {
+            "model": request.model,
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "temperature": params.temperature,
+            "max_tokens": params.max_tokens,
+        }
+        if params.seed is not None:
+            arguments["seed"] = params.seed
+        if params.stop:
+            arguments["stop"] = list(params.stop)
+        if params.top_p is not None:
+            arguments["top_p"] = params.top_p
+        if request.kind == "choose" and request.method != "parsed":
+            raise LLMError(f"{request.describe()}: the openai backend answers closed questions with method 'parsed'")
+        try:
+            reply = self._client.chat.completions.create(**arguments)
+        except self._openai.APIStatusError as error:
+            message = self._redact(f"HTTP {error.status_code} from {self.base_url or 'api.openai.com'}: {error.message}")
+            if error.status_code >= 500 or error.status_code in RETRYABLE_STATUS:
+                raise TransientError(message) from None
+            raise LLMError(f"{request.describe()}: {message}") from None
+        except (self._openai.APITimeoutError, self._openai.APIConnectionError) as error:
+            raise TransientError(self._redact(f"{type(error).__name__}: {error}")) from None
+        text = reply.choices[0].message.content or ""
+        return Completion(
+            text=text,
+            parsed=parse_choice(text, request.options) if request.kind == "choose" else None,
+            model_version=reply.model,
+            fingerprint=reply.system_fingerprint,
+            usage=reply.usage.model_dump() if reply.usage else {},
+        )
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._secret, "***") if self._secret else text

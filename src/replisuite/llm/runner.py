@@ -1,0 +1,211 @@
+"""Send a study's requests: cached, concurrent, rate-limited, retried, resumable."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from tqdm import tqdm
+
+from replisuite.llm.backends import Backend, LLMError, TransientError
+from replisuite.llm.requests import Completion, Request, Response
+from replisuite.llm.store import ResponseStore
+from replisuite.provenance import utc_now
+
+log = logging.getLogger("replisuite.llm")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter: attempt n waits uniform(0, min(cap, base * 2**n))."""
+
+    max_attempts: int = 6
+    base_s: float = 0.5
+    cap_s: float = 30.0
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        return rng.uniform(0, min(self.cap_s, self.base_s * 2**attempt))
+
+
+@dataclass
+class RunStats:
+    """Counts for the manifest."""
+
+    requests: int = 0
+    unique: int = 0
+    cache_hits: int = 0
+    new_calls: int = 0
+    failures: int = 0
+    retries: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(vars(self))
+
+
+@dataclass
+class RunResult:
+    """Answers in request order (``None`` where a request failed) and what it took."""
+
+    responses: list[Response | None]
+    stats: RunStats
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+class RunFailedError(LLMError):
+    """Some requests failed after their retries; everything received is in the store."""
+
+
+class RateLimiter:
+    """At most ``per_minute`` starts per minute, spaced evenly (thread-safe)."""
+
+    def __init__(self, per_minute: float | None) -> None:
+        self.interval = 60.0 / per_minute if per_minute else 0.0
+        self._next = time.monotonic()
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        time.sleep(max(0.0, start - now))
+
+
+def run_requests(
+    requests: Sequence[Request],
+    backend: Backend,
+    store: ResponseStore,
+    *,
+    concurrency: int | None = None,
+    rate_limit_per_minute: float | None = None,
+    retry: RetryPolicy = RetryPolicy(),
+    progress: bool = True,
+    description: str = "requests",
+    raise_on_failure: bool = True,
+    seed: int = 0,
+) -> RunResult:
+    """Answer every request, sending only those the store does not hold.
+
+    Each answer is committed to the store the moment it arrives (in the calling thread), so
+    Ctrl-C or a kill loses nothing received; the next run sends only what is still missing.
+
+    Parameters
+    ----------
+    requests
+        In the study's order; duplicates are sent once.
+    backend
+        Answers one request at a time; its ``max_concurrency`` caps ``concurrency``.
+    store
+        Where answers are looked up and kept.
+    concurrency
+        Requests in flight (default: the backend's ``max_concurrency``).
+    rate_limit_per_minute
+        Upper bound on request starts per minute.
+    retry
+        Backoff for :class:`TransientError` (429, 5xx, timeouts, dropped connections).
+    progress
+        Show a progress bar on stderr (done/total, rate, ETA, cache hits).
+    raise_on_failure
+        Raise :class:`RunFailedError` after the run if any request failed.
+    seed
+        Seeds the backoff jitter.
+
+    Returns
+    -------
+    RunResult
+        Responses in the order of ``requests``.
+    """
+    keys = [r.key for r in requests]
+    unique = dict(zip(keys, requests))
+    cached = store.get_many(unique)
+    missing = [request for key, request in unique.items() if key not in cached]
+    stats = RunStats(requests=len(requests), unique=len(unique), cache_hits=len(cached))
+    errors: dict[str, str] = {}
+    workers = max(1, min(concurrency or backend.max_concurrency, backend.max_concurrency))
+    limiter = RateLimiter(rate_limit_per_minute)
+    rng = random.Random(seed)
+    rng_lock = threading.Lock()
+    retries = [0]
+
+    def attempt(request: Request) -> tuple[Completion, float]:
+        for number in range(retry.max_attempts):
+            limiter.wait()
+            started = time.perf_counter()
+            try:
+                return backend.complete(request), time.perf_counter() - started
+            except TransientError as error:
+                if number + 1 == retry.max_attempts:
+                    raise LLMError(f"{request.describe()}: gave up after {number + 1} attempts: {error}") from None
+                with rng_lock:
+                    pause = retry.delay(number, rng)
+                    retries[0] += 1
+                log.info("retrying %s in %.2fs (%s)", request.key[:12], pause, error)
+                time.sleep(pause)
+        raise AssertionError("unreachable")
+
+    bar = tqdm(
+        total=len(unique), initial=len(cached), desc=description, disable=not progress,
+        unit="req", dynamic_ncols=True, mininterval=0.5,
+    )
+    bar.set_postfix(cached=len(cached), failed=0)
+    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm")
+    pending: dict[Future, Request] = {}
+    queue = iter(missing)
+    try:
+        _fill(executor, pending, queue, attempt, workers * 2)
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                request = pending.pop(future)
+                try:
+                    completion, latency = future.result()
+                except LLMError as error:
+                    errors[request.key] = str(error)
+                    store.record_failure(request, str(error), retry.max_attempts)
+                    stats.failures += 1
+                else:
+                    response = _response(request, completion, latency)
+                    store.put(response)
+                    cached[request.key] = response
+                    stats.new_calls += 1
+                bar.update(1)
+                bar.set_postfix(cached=stats.cache_hits, failed=stats.failures)
+            _fill(executor, pending, queue, attempt, workers * 2)
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)
+        bar.close()
+        stats.retries = retries[0]
+    result = RunResult(responses=[cached.get(key) for key in keys], stats=stats, errors=errors)
+    if errors and raise_on_failure:
+        first = next(iter(errors.values()))
+        raise RunFailedError(f"{len(errors)} of {len(unique)} requests failed (first: {first})")
+    return result
+
+
+def _fill(executor, pending, queue, attempt, limit) -> None:
+    while len(pending) < limit:
+        request = next(queue, None)
+        if request is None:
+            return
+        pending[executor.submit(attempt, request)] = request
+
+
+def _response(request: Request, completion: Completion, latency: float) -> Response:
+    return Response(
+        request=request,
+        text=completion.text,
+        parsed=completion.parsed,
+        model_version=completion.model_version,
+        fingerprint=completion.fingerprint,
+        usage=completion.usage,
+        latency_s=latency,
+        created_at=utc_now(),
+        origin="live",
+    )

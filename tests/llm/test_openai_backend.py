@@ -1,0 +1,177 @@
+"""The openai backend and the runner against a fake OpenAI-compatible server on 127.0.0.1."""
+
+import logging
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from replisuite.llm import LLMError, ResponseStore, RetryPolicy, RunFailedError
+from tests.llm.conftest import FAST_RETRY, client, openai_entry, prompts
+
+KEY = "sk-test-SECRET-123456"
+
+
+@pytest.fixture(autouse=True)
+def api_key(monkeypatch):
+    monkeypatch.setenv("REPLISUITE_TEST_KEY", KEY)
+
+
+def run(llm, messages, **options):
+    return llm.run([llm.request(m) for m in messages], retry=FAST_RETRY, progress=False, **options)
+
+
+def test_answers_in_request_order_with_model_version_and_fingerprint(fake_server, store):
+    server = fake_server()
+    llm = client(server, store)
+    result = run(llm, prompts(10))
+    assert [r.text for r in result.responses] == [f"echo: q{i}" for i in range(10)]
+    assert {r.model_version for r in result.responses} == {"fake-model-2026-01-01"}
+    assert {r.fingerprint for r in result.responses} == {"fp_fake"}
+    assert result.responses[0].usage["total_tokens"] == 3
+    assert server.counters.authorization == {f"Bearer {KEY}"}
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_retryable_status_is_retried_with_backoff(fake_server, store, status):
+    server = fake_server(fail_status=status, fail_first=2)
+    result = run(client(server, store), prompts(5))
+    assert [r.text for r in result.responses] == [f"echo: q{i}" for i in range(5)]
+    assert server.counters.calls == 15
+    assert result.stats.retries == 10 and result.stats.failures == 0
+
+
+def test_dropped_connections_and_timeouts_are_retried(fake_server, store):
+    server = fake_server(drop_first=1)
+    assert run(client(server, store), prompts(3)).stats.new_calls == 3
+    assert server.counters.calls == 6
+    slow = fake_server(slow_first=1, slow_s=1.0)
+    with ResponseStore(store.path.with_name("other.sqlite")) as other:
+        result = run(client(slow, other, timeout=0.3), prompts(2))
+    assert result.stats.retries == 2 and result.stats.new_calls == 2
+
+
+def test_other_4xx_fails_at_once_with_a_clear_redacted_error_and_is_not_stored(fake_server, store):
+    server = fake_server(always_status=400)
+    llm = client(server, store)
+    with pytest.raises(RunFailedError) as caught:
+        run(llm, prompts(2))
+    assert "HTTP 400" in str(caught.value) and KEY not in str(caught.value) and "***" in str(caught.value)
+    assert server.counters.calls == 2
+    assert len(store) == 0 and len(store.failures()) == 2
+    server.behaviour.always_status = None
+    assert run(llm, prompts(2)).stats.new_calls == 2
+
+
+def test_gives_up_after_max_attempts(fake_server, store):
+    server = fake_server(always_status=500)
+    result = run(client(server, store), prompts(1), raise_on_failure=False)
+    assert result.responses == [None] and "gave up after 4 attempts" in result.errors[result_key(result, store)]
+    assert server.counters.calls == 4
+
+
+def result_key(result, store):
+    return next(iter(result.errors))
+
+
+def test_concurrency_cap_is_reached_and_never_exceeded(fake_server, store):
+    server = fake_server(delay_s=0.1)
+    run(client(server, store, concurrency=4), prompts(24))
+    assert server.counters.max_in_flight == 4
+
+
+def test_rerun_sends_nothing_and_duplicates_are_sent_once(fake_server, store):
+    server = fake_server()
+    llm = client(server, store)
+    messages = prompts(6) + prompts(6)
+    first = run(llm, messages)
+    assert server.counters.calls == 6 and first.stats.unique == 6 and len(first.responses) == 12
+    second = run(llm, messages + prompts(2, prefix="new"))
+    assert server.counters.calls == 8
+    assert second.stats.cache_hits == 6 and second.stats.new_calls == 2
+
+
+def test_rate_limit_spaces_request_starts(fake_server, store):
+    server = fake_server()
+    started = time.perf_counter()
+    run(client(server, store, rate_limit_per_minute=600), prompts(6))
+    assert time.perf_counter() - started >= 0.45  # 6 starts, 0.1 s apart
+
+
+def test_backoff_delays_grow_and_are_capped():
+    policy = RetryPolicy(base_s=1.0, cap_s=8.0)
+    rng = random.Random(0)
+    means = [sum(policy.delay(n, rng) for _ in range(2000)) / 2000 for n in range(6)]
+    assert means[0] < means[1] < means[2] < means[3]
+    assert all(policy.delay(n, rng) <= 8.0 for n in range(10) for _ in range(50))
+    assert abs(means[2] - 2.0) < 0.2
+
+
+def test_missing_key_without_base_url_is_an_error(monkeypatch, store):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    from replisuite.llm import LLM, ModelEntry
+
+    llm = LLM(ModelEntry(name="gpt", backend="openai", model="gpt-4o"), store)
+    with pytest.raises(LLMError, match=r"\$OPENAI_API_KEY"):
+        llm.chat([{"role": "user", "content": "hi"}])
+
+
+def test_secret_never_reaches_store_exports_logs_or_provenance(fake_server, store, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    server = fake_server(fail_status=429, fail_first=1)
+    llm = client(server, store)
+    run(llm, prompts(3))
+    bad = fake_server(always_status=401)
+    with pytest.raises(RunFailedError) as caught:
+        run(client(bad, store), prompts(1, prefix="x"))
+    store.export_jsonl(tmp_path / "export.jsonl")
+    store._db.execute("PRAGMA wal_checkpoint(FULL)")
+    secret = KEY.encode()
+    for path in [tmp_path / "export.jsonl", *store.path.parent.iterdir()]:
+        assert secret not in path.read_bytes(), path
+    assert KEY not in caplog.text and KEY not in str(caught.value)
+    assert KEY not in repr(llm.provenance()) and KEY not in repr(llm.entry)
+
+
+RUN_SCRIPT = """
+import sys
+from replisuite.llm import LLM, ModelEntry, ResponseStore, RetryPolicy
+entry = ModelEntry(name="fake", backend="openai", model="m", base_url=sys.argv[1],
+                   api_key_env="REPLISUITE_TEST_KEY", concurrency=4)
+llm = LLM(entry, ResponseStore(sys.argv[2]))
+requests = [llm.request([{"role": "user", "content": f"q{i}"}]) for i in range(int(sys.argv[3]))]
+result = llm.run(requests, progress=True)
+print("new", result.stats.new_calls, "cached", result.stats.cache_hits)
+"""
+
+
+def test_killed_run_resumes_and_sends_only_what_is_missing(fake_server, tmp_path):
+    server = fake_server(delay_s=0.05)
+    path = tmp_path / "kill.sqlite"
+    n = 120
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    args = [sys.executable, "-c", RUN_SCRIPT, server.base_url, str(path), str(n)]
+    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while time.time() < deadline and server.counters.calls < 30:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+    calls_before = server.counters.calls
+    with ResponseStore(path) as store:
+        kept = len(store)
+    assert 0 < kept < n
+    assert calls_before - kept <= 4 * 2  # at most the requests in flight were lost
+
+    done = subprocess.run(args, env=env, capture_output=True, text=True, check=True)
+    assert f"new {n - kept} cached {kept}" in done.stdout
+    assert "cached=" in done.stderr  # the progress bar shows cache hits
+    assert server.counters.calls == calls_before + (n - kept)
+    assert set(server.counters.per_prompt) == {f"q{i}" for i in range(n)}
+    with ResponseStore(path) as store:
+        assert len(store) == n
