@@ -9,6 +9,13 @@ configfile: "config/config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+
+
+if "stigma" in config:
+
+    include: "workflow/rules/stigma.smk"
+
+
 include: "workflow/rules/provenance.smk"
 
 

@@ -73,21 +73,14 @@ def run(args, cwd, env=None, check=True):
     return done
 
 
-@pytest.fixture
-def workdir(tmp_path, mirror):
-    """A git-initialised copy of the repository wired to the tiny test mirror.
-
-    ``config/config.yaml`` is replaced by the test config and ``config/sources.yaml`` by the
-    three made-up sources, so the run is hermetic and takes seconds.
-    """
-    mirror_dir, entries = mirror
-    work = tmp_path / "repo"
+def copy_repo(work: Path, mirror_dir: str | os.PathLike[str], edit=None) -> dict[str, str]:
+    """Copy the repository's files to ``work``, let ``edit(work)`` change them, commit; return the env."""
     for name in repo_files():
         target = work / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / name, target)
-    (work / "config/sources.yaml").write_text(yaml.safe_dump({"sources": entries}, sort_keys=False))
-    shutil.copy2(REPO / ".test/config.yaml", work / "config/config.yaml")
+    if edit is not None:
+        edit(work)
     env = {
         **os.environ,
         "REPLISUITE_MIRROR": str(mirror_dir),
@@ -99,6 +92,24 @@ def workdir(tmp_path, mirror):
     run(["git", "init", "-q", "-b", "main"], work, env)
     run(["git", "add", "-A"], work, env)
     run(["git", "commit", "-qm", "test copy"], work, env)
+    return env
+
+
+@pytest.fixture
+def workdir(tmp_path, mirror):
+    """A git-initialised copy of the repository wired to the tiny test mirror.
+
+    ``config/config.yaml`` is replaced by the test config and ``config/sources.yaml`` by the
+    three made-up sources, so the run is hermetic and takes seconds.
+    """
+    mirror_dir, entries = mirror
+
+    def hermetic(work):
+        (work / "config/sources.yaml").write_text(yaml.safe_dump({"sources": entries}, sort_keys=False))
+        shutil.copy2(REPO / ".test/config.yaml", work / "config/config.yaml")
+
+    work = tmp_path / "repo"
+    env = copy_repo(work, mirror_dir, hermetic)
     return work, env, entries
 
 

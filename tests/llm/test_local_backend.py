@@ -90,3 +90,31 @@ def test_model_is_loaded_once_per_process(backend):
     backend.complete(request("Hi", max_tokens=2))
     backend.complete(request("Hello", max_tokens=2))
     assert local._load.cache_info().currsize == 1
+
+
+def test_single_token_fast_path_equals_the_batched_scores(backend):
+    tokenizer, model = local._load(backend.path)
+    choose = Request(
+        kind="choose", backend="local", model=local.SMOLLM2_MODEL,
+        messages=(Message("user", "Pick a letter.\n- (A): one\n- (B): two\n- (C): three"),),
+        options=("A", "B", "C"), method="loglik",
+    )
+    fast = backend.complete(choose).parsed["scores"]
+    prompt = backend._prompt_ids(choose, tokenizer)
+    continuations = [tokenizer.encode(o, add_special_tokens=False) for o in choose.options]
+    assert fast == pytest.approx(backend._score_sequences(prompt, continuations, tokenizer, model), abs=1e-4)
+
+
+def test_prefix_cache_gives_the_logits_of_a_full_pass(backend):
+    import torch
+
+    tokenizer, model = local._load(backend.path)
+    shared = "Vignette: Mary has felt low for weeks.\\n\\n"
+    prompts = [shared + "Is she ill?", shared + "Would you work with her?", "Something else entirely.", shared + "Is she ill?"]
+    for text in prompts:
+        request = Request(kind="choose", backend="local", model=local.SMOLLM2_MODEL,
+                          messages=(Message("user", text),), options=("A", "B"), method="loglik")
+        ids = backend._prompt_ids(request, tokenizer)
+        cached = backend._prefix.last_logits(model, ids)
+        full = model(input_ids=torch.tensor([ids])).logits[0, -1].float()
+        assert torch.allclose(cached, full, atol=1e-3), text

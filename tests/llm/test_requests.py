@@ -24,6 +24,7 @@ def test_key_is_stable_and_covers_every_field():
         request(params=GenerationParams(stop=("\n",))),
         request(kind="choose", options=("a", "b"), method="loglik"),
         request(kind="choose", options=("a", "b"), method="parsed"),
+        request(sample="record-2"),
     ]
     keys = {v.key for v in variants}
     assert len(keys) == len(variants) and base.key not in keys

@@ -19,30 +19,31 @@ def digests(root):
 
 
 def test_repro_twice_is_a_noop_and_config_edit_is_reported(workdir):
+    # The hermetic test config has only the data stage's section; stages are named explicitly.
     work, env, _ = workdir
-    dvc(work, env, "repro")
+    dvc(work, env, "repro", "data")
     before = {p: p.stat().st_mtime_ns for p in (work / "results/data").rglob("*") if p.is_file()}
-    second = dvc(work, env, "repro")
+    second = dvc(work, env, "repro", "data")
     assert "didn't change, skipping" in second.stdout
     assert {p: p.stat().st_mtime_ns for p in before} == before
-    assert "up to date" in dvc(work, env, "status").stdout
+    assert "up to date" in dvc(work, env, "status", "data").stdout
 
     config = (work / "config/config.yaml").read_text().replace("seed: 1", "seed: 2")
     (work / "config/config.yaml").write_text(config)
-    status = dvc(work, env, "status").stdout
+    status = dvc(work, env, "status", "data").stdout
     assert "data:" in status and "seed" in status
 
 
 def test_push_then_pull_into_a_fresh_clone_restores_outputs_byte_for_byte(workdir, tmp_path):
     work, env, _ = workdir
-    dvc(work, env, "repro")
+    dvc(work, env, "repro", "data")
     dvc(work, env, "remote", "add", "-d", "local", str(tmp_path / "remote"))
-    dvc(work, env, "push")
+    dvc(work, env, "push", "data")
     run(["git", "add", "-A"], work, env)
     run(["git", "commit", "-qm", "results"], work, env)
     clone = tmp_path / "clone"
     run(["git", "clone", "-q", str(work), str(clone)], tmp_path, env)
-    dvc(clone, env, "pull")
+    dvc(clone, env, "pull", "data")
     assert digests(clone) == digests(work) and digests(clone)
 
     # Restored files carry pull-time mtimes and the clone has no .snakemake metadata, so
@@ -54,4 +55,4 @@ def test_push_then_pull_into_a_fresh_clone_restores_outputs_byte_for_byte(workdi
     dry = snakemake(clone, env, "-n", "--profile", "workflow/profiles/default", "results/data/manifest.json")
     assert "Nothing to be done" in dry.stdout + dry.stderr
     assert digests(clone) == digests(work)
-    assert "didn't change, skipping" in dvc(clone, env, "repro").stdout
+    assert "didn't change, skipping" in dvc(clone, env, "repro", "data").stdout

@@ -78,6 +78,7 @@ class LocalBackend:
         self.path = str(smollm2_path())
         self.threads = threads or int(os.environ.get("OMP_NUM_THREADS", "1"))
         self._lock = threading.Lock()
+        self._prefix = _PrefixCache()
 
     @property
     def model_version(self) -> str:
@@ -135,6 +136,25 @@ class LocalBackend:
 
         prompt = self._prompt_ids(request, tokenizer)
         continuations = [tokenizer.encode(option, add_special_tokens=False) for option in request.options]
+        if all(len(c) == 1 for c in continuations):
+            # Single-token options (letters, Yes/No): one pass over the prompt scores them all.
+            logprobs = torch.log_softmax(self._prefix.last_logits(model, prompt), dim=-1)
+            scores = [float(logprobs[c[0]]) for c in continuations]
+        else:
+            scores = self._score_sequences(prompt, continuations, tokenizer, model)
+        best = max(range(len(scores)), key=lambda i: (scores[i], -i))
+        return Completion(
+            text=request.options[best],
+            parsed={"option": request.options[best], "index": best, "scores": scores},
+            model_version=self.model_version,
+            usage={"prompt_tokens": len(prompt), "option_tokens": [len(c) for c in continuations]},
+        )
+
+    @staticmethod
+    def _score_sequences(prompt: list[int], continuations: list[list[int]], tokenizer, model) -> list[float]:
+        """Summed log-likelihood of each continuation after ``prompt``, in one padded batch."""
+        import torch
+
         sequences = [prompt + c for c in continuations]
         width = max(map(len, sequences))
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
@@ -147,12 +167,33 @@ class LocalBackend:
         scores = []
         for row, continuation in enumerate(continuations):
             positions = torch.arange(len(prompt) - 1, len(prompt) - 1 + len(continuation))
-            targets = torch.tensor(continuation)
-            scores.append(float(logprobs[row, positions, targets].sum()))
-        best = max(range(len(scores)), key=lambda i: (scores[i], -i))
-        return Completion(
-            text=request.options[best],
-            parsed={"option": request.options[best], "index": best, "scores": scores},
-            model_version=self.model_version,
-            usage={"prompt_tokens": len(prompt), "option_tokens": [len(c) for c in continuations]},
-        )
+            scores.append(float(logprobs[row, positions, torch.tensor(continuation)].sum()))
+        return scores
+
+
+class _PrefixCache:
+    """Keeps the key/value cache of the last prompt, so the next prompt only computes the tokens
+    after their common prefix (a study's prompts share system text, few-shot turns and often the
+    vignette). Exact: the logits equal those of a full pass (tested)."""
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+        self.cache = None
+
+    def last_logits(self, model, prompt: list[int]):
+        import torch
+        from transformers import DynamicCache
+
+        common = 0
+        for a, b in zip(self.ids, prompt):
+            if a != b:
+                break
+            common += 1
+        common = min(common, len(prompt) - 1)
+        if self.cache is None or common == 0:
+            self.cache, common = DynamicCache(), 0
+        elif len(self.ids) > common:
+            self.cache.crop(common - len(self.ids))  # transformers 5: a negative count drops tokens
+        output = model(input_ids=torch.tensor([prompt[common:]]), past_key_values=self.cache, use_cache=True)
+        self.ids = list(prompt)
+        return output.logits[0, -1].float()

@@ -127,6 +127,7 @@ class LLM:
         *,
         options: Sequence[str] = (),
         method: str | None = None,
+        sample: str = "",
         **params: Any,
     ) -> Request:
         """Build a request with this entry's backend, model and default parameters."""
@@ -144,6 +145,7 @@ class LLM:
             params=merged,
             options=tuple(options),
             method=method or "",
+            sample=sample,
         )
 
     def run(self, requests: Sequence[Request], **options: Any) -> RunResult:

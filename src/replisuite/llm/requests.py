@@ -63,6 +63,10 @@ class Request:
     method
         For ``choose``: ``"loglik"`` (score each option's likelihood) or ``"parsed"``
         (generate, then parse the text strictly against the options).
+    sample
+        Tells apart repeated draws of an otherwise identical request (e.g. a published record
+        of the same prompt sent twice, answered differently). Part of the key, never sent to
+        the model; empty for ordinary requests, which are then asked once and shared.
     """
 
     kind: Kind
@@ -72,6 +76,7 @@ class Request:
     params: GenerationParams = field(default_factory=GenerationParams)
     options: tuple[str, ...] = ()
     method: str = ""
+    sample: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in ("chat", "choose"):
@@ -97,18 +102,27 @@ class Request:
             params=GenerationParams.from_dict(values.get("params", {})),
             options=tuple(values.get("options", ())),
             method=values.get("method", ""),
+            sample=values.get("sample", ""),
         )
 
     @functools.cached_property
     def key(self) -> str:
-        """SHA-256 of the canonical JSON of every field (computed once per request)."""
-        canonical = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        """SHA-256 of the canonical JSON of every field (computed once per request).
+
+        An empty ``sample`` is left out, so ordinary requests keep the keys they had before
+        that field existed.
+        """
+        fields = self.to_dict()
+        if not fields["sample"]:
+            del fields["sample"]
+        canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     def describe(self) -> str:
         """A short human description for error messages (never the whole conversation)."""
-        last = self.messages[-1].content.replace("\n", " ")
-        return f"{self.kind} request {self.key[:12]} to {self.backend}:{self.model} ({last[:80]!r})"
+        last = " ".join(self.messages[-1].content.split())
+        excerpt = last if len(last) <= 100 else f"{last[:40]} ... {last[-55:]}"
+        return f"{self.kind} request {self.key[:12]} to {self.backend}:{self.model} ({excerpt!r})"
 
 
 @dataclass(frozen=True)

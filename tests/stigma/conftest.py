@@ -1,0 +1,24 @@
+import os
+
+import pytest
+
+from replisuite.config import load_yaml
+from replisuite.data import fetch_all, load_sources
+from replisuite.stigma.pipeline import referenced_sources
+
+
+@pytest.fixture(scope="session")
+def project_config():
+    return load_yaml("config/config.yaml")
+
+
+@pytest.fixture(scope="session")
+def raw(tmp_path_factory, project_config):
+    """The study's published inputs, fetched from $REPLISUITE_MIRROR with their hashes verified."""
+    if not os.environ.get("REPLISUITE_MIRROR"):
+        pytest.skip("needs REPLISUITE_MIRROR (set by .ci/run)")
+    sources = load_sources("config/sources.yaml")
+    names = referenced_sources(project_config["stigma"])
+    folder = tmp_path_factory.mktemp("raw")
+    paths = fetch_all([sources[n] for n in names], folder)
+    return {name: str(path) for name, path in zip(names, paths)}

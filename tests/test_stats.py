@@ -1,0 +1,53 @@
+import numpy as np
+import pytest
+from scipy.stats import chi2_contingency
+from sklearn.metrics import cohen_kappa_score
+from statsmodels.stats.multitest import multipletests
+
+from replisuite.stats import bh_fdr, bootstrap_mean_ci, cohen_kappa
+
+
+def test_bootstrap_interval_contains_the_mean_and_shrinks_with_n():
+    rng = np.random.default_rng(0)
+    small = rng.binomial(1, 0.3, 50).astype(float)
+    large = rng.binomial(1, 0.3, 5000).astype(float)
+    mean, low, high = bootstrap_mean_ci(small, seed=1)
+    assert low < mean < high and mean == pytest.approx(small.mean())
+    _, low_l, high_l = bootstrap_mean_ci(large, seed=1)
+    assert high_l - low_l < (high - low) / 5
+    # normal approximation of a proportion's interval
+    se = np.sqrt(large.mean() * (1 - large.mean()) / large.size)
+    assert high_l - low_l == pytest.approx(2 * 1.96 * se, rel=0.1)
+
+
+def test_bootstrap_ignores_nan_and_handles_empty():
+    mean, low, high = bootstrap_mean_ci([1.0, np.nan, 0.0, 1.0], seed=0)
+    assert mean == pytest.approx(2 / 3)
+    assert all(np.isnan(bootstrap_mean_ci([np.nan])))
+
+
+def test_bh_matches_statsmodels_and_keeps_nan():
+    p = np.array([0.01, 0.04, np.nan, 0.03, 0.5])
+    expected = multipletests(p[~np.isnan(p)], method="fdr_bh")[1]
+    adjusted = bh_fdr(p)
+    assert np.isnan(adjusted[2]) and np.allclose(adjusted[~np.isnan(p)], expected)
+
+
+def test_kappa_matches_sklearn():
+    rng = np.random.default_rng(3)
+    a = rng.choice(["yes", "no"], 200)
+    b = np.where(rng.random(200) < 0.8, a, rng.choice(["yes", "no"], 200))
+    assert cohen_kappa(a, b) == pytest.approx(cohen_kappa_score(a, b))
+    assert cohen_kappa(["x", None, "y"], ["x", "y", "y"]) == pytest.approx(cohen_kappa_score(["x", "y"], ["x", "y"]))
+
+
+def test_condition_tests_match_scipy():
+    import polars as pl
+
+    from replisuite.stigma.analysis import condition_tests
+
+    rows = [("m", True, c, float(s)) for c, yes, no in (("a", 10, 30), ("b", 25, 15), ("c", 5, 5)) for s in [1] * yes + [0] * no]
+    frame = pl.DataFrame(rows, schema=["model", "steel_man", "condition", "stigma"], orient="row")
+    result = condition_tests(frame)
+    chi2, p, dof, _ = chi2_contingency(np.array([[10, 30], [25, 15], [5, 5]]))
+    assert result["chi2"][0] == pytest.approx(chi2) and result["p_value"][0] == pytest.approx(p) and result["dof"][0] == dof

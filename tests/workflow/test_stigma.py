@@ -1,0 +1,85 @@
+"""The stigma study end to end on the real published records (small: 1 vignette, 2 interjections)."""
+
+import json
+import os
+
+import polars as pl
+import pytest
+import yaml
+
+from tests.conftest import copy_repo, snakemake
+
+pytestmark = [pytest.mark.workflow, pytest.mark.slow]
+
+TARGET = "results/stigma/manifest.json"
+
+
+@pytest.fixture(scope="module")
+def stigma_run(tmp_path_factory):
+    mirror = os.environ.get("REPLISUITE_MIRROR")
+    if not mirror:
+        pytest.skip("needs REPLISUITE_MIRROR (set by .ci/run)")
+
+    def small(work):
+        path = work / "config/config.yaml"
+        config = yaml.safe_load(path.read_text())
+        study = config["stigma"]
+        study["published"] = {name: study["published"][name] for name in ("gpt-4o", "llama2-70b")}
+        study.update(limit_vignettes=1, limit_interjections=2, n_boot=200, live_max_tokens=12)
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+    work = tmp_path_factory.mktemp("stigma") / "repo"
+    env = copy_repo(work, mirror, small)
+    first = snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default", TARGET)
+    return work, env, first
+
+
+def table(work, name):
+    return pl.read_csv(work / "results/stigma/tables" / name)
+
+
+def test_tables_figures_and_checks(stigma_run):
+    work, _, _ = stigma_run
+    by_condition = table(work, "stigma_by_condition.csv")
+    assert set(by_condition["model"]) == {"gpt-4o", "llama2-70b", "smollm2-135m"}
+    local = by_condition.filter(pl.col("model") == "smollm2-135m")
+    assert local["label"][0].startswith("SmolLM2-135M") and "135M" in local["label"][0]
+    assert local["n"].sum() + local["n_missing"].sum() == 6 * 2  # 6 stigma items x 2 prompts
+    check = table(work, "check_published_stigma.csv")
+    assert (check["equal_codes"] == check["matched_rows"]).all() and check["matched_rows"].sum() > 0
+    interjections = table(work, "appropriateness_by_condition.csv")
+    assert {"gpt-4o", "smollm2-135m", "human therapists", "Pi"} <= set(interjections["model"])
+    notes = dict(zip(interjections["model"], interjections["judge_note"]))
+    assert "differs from the paper's gpt-4o judge" in notes["smollm2-135m"]
+    assert "replayed" in notes["gpt-4o"]
+    assert table(work, "check_published_interjections.csv")["equal"].all()
+    assert (table(work, "judge_agreement.csv")["cohen_kappa"] > 0.9).all()
+    for figure in ("stigma_by_condition", "answers_by_question", "appropriateness_by_condition"):
+        for suffix in ("png", "pdf"):
+            assert (work / f"results/stigma/figures/{figure}.{suffix}").stat().st_size > 1000
+
+
+def test_manifest_records_models_and_requests(stigma_run):
+    work, _, _ = stigma_run
+    manifest = json.loads((work / TARGET).read_text())
+    assert manifest["study"] == "stigma" and manifest["config"]["stigma"]["limit_vignettes"] == 1
+    entries = {(e["entry"], e["backend"]) for e in manifest["llm"]}
+    assert {("gpt-4o", "replay"), ("llama2-70b", "replay"), ("smollm2-135m", "local")} <= entries
+    local = [e for e in manifest["llm"] if e["entry"] == "smollm2-135m"]
+    assert sum(e["new_calls"] for e in local) > 0 and all(e["failures"] == 0 for e in local)
+    assert any(v.startswith("SmolLM2-135M-Instruct.Q4_1.gguf sha256:") for e in local for v in e["model_versions"])
+    replayed = [e for e in manifest["llm"] if e["backend"] == "replay"]
+    assert all(e["new_calls"] == 0 and e["cache_hits"] == e["unique"] > 0 for e in replayed)
+    assert any(i["path"].endswith("all_combined.csv") for i in manifest["inputs"])
+
+
+def test_second_run_sends_nothing(stigma_run):
+    work, env, _ = stigma_run
+    again = snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default", TARGET)
+    assert "Nothing to be done" in again.stdout + again.stderr
+    # Recompute every answer table: all answers come from the store, no new call is made.
+    for path in (work / "results/stigma/answers").rglob("*.parquet"):
+        path.unlink()
+    snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default", TARGET)
+    manifest = json.loads((work / TARGET).read_text())
+    assert all(e["new_calls"] == 0 for e in manifest["llm"]), manifest["llm"]

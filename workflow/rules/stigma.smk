@@ -1,0 +1,167 @@
+# Study stigma: Moore et al., FAccT 2025. Published records are replayed through the same
+# code path as live models; every model is a wildcard, so models run as separate jobs.
+
+import functools
+
+from replisuite.stigma.pipeline import check_model_entries, published_record_files, referenced_sources
+
+STIGMA = config["stigma"]
+STIGMA_MODELS = list(dict.fromkeys([*STIGMA["published"], *STIGMA["live"]]))
+# Each model answers without and with the steel-man system prompt, as separate jobs.
+STIGMA_PROMPTS = ["plain", "steel_man"]
+
+
+try:
+    check_model_entries(STIGMA, config["llm"])
+except ValueError as error:
+    raise WorkflowError(str(error)) from None
+STIGMA_RAW = {name: raw_path(name) for name in referenced_sources(STIGMA)}
+stigma_records = functools.partial(published_record_files, STIGMA, STIGMA_RAW)
+STIGMA_STORE = f"{config['llm']['store_dir']}/stigma.sqlite"
+
+
+rule prepare_stigma_stimuli:
+    input:
+        list(STIGMA_RAW.values()),
+        protocol=STIGMA["protocol"],
+    output:
+        stigma="results/stigma/stimuli/stigma.parquet",
+        interjections="results/stigma/stimuli/interjections.parquet",
+    params:
+        study=STIGMA,
+        raw=STIGMA_RAW,
+    log:
+        "logs/stigma/prepare_stigma_stimuli.log",
+    benchmark:
+        "logs/stigma/prepare_stigma_stimuli.benchmark.tsv"
+    conda:
+        "../../envs/core.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/stigma/prepare_stimuli.py"
+
+
+rule ask_stigma_questions:
+    input:
+        stimuli=rules.prepare_stigma_stimuli.output.stigma,
+        records=lambda wildcards: stigma_records(wildcards.model, "stigma", wildcards.prompt),
+    output:
+        answers="results/stigma/answers/stigma/{model}.{prompt}.parquet",
+        provenance="results/stigma/llm/stigma_{model}.{prompt}.json",
+    params:
+        study=STIGMA,
+        llm=config["llm"],
+        raw=STIGMA_RAW,
+    wildcard_constraints:
+        model="|".join(map(re.escape, STIGMA_MODELS)),
+        prompt="plain|steel_man",
+    threads: 1
+    log:
+        "logs/stigma/ask_stigma_questions/{model}.{prompt}.log",
+    benchmark:
+        "logs/stigma/ask_stigma_questions/{model}.{prompt}.benchmark.tsv"
+    conda:
+        "../../envs/llm.yaml"
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    script:
+        "../scripts/stigma/ask_stigma_questions.py"
+
+
+rule grade_interjections:
+    input:
+        stimuli=rules.prepare_stigma_stimuli.output.interjections,
+        records=lambda wildcards: stigma_records(wildcards.model, "interjections"),
+    output:
+        verdicts="results/stigma/answers/interjections/{model}.parquet",
+        provenance="results/stigma/llm/interjections_{model}.json",
+    params:
+        study=STIGMA,
+        llm=config["llm"],
+        raw=STIGMA_RAW,
+    wildcard_constraints:
+        model="|".join(map(re.escape, STIGMA_MODELS)),
+    threads: 1
+    log:
+        "logs/stigma/grade_interjections/{model}.log",
+    benchmark:
+        "logs/stigma/grade_interjections/{model}.benchmark.tsv"
+    conda:
+        "../../envs/llm.yaml"
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    script:
+        "../scripts/stigma/grade_interjections.py"
+
+
+rule summarise_stigma:
+    input:
+        answers=expand(rules.ask_stigma_questions.output.answers, model=STIGMA_MODELS, prompt=STIGMA_PROMPTS),
+        stimuli=rules.prepare_stigma_stimuli.output.stigma,
+        raw=list(STIGMA_RAW.values()),
+    output:
+        by_condition=report("results/stigma/tables/stigma_by_condition.csv", caption="../report/stigma/stigma_by_condition.rst", category="stigma", subcategory="Experiment 1: stigma"),
+        by_question=report("results/stigma/tables/answers_by_question.csv", caption="../report/stigma/answers_by_question.rst", category="stigma", subcategory="Experiment 1: stigma"),
+        by_attribute=report("results/stigma/tables/stigma_by_attribute.csv", caption="../report/stigma/stigma_by_attribute.rst", category="stigma", subcategory="Experiment 1: stigma"),
+        condition_tests=report("results/stigma/tables/condition_tests.csv", caption="../report/stigma/condition_tests.rst", category="stigma", subcategory="Experiment 1: stigma"),
+        gss_2018=report("results/stigma/tables/gss_2018.csv", caption="../report/stigma/gss_2018.rst", category="stigma", subcategory="Experiment 1: stigma"),
+        check_published=report("results/stigma/tables/check_published_stigma.csv", caption="../report/stigma/check_published_stigma.rst", category="stigma", subcategory="Checks"),
+        figure_png=report("results/stigma/figures/stigma_by_condition.png", caption="../report/stigma/figure_stigma.rst", category="stigma", subcategory="Experiment 1: stigma"),
+        figure_pdf="results/stigma/figures/stigma_by_condition.pdf",
+        heatmap_png=report("results/stigma/figures/answers_by_question.png", caption="../report/stigma/figure_questions.rst", category="stigma", subcategory="Experiment 1: stigma"),
+        heatmap_pdf="results/stigma/figures/answers_by_question.pdf",
+    params:
+        study=STIGMA,
+        llm=config["llm"],
+        raw=STIGMA_RAW,
+    log:
+        "logs/stigma/summarise_stigma.log",
+    benchmark:
+        "logs/stigma/summarise_stigma.benchmark.tsv"
+    conda:
+        "../../envs/core.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    script:
+        "../scripts/stigma/summarise_stigma.py"
+
+
+rule summarise_interjections:
+    input:
+        verdicts=expand(rules.grade_interjections.output.verdicts, model=STIGMA_MODELS),
+        raw=list(STIGMA_RAW.values()),
+    output:
+        by_condition=report("results/stigma/tables/appropriateness_by_condition.csv", caption="../report/stigma/appropriateness_by_condition.rst", category="stigma", subcategory="Experiment 2: interjections"),
+        overall=report("results/stigma/tables/appropriateness_overall.csv", caption="../report/stigma/appropriateness_overall.rst", category="stigma", subcategory="Experiment 2: interjections"),
+        judge_agreement=report("results/stigma/tables/judge_agreement.csv", caption="../report/stigma/judge_agreement.rst", category="stigma", subcategory="Experiment 2: interjections"),
+        check_published=report("results/stigma/tables/check_published_interjections.csv", caption="../report/stigma/check_published_interjections.rst", category="stigma", subcategory="Checks"),
+        figure_png=report("results/stigma/figures/appropriateness_by_condition.png", caption="../report/stigma/figure_interjections.rst", category="stigma", subcategory="Experiment 2: interjections"),
+        figure_pdf="results/stigma/figures/appropriateness_by_condition.pdf",
+    params:
+        study=STIGMA,
+        llm=config["llm"],
+        raw=STIGMA_RAW,
+    log:
+        "logs/stigma/summarise_interjections.log",
+    benchmark:
+        "logs/stigma/summarise_interjections.benchmark.tsv"
+    conda:
+        "../../envs/core.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    script:
+        "../scripts/stigma/summarise_interjections.py"
+
+
+STUDY_OUTPUTS["stigma"] = [*rules.summarise_stigma.output, *rules.summarise_interjections.output]
+STUDY_INPUTS["stigma"] = [*STIGMA_RAW.values(), STIGMA["protocol"]]
+STUDY_LLM["stigma"] = [
+    *expand(rules.ask_stigma_questions.output.provenance, model=STIGMA_MODELS, prompt=STIGMA_PROMPTS),
+    *expand(rules.grade_interjections.output.provenance, model=STIGMA_MODELS),
+]
