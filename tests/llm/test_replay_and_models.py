@@ -113,3 +113,15 @@ def test_cli_exports_and_imports(store, tmp_path, capsys):
     assert main(["stats", str(tmp_path / "copy.sqlite")]) == 0
     out = capsys.readouterr().out
     assert "1 answers written" in out and "1 new answers" in out and "replay\tm\t1" in out
+
+
+def test_provenance_of_several_jobs_is_merged_per_entry():
+    from replisuite.llm.models import merge_provenance
+
+    job = {"entry": "m", "backend": "local", "model": "x", "params": {}, "requests": 10, "unique": 10,
+           "cache_hits": 4, "new_calls": 6, "failures": 0, "retries": 1, "model_versions": ["v1"]}
+    merged = merge_provenance([job, {**job, "cache_hits": 10, "new_calls": 0, "model_versions": ["v2"]},
+                               {**job, "entry": "n"}])
+    assert [m["entry"] for m in merged] == ["m", "n"]
+    assert merged[0]["requests"] == 20 and merged[0]["cache_hits"] == 14 and merged[0]["new_calls"] == 6
+    assert merged[0]["model_versions"] == ["v1", "v2"] and merged[0]["jobs"] == 2 and merged[1]["jobs"] == 1

@@ -2,11 +2,12 @@
 
 import json
 
+from replisuite.llm.models import merge_provenance
 from replisuite.provenance import write_manifest
 from replisuite.runlog import log_to
 
 with log_to(snakemake.log[0]):
-    llm = [entry for path in snakemake.input.llm for entry in json.loads(open(path).read())]
+    llm = merge_provenance(entry for path in snakemake.input.llm for entry in json.loads(open(path).read()))
     write_manifest(
         snakemake.output[0],
         study=snakemake.wildcards.study,

@@ -191,7 +191,7 @@ class LLM:
             "model_versions": sorted(self.model_versions),
             "params": asdict(self.entry.params),
             "base_url": self.entry.base_url,
-            **{k: int(self.totals.get(k, 0)) for k in ("requests", "unique", "cache_hits", "new_calls", "failures", "retries")},
+            **{k: int(self.totals.get(k, 0)) for k in COUNTS},
         }
 
 
@@ -215,3 +215,22 @@ def open_study_models(
         raise LLMError(f"study {study!r} lists unknown model entries {unknown}; llm.models has {sorted(models)}")
     store = ResponseStore(store_path(section["store_dir"], study))
     return store, {name: LLM(models[name], store) for name in names}
+
+
+COUNTS = ("requests", "unique", "cache_hits", "new_calls", "failures", "retries")
+
+
+def merge_provenance(entries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One manifest record per model entry, summing the counts of the jobs that used it."""
+    merged: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        name = entry["entry"]
+        if name not in merged:
+            merged[name] = {**entry, "model_versions": set(entry["model_versions"]), "jobs": 0}
+        else:
+            target = merged[name]
+            for key in COUNTS:
+                target[key] += entry[key]
+            target["model_versions"] |= set(entry["model_versions"])
+        merged[name]["jobs"] += 1
+    return [{**m, "model_versions": sorted(m["model_versions"])} for m in merged.values()]
