@@ -1,0 +1,101 @@
+"""Per-session code rates against MI quality, and agreement between annotators."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import polars as pl
+import statsmodels.api as sm
+from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
+
+from replisuite.mi.data import TASKS
+from replisuite.stats import bh_fdr, cohen_kappa
+
+
+def session_rates(labels: pl.DataFrame, *, task: str, column: str = "label", source: str) -> pl.DataFrame:
+    """Share of each code among a session's coded utterances of ``task`` (long format).
+
+    ``labels`` has transcript_id, mi_quality and ``column`` (annotated or predicted codes).
+    """
+    counts = labels.group_by("transcript_id", "mi_quality", column).agg(pl.len().alias("n"))
+    totals = counts.group_by("transcript_id").agg(pl.col("n").sum().alias("total"))
+    codes = sorted(labels[column].unique().to_list())
+    grid = (
+        labels.select("transcript_id", "mi_quality").unique()
+        .join(pl.DataFrame({column: codes}), how="cross")
+        .join(counts.drop("mi_quality"), on=["transcript_id", column], how="left")
+        .join(totals, on="transcript_id")
+    )
+    return grid.select(
+        pl.lit(task).alias("task"), pl.lit(source).alias("source"), "transcript_id", "mi_quality",
+        pl.col(column).alias("code"), (pl.col("n").fill_null(0) / pl.col("total")).alias("rate"),
+    ).sort("code", "transcript_id")
+
+
+def quality_association(rates: pl.DataFrame, *, n_boot: int, seed: int) -> pl.DataFrame:
+    """Per code: mean rate in high- vs low-quality sessions, difference with a bootstrap 95% CI,
+    Cohen's d, and a logistic regression of high quality on the standardised rate (BH across codes)."""
+    rows = []
+    rng = np.random.default_rng(seed)
+    for (task, source, code), group in rates.group_by("task", "source", "code", maintain_order=True):
+        high = group.filter(pl.col("mi_quality") == "high")["rate"].to_numpy()
+        low = group.filter(pl.col("mi_quality") == "low")["rate"].to_numpy()
+        boot = rng.choice(high, (n_boot, high.size)).mean(1) - rng.choice(low, (n_boot, low.size)).mean(1)
+        pooled = np.sqrt(((high.size - 1) * high.var(ddof=1) + (low.size - 1) * low.var(ddof=1)) / (high.size + low.size - 2))
+        odds, p = _logit(group["rate"].to_numpy(), (group["mi_quality"] == "high").to_numpy().astype(float))
+        rows.append({
+            "task": task, "source": source, "code": code, "sessions_high": high.size, "sessions_low": low.size,
+            "mean_high": float(high.mean()), "mean_low": float(low.mean()), "difference": float(high.mean() - low.mean()),
+            "ci_low": float(np.quantile(boot, 0.025)), "ci_high": float(np.quantile(boot, 0.975)),
+            "cohen_d": float((high.mean() - low.mean()) / pooled) if pooled > 0 else float("nan"),
+            "odds_ratio_per_sd": odds, "p_value": p,
+        })
+    frame = pl.DataFrame(rows)
+    return frame.with_columns(pl.Series("p_bh", bh_fdr(frame["p_value"].to_numpy())))
+
+
+def _logit(rate: np.ndarray, high: np.ndarray) -> tuple[float, float]:
+    if rate.std() == 0:
+        return float("nan"), float("nan")
+    z = (rate - rate.mean()) / rate.std()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fit = sm.Logit(high, sm.add_constant(z)).fit(disp=0)
+        except (np.linalg.LinAlgError, ValueError):
+            return float("nan"), float("nan")
+    return float(np.exp(fit.params[1])), float(fit.pvalues[1])
+
+
+def annotator_agreement(full: pl.DataFrame, tasks: Sequence[str] = ("therapist_behaviour", "client_talk_type")) -> pl.DataFrame:
+    """Fleiss' kappa and mean pairwise Cohen's kappa over utterances coded by several annotators."""
+    rows = []
+    for task in tasks:
+        speaker, column = TASKS[task]
+        coded = full.filter(pl.col("interlocutor") == speaker)
+        multi = coded.group_by("transcript_id", "utterance_id").agg(
+            pl.col(column), pl.col("annotator_id")).filter(pl.col(column).list.len() > 1)
+        if multi.height == 0:
+            continue
+        table = [[str(v) for v in values] for values in multi[column].to_list()]
+        width = min(len(r) for r in table)
+        matrix = np.array([r[:width] for r in table])
+        counts, _ = aggregate_raters(matrix)
+        by_annotator: dict[object, dict[tuple, str]] = {}
+        for key, labels, annotators in zip(multi.select("transcript_id", "utterance_id").iter_rows(), multi[column], multi["annotator_id"]):
+            for label, annotator in zip(labels, annotators):
+                by_annotator.setdefault(annotator, {})[key] = str(label)
+        pairwise = []
+        for a, b in itertools.combinations(sorted(by_annotator), 2):
+            shared = sorted(set(by_annotator[a]) & set(by_annotator[b]))
+            if len(shared) >= 10:
+                pairwise.append(cohen_kappa([by_annotator[a][k] for k in shared], [by_annotator[b][k] for k in shared]))
+        rows.append({"task": task, "utterances": multi.height, "annotators_per_utterance": width,
+                     "fleiss_kappa": float(fleiss_kappa(counts)), "mean_pairwise_cohen_kappa": float(np.nanmean(pairwise)),
+                     "annotator_pairs": len(pairwise)})
+    return pl.DataFrame(rows)
+
+
