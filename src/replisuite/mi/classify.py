@@ -28,9 +28,13 @@ def _tfidf_features(train: pl.DataFrame, test: pl.DataFrame, *, context: bool, o
     blocks_train = [current.fit_transform(train["utterance_text"])]
     blocks_test = [current.transform(test["utterance_text"])]
     if context:
+        # the first utterance of a session has no previous one: it gets a token of its own
+        def previous_texts(frame):
+            return [text or "sessionstart" for text in frame["previous_text"]]
+
         previous = vectorizer()
-        blocks_train.append(previous.fit_transform(train["previous_text"]))
-        blocks_test.append(previous.transform(test["previous_text"]))
+        blocks_train.append(previous.fit_transform(previous_texts(train)))
+        blocks_test.append(previous.transform(previous_texts(test)))
     return sparse.hstack(blocks_train).tocsr(), sparse.hstack(blocks_test).tocsr()
 
 

@@ -31,12 +31,13 @@ def read_answers(path: str | os.PathLike[str], *, groups: Mapping[str, str], min
     if missing:
         raise CounselChatError(f"{path}: missing column(s) {missing}")
     return (
-        frame.filter(pl.col("answerText").is_not_null() & (pl.col("answerText").str.len_chars() >= min_chars))
-        .unique(subset="answerText", keep="first", maintain_order=True)
+        frame.with_columns(pl.col("answerText").str.replace_all(r"\s+", " ").str.strip_chars().alias("text"))
+        .filter(pl.col("text").is_not_null() & (pl.col("text").str.len_chars() >= min_chars))
+        .unique(subset="text", keep="first", maintain_order=True)
         .select(
             pl.int_range(pl.len()).alias("doc"), pl.col("questionID").alias("question_id"),
             pl.col("topic").alias("question_topic"),
             pl.col("therapistInfo").map_elements(lambda s: credential_group(s, groups), return_dtype=pl.String).alias("group"),
-            pl.col("answerText").str.replace_all(r"\s+", " ").str.strip_chars().alias("text"),
+            "text",
         )
     )

@@ -1,0 +1,70 @@
+"""The mi and topics studies end to end on the real inputs, with small configurations."""
+
+import json
+import os
+
+import polars as pl
+import pytest
+import yaml
+
+from tests.conftest import copy_repo, snakemake
+
+pytestmark = [pytest.mark.workflow, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def text_run(tmp_path_factory):
+    mirror = os.environ.get("REPLISUITE_MIRROR")
+    if not mirror:
+        pytest.skip("needs REPLISUITE_MIRROR (set by .ci/run)")
+
+    def small(work):
+        path = work / "config/config.yaml"
+        config = yaml.safe_load(path.read_text())
+        config["mi"].update(tasks=["therapist_behaviour", "question_subtype"], classifiers=["tfidf", "tfidf+context"],
+                            n_splits=3, n_boot=200)
+        config["topics"].update(seeds=[1, 2], max_documents=400, hdbscan={"min_cluster_size": 10, "min_samples": 3})
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+    work = tmp_path_factory.mktemp("text") / "repo"
+    env = copy_repo(work, mirror, small)
+    snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default",
+              "results/mi/manifest.json", "results/topics/manifest.json")
+    return work, env
+
+
+def test_mi_outputs(text_run):
+    work, _ = text_run
+    f1 = pl.read_csv(work / "results/mi/tables/f1.csv")
+    assert set(f1["task"]) == {"therapist_behaviour", "question_subtype"} and set(f1["classifier"]) == {"tfidf", "tfidf+context"}
+    macro = f1.filter((pl.col("class") == "macro") & (pl.col("task") == "therapist_behaviour"))
+    assert (macro["f1"] > 0.6).all()  # four classes: chance is about 0.25
+    quality = pl.read_csv(work / "results/mi/tables/codes_vs_quality.csv")
+    reflection = quality.filter((pl.col("source") == "annotated") & (pl.col("code") == "reflection")).row(0, named=True)
+    assert reflection["difference"] > 0 and reflection["p_bh"] < 0.05  # reflections go with high-quality MI
+    agreement = pl.read_csv(work / "results/mi/tables/annotator_agreement.csv")
+    assert agreement.height == 2 and agreement["fleiss_kappa"].is_between(0.3, 0.9).all()
+    manifest = json.loads((work / "results/mi/manifest.json").read_text())
+    assert manifest["config"]["mi"]["n_splits"] == 3 and manifest["inputs"][0]["path"].endswith("AnnoMI-full.csv")
+
+
+def test_topics_outputs(text_run):
+    work, _ = text_run
+    topics = pl.read_csv(work / "results/topics/tables/topics.csv")
+    assert topics.filter(pl.col("topic") != -1).height >= 3
+    stability = pl.read_csv(work / "results/topics/tables/stability.csv")
+    assert stability["seed"].to_list() == [2] and stability["mean_overlap"][0] > 0.2
+    coherence = pl.read_csv(work / "results/topics/tables/coherence.csv")
+    assert set(coherence["model"]) == {"bertopic", "tfidf+nmf"} and coherence["npmi"].is_between(-1, 1).all()
+    by_group = pl.read_csv(work / "results/topics/tables/topic_sizes_by_group.csv")
+    assert {"counseling", "social work"} <= set(by_group["group"])
+    for figure in ("topic_sizes_by_group", "topic_words", "document_map"):
+        assert (work / f"results/topics/figures/{figure}.png").stat().st_size > 1000
+
+
+def test_rerun_is_a_noop_and_embeddings_are_cached(text_run):
+    work, env = text_run
+    again = snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default",
+                      "results/mi/manifest.json", "results/topics/manifest.json")
+    assert "Nothing to be done" in again.stdout + again.stderr
+    assert (work / "data/llm/topics.sqlite").stat().st_size > 400 * 384 * 4

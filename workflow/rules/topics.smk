@@ -1,0 +1,93 @@
+# Study topics: BERTopic over CounselChat answers, one job per seed and per therapist group.
+
+TOPICS = config["topics"]
+TOPICS_ANSWERS = raw_path(TOPICS["sources"]["counsel_chat"])
+TOPICS_GROUPS = {group.replace(" ", "_"): group for group in TOPICS["compare_groups"]}
+
+
+rule embed_answers:
+    input:
+        TOPICS_ANSWERS,
+    output:
+        documents="results/topics/intermediate/documents.parquet",
+        embeddings="results/topics/intermediate/embeddings.npy",
+    params:
+        study=TOPICS,
+        store_dir=config["llm"]["store_dir"],
+    threads: 1
+    log:
+        "logs/topics/embed_answers.log",
+    benchmark:
+        "logs/topics/embed_answers.benchmark.tsv"
+    conda:
+        "../../envs/llm.yaml"
+    resources:
+        mem_mb=3000,
+        runtime=30,
+    script:
+        "../scripts/topics/embed_answers.py"
+
+
+rule fit_topics:
+    input:
+        documents=rules.embed_answers.output.documents,
+        embeddings=rules.embed_answers.output.embeddings,
+    output:
+        "results/topics/intermediate/bertopic_{subset}_seed{seed}.json",
+    params:
+        study=TOPICS,
+        group=lambda wildcards: TOPICS_GROUPS.get(wildcards.subset),
+    wildcard_constraints:
+        subset="|".join(["all", *TOPICS_GROUPS]),
+        seed=r"\d+",
+    threads: 1
+    log:
+        "logs/topics/fit_topics/{subset}_seed{seed}.log",
+    benchmark:
+        "logs/topics/fit_topics/{subset}_seed{seed}.benchmark.tsv"
+    conda:
+        "../../envs/text.yaml"
+    resources:
+        mem_mb=3000,
+        runtime=30,
+    script:
+        "../scripts/topics/fit_topics.py"
+
+
+rule summarise_topics:
+    input:
+        documents=rules.embed_answers.output.documents,
+        embeddings=rules.embed_answers.output.embeddings,
+        seed_models=expand(rules.fit_topics.output[0], subset="all", seed=TOPICS["seeds"]),
+        group_models=expand(rules.fit_topics.output[0], subset=list(TOPICS_GROUPS), seed=TOPICS["seeds"][0]),
+    output:
+        topics=report("results/topics/tables/topics.csv", caption="../report/topics/topics.rst", category="topics"),
+        sizes_by_group=report("results/topics/tables/topic_sizes_by_group.csv", caption="../report/topics/sizes_by_group.rst", category="topics"),
+        coherence=report("results/topics/tables/coherence.csv", caption="../report/topics/coherence.rst", category="topics"),
+        stability=report("results/topics/tables/stability.csv", caption="../report/topics/stability.rst", category="topics"),
+        groups=report("results/topics/tables/group_topic_match.csv", caption="../report/topics/groups.rst", category="topics"),
+        group_test=report("results/topics/tables/group_topic_test.csv", caption="../report/topics/group_test.rst", category="topics"),
+        sizes_png=report("results/topics/figures/topic_sizes_by_group.png", caption="../report/topics/figure_sizes.rst", category="topics"),
+        sizes_pdf="results/topics/figures/topic_sizes_by_group.pdf",
+        words_png=report("results/topics/figures/topic_words.png", caption="../report/topics/figure_words.rst", category="topics"),
+        words_pdf="results/topics/figures/topic_words.pdf",
+        map_png=report("results/topics/figures/document_map.png", caption="../report/topics/figure_map.rst", category="topics"),
+        map_pdf="results/topics/figures/document_map.pdf",
+    params:
+        study=TOPICS,
+    threads: 1
+    log:
+        "logs/topics/summarise_topics.log",
+    benchmark:
+        "logs/topics/summarise_topics.benchmark.tsv"
+    conda:
+        "../../envs/text.yaml"
+    resources:
+        mem_mb=3000,
+        runtime=30,
+    script:
+        "../scripts/topics/summarise_topics.py"
+
+
+STUDY_OUTPUTS["topics"] = rules.summarise_topics.output
+STUDY_INPUTS["topics"] = [TOPICS_ANSWERS]
