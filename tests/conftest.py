@@ -119,3 +119,20 @@ def snakemake(work, env, *args, check=True):
 
 def dvc(work, env, *args, check=True):
     return run([sys.executable, "-m", "dvc", *args], work, env, check=check)
+
+
+def real_data_copy(tmp_path_factory, name: str, edit_config) -> tuple[Path, dict[str, str]]:
+    """A copy of the repository on the real inputs ($REPLISUITE_MIRROR), its config changed by
+    ``edit_config(config)``; skips when no mirror is set."""
+    mirror = os.environ.get("REPLISUITE_MIRROR")
+    if not mirror:
+        pytest.skip("needs REPLISUITE_MIRROR (set by .ci/run)")
+
+    def edit(work):
+        path = work / "config/config.yaml"
+        config = yaml.safe_load(path.read_text())
+        edit_config(config)
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+    work = tmp_path_factory.mktemp(name) / "repo"
+    return work, copy_repo(work, mirror, edit)

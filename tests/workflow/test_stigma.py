@@ -1,13 +1,11 @@
 """The stigma study end to end on the real published records (small: 1 vignette, 2 interjections)."""
 
 import json
-import os
 
 import polars as pl
 import pytest
-import yaml
 
-from tests.conftest import copy_repo, snakemake
+from tests.conftest import real_data_copy, snakemake
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 
@@ -16,20 +14,12 @@ TARGET = "results/stigma/manifest.json"
 
 @pytest.fixture(scope="module")
 def stigma_run(tmp_path_factory):
-    mirror = os.environ.get("REPLISUITE_MIRROR")
-    if not mirror:
-        pytest.skip("needs REPLISUITE_MIRROR (set by .ci/run)")
-
-    def small(work):
-        path = work / "config/config.yaml"
-        config = yaml.safe_load(path.read_text())
+    def small(config):
         study = config["stigma"]
         study["published"] = {name: study["published"][name] for name in ("gpt-4o", "llama2-70b")}
         study.update(limit_vignettes=1, limit_interjections=2, n_boot=200, live_max_tokens=12)
-        path.write_text(yaml.safe_dump(config, sort_keys=False))
 
-    work = tmp_path_factory.mktemp("stigma") / "repo"
-    env = copy_repo(work, mirror, small)
+    work, env = real_data_copy(tmp_path_factory, "stigma", small)
     first = snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default", TARGET)
     return work, env, first
 

@@ -1,33 +1,23 @@
 """The mi and topics studies end to end on the real inputs, with small configurations."""
 
 import json
-import os
 
 import polars as pl
 import pytest
-import yaml
 
-from tests.conftest import copy_repo, snakemake
+from tests.conftest import real_data_copy, snakemake
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def text_run(tmp_path_factory):
-    mirror = os.environ.get("REPLISUITE_MIRROR")
-    if not mirror:
-        pytest.skip("needs REPLISUITE_MIRROR (set by .ci/run)")
-
-    def small(work):
-        path = work / "config/config.yaml"
-        config = yaml.safe_load(path.read_text())
+    def small(config):
         config["mi"].update(tasks=["therapist_behaviour", "question_subtype"], classifiers=["tfidf", "tfidf+context"],
                             n_splits=3, n_boot=200)
         config["topics"].update(seeds=[1, 2], max_documents=400, hdbscan={"min_cluster_size": 10, "min_samples": 3})
-        path.write_text(yaml.safe_dump(config, sort_keys=False))
 
-    work = tmp_path_factory.mktemp("text") / "repo"
-    env = copy_repo(work, mirror, small)
+    work, env = real_data_copy(tmp_path_factory, "text", small)
     snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default",
               "results/mi/manifest.json", "results/topics/manifest.json")
     return work, env

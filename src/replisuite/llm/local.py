@@ -163,7 +163,8 @@ class LocalBackend:
         for row, sequence in enumerate(sequences):
             ids[row, : len(sequence)] = torch.tensor(sequence)
             mask[row, : len(sequence)] = 1
-        logprobs = torch.log_softmax(model(input_ids=ids, attention_mask=mask).logits.float(), dim=-1)
+        with torch.inference_mode():
+            logprobs = torch.log_softmax(model(input_ids=ids, attention_mask=mask).logits.float(), dim=-1)
         scores = []
         for row, continuation in enumerate(continuations):
             positions = torch.arange(len(prompt) - 1, len(prompt) - 1 + len(continuation))
