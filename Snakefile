@@ -26,6 +26,11 @@ if "topics" in config:
     include: "workflow/rules/topics.smk"
 
 
+if "psaich" in config:
+
+    include: "workflow/rules/psaich.smk"
+
+
 include: "workflow/rules/provenance.smk"
 
 

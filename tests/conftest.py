@@ -48,6 +48,15 @@ TEST_FILES = {
 
 
 @pytest.fixture
+def store(tmp_path):
+    """An empty response store."""
+    from replisuite.llm import ResponseStore
+
+    with ResponseStore(tmp_path / "llm" / "study.sqlite") as opened:
+        yield opened
+
+
+@pytest.fixture
 def mirror(tmp_path):
     """A mirror folder with three small files, and their source entries."""
     return make_mirror(tmp_path, TEST_FILES)

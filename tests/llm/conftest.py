@@ -1,15 +1,9 @@
 import pytest
 
-from replisuite.llm import LLM, ModelEntry, ResponseStore, RetryPolicy
+from replisuite.llm import LLM, ModelEntry, RetryPolicy
 from replisuite.llm.fake_server import Behaviour, FakeOpenAIServer
 
 FAST_RETRY = RetryPolicy(max_attempts=4, base_s=0.01, cap_s=0.05)
-
-
-@pytest.fixture
-def store(tmp_path):
-    with ResponseStore(tmp_path / "llm" / "study.sqlite") as opened:
-        yield opened
 
 
 @pytest.fixture

@@ -1,0 +1,68 @@
+"""Scores and bands per administration, item-by-item minus whole differences, transcript statistics."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import polars as pl
+
+from replisuite.instruments import Instrument, score
+from replisuite.stats import bootstrap_mean_ci
+
+SCORES_SCHEMA = {
+    "model": pl.String, "seed": pl.Int64, "instrument": pl.String, "mode": pl.String, "answer_method": pl.String,
+    "total": pl.Float64, "band": pl.String, "answered": pl.Int64, "items": pl.Int64, "unparseable": pl.Int64,
+}
+
+
+def scores(answers: pl.DataFrame, instruments: Mapping[str, Instrument]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Totals, bands and subscales of every (model, seed, instrument, mode) administration."""
+    totals, subscales = [], []
+    keys = ["model", "seed", "instrument", "mode", "answer_method"]
+    for values, group in answers.group_by(keys, maintain_order=True):
+        row = dict(zip(keys, values))
+        instrument = instruments[row["instrument"]]
+        result = score(instrument, dict(zip(group["item"], group["value"])))
+        totals.append({**row, "total": result.total, "band": result.band, "answered": result.answered,
+                       "items": result.items, "unparseable": result.items - result.answered})
+        subscales += [{**row, "subscale": name, "score": value} for name, value in result.subscales.items()]
+    subscale_schema = {k: SCORES_SCHEMA[k] for k in keys} | {"subscale": pl.String, "score": pl.Float64}
+    return pl.DataFrame(totals, schema=SCORES_SCHEMA), pl.DataFrame(subscales, schema=subscale_schema)
+
+
+def mode_differences(totals: pl.DataFrame, *, reference: str = "whole", n_boot: int, seed: int) -> pl.DataFrame:
+    """Per model x instrument x mode: mean over seeds of (mode total - ``reference`` total), with
+    a bootstrap 95% interval over seeds; seeds where either total is missing are left out and counted."""
+    wide = totals.pivot(on="mode", index=["model", "instrument", "seed"], values="total")
+    rows = []
+    for mode in [c for c in wide.columns if c not in ("model", "instrument", "seed", reference)]:
+        for (model, instrument), group in wide.group_by("model", "instrument", maintain_order=True):
+            if reference not in group.columns:
+                continue
+            both = group.filter(pl.col(mode).is_not_null() & pl.col(reference).is_not_null())
+            differences = (both[mode] - both[reference]).to_numpy().astype(float)
+            mean, low, high = bootstrap_mean_ci(differences, n_boot=n_boot, seed=seed)
+            rows.append({"model": model, "instrument": instrument, "mode": mode, "reference": reference,
+                         "mean_difference": mean, "ci_low": low, "ci_high": high, "seeds": both.height,
+                         "seeds_missing": group.height - both.height})
+    return pl.DataFrame(rows, schema={"model": pl.String, "instrument": pl.String, "mode": pl.String, "reference": pl.String,
+                                      "mean_difference": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64,
+                                      "seeds": pl.Int64, "seeds_missing": pl.Int64})
+
+
+def transcript_stats(transcripts: pl.DataFrame) -> pl.DataFrame:
+    """Per model, seed and session: turns, and the client's words per reply."""
+    words = transcripts.with_columns(pl.col("client").str.split(" ").list.len().alias("words"))
+    return words.group_by("model", "seed", "session", maintain_order=True).agg(
+        pl.len().alias("turns"), pl.col("words").mean().alias("mean_words_per_reply"),
+        pl.col("words").sum().alias("total_words"), (pl.col("client").str.strip_chars() == "").sum().alias("empty_replies"),
+    ).sort("model", "seed", "session")
+
+
+def modal_band(values: list[str | None]) -> str | None:
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    labels, counts = np.unique(present, return_counts=True)
+    return str(labels[counts.argmax()])

@@ -1,0 +1,77 @@
+"""Protocol texts, the prompts built from them, and strict answer parsers."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+from replisuite.config import load_yaml
+from replisuite.instruments import Instrument, Item
+
+MODES = ("therapy_item", "stateless_item", "whole")
+
+
+@dataclass(frozen=True)
+class Protocol:
+    client_system: str
+    session_opening: str
+    therapy_prompts: tuple[str, ...]
+    item_prompt: str
+    whole_prompt: str
+
+
+def load_protocol(path: str | os.PathLike[str]) -> Protocol:
+    values = load_yaml(path)
+    missing = [field for field in Protocol.__dataclass_fields__ if field not in values]
+    if missing:
+        raise ValueError(f"{path}: missing field(s) {missing}")
+    return Protocol(**{**values, "therapy_prompts": tuple(values["therapy_prompts"])})
+
+
+def options_legend(instrument: Instrument) -> str:
+    return "\n".join(f"{option.value} = {option.label}" for option in instrument.options)
+
+
+def item_prompt(protocol: Protocol, instrument: Instrument, item: Item) -> str:
+    return protocol.item_prompt.format(instructions=instrument.instructions, item=item.text,
+                                       options=options_legend(instrument))
+
+
+def whole_prompt(protocol: Protocol, instrument: Instrument) -> str:
+    items = "\n".join(f"{index}. {item.text}" for index, item in enumerate(instrument.items, 1))
+    return protocol.whole_prompt.format(instructions=instrument.instructions, items=items,
+                                        options=options_legend(instrument))
+
+
+def parse_item_answer(text: str | None, instrument: Instrument) -> int | None:
+    """The option value a reply gives: a leading option number ("2", "2 - Several days") or
+    exactly an option's label. Anything else is unparseable (None), never guessed."""
+    if not text:
+        return None
+    reply = text.strip()
+    match = re.match(r"^\(?(\d+)\)?(?:\W|$)", reply)
+    if match and int(match.group(1)) in instrument.values:
+        return int(match.group(1))
+    for option in instrument.options:
+        if reply.rstrip(".").strip().lower() == option.label.lower():
+            return option.value
+    return None
+
+
+_LINE = re.compile(r"^\s*(\d+)\s*[:.)\-]\s*\(?(\d+)\)?(?:\W|$)")
+
+
+def parse_whole_answers(text: str | None, instrument: Instrument) -> dict[str, int | None]:
+    """Answers of a whole-questionnaire reply, one "<item>: <value>" per line. An item given
+    twice with different values, or with a value that is not an option, is unparseable."""
+    found: dict[int, set[int]] = {}
+    for line in (text or "").splitlines():
+        match = _LINE.match(line)
+        if match:
+            found.setdefault(int(match.group(1)), set()).add(int(match.group(2)))
+    answers: dict[str, int | None] = {}
+    for index, item in enumerate(instrument.items, 1):
+        values = found.get(index, set())
+        answers[item.id] = next(iter(values)) if len(values) == 1 and next(iter(values)) in instrument.values else None
+    return answers

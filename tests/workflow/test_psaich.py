@@ -1,0 +1,53 @@
+"""The psaich study end to end with the embedded model (one seed, one session, PHQ-9)."""
+
+import json
+
+import polars as pl
+import pytest
+
+from tests.conftest import copy_repo, snakemake
+
+pytestmark = [pytest.mark.workflow, pytest.mark.slow]
+TARGET = "results/psaich/manifest.json"
+
+
+@pytest.fixture(scope="module")
+def psaich_run(tmp_path_factory):
+    import yaml
+
+    def small(work):
+        path = work / "config/config.yaml"
+        config = yaml.safe_load(path.read_text())
+        for study in ("stigma", "mi", "topics"):
+            config.pop(study)  # this test needs no data source
+        config["psaich"].update(seeds=[1], sessions=1, instruments=["phq9"], stage1_params={"temperature": 0.7, "max_tokens": 24})
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+    work = tmp_path_factory.mktemp("psaich") / "repo"
+    env = copy_repo(work, tmp_path_factory.mktemp("empty-mirror"), small)
+    snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default", TARGET)
+    return work, env
+
+
+def test_scores_transcripts_and_manifest(psaich_run):
+    work, _ = psaich_run
+    scores = pl.read_csv(work / "results/psaich/tables/scores.csv")
+    assert set(scores["mode"]) == {"therapy_item", "stateless_item", "whole"} and set(scores["instrument"]) == {"phq9"}
+    items = scores.filter(pl.col("mode") != "whole")
+    assert (items["answered"] == 9).all() and items["band"].is_not_null().all()  # likelihood answers are complete
+    whole = scores.filter(pl.col("mode") == "whole").row(0, named=True)
+    assert whole["answered"] + whole["unparseable"] == 9
+    transcript = [json.loads(line) for line in open(work / "results/psaich/transcripts/smollm2-135m.seed1.jsonl")]
+    assert len(transcript) == 4 and all(row["request_key"] and row["client"] for row in transcript)
+    manifest = json.loads((work / TARGET).read_text())
+    [entry] = manifest["llm"]
+    assert entry["backend"] == "local" and entry["new_calls"] > 0 and entry["failures"] == 0
+    for figure in ("profile", "item_minus_whole"):
+        assert (work / f"results/psaich/figures/{figure}.png").stat().st_size > 1000
+
+
+def test_rerun_sends_nothing(psaich_run):
+    work, env = psaich_run
+    snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default", TARGET, "--forcerun", "administer_psaich")
+    [entry] = json.loads((work / TARGET).read_text())["llm"]
+    assert entry["new_calls"] == 0 and entry["cache_hits"] == entry["unique"]

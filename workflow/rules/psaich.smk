@@ -1,0 +1,65 @@
+# Study psaich: each model x seed is one job (stage 1 then stage 2).
+
+PSAICH = config["psaich"]
+
+
+rule administer_psaich:
+    input:
+        protocol=PSAICH["protocol"],
+        instruments=PSAICH["instrument_files"],
+    output:
+        transcript="results/psaich/transcripts/{model}.seed{seed}.jsonl",
+        answers="results/psaich/answers/{model}.seed{seed}.parquet",
+        provenance="results/psaich/llm/{model}.seed{seed}.json",
+    params:
+        study=PSAICH,
+        llm=config["llm"],
+    wildcard_constraints:
+        model="|".join(map(re.escape, PSAICH["models"])),
+        seed=r"\d+",
+    threads: 1
+    log:
+        "logs/psaich/administer_psaich/{model}.seed{seed}.log",
+    benchmark:
+        "logs/psaich/administer_psaich/{model}.seed{seed}.benchmark.tsv"
+    conda:
+        "../../envs/llm.yaml"
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    script:
+        "../scripts/psaich/administer.py"
+
+
+rule summarise_psaich:
+    input:
+        answers=expand(rules.administer_psaich.output.answers, model=PSAICH["models"], seed=PSAICH["seeds"]),
+        transcripts=expand(rules.administer_psaich.output.transcript, model=PSAICH["models"], seed=PSAICH["seeds"]),
+    output:
+        scores=report("results/psaich/tables/scores.csv", caption="../report/psaich/scores.rst", category="psaich"),
+        subscales=report("results/psaich/tables/subscales.csv", caption="../report/psaich/subscales.rst", category="psaich"),
+        differences=report("results/psaich/tables/item_minus_whole.csv", caption="../report/psaich/differences.rst", category="psaich"),
+        transcripts=report("results/psaich/tables/transcript_stats.csv", caption="../report/psaich/transcripts.rst", category="psaich"),
+        profile_png=report("results/psaich/figures/profile.png", caption="../report/psaich/figure_profile.rst", category="psaich"),
+        profile_pdf="results/psaich/figures/profile.pdf",
+        differences_png=report("results/psaich/figures/item_minus_whole.png", caption="../report/psaich/figure_differences.rst", category="psaich"),
+        differences_pdf="results/psaich/figures/item_minus_whole.pdf",
+    params:
+        study=PSAICH,
+        llm=config["llm"],
+    log:
+        "logs/psaich/summarise_psaich.log",
+    benchmark:
+        "logs/psaich/summarise_psaich.benchmark.tsv"
+    conda:
+        "../../envs/core.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/psaich/summarise.py"
+
+
+STUDY_OUTPUTS["psaich"] = rules.summarise_psaich.output
+STUDY_INPUTS["psaich"] = [PSAICH["protocol"], *PSAICH["instrument_files"]]
+STUDY_LLM["psaich"] = expand(rules.administer_psaich.output.provenance, model=PSAICH["models"], seed=PSAICH["seeds"])
