@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-import polars as pl
 import yaml
 
 from replisuite.atomic import atomic_path
@@ -215,21 +214,20 @@ def _copy_hashing(stream: BinaryIO, out: BinaryIO) -> str:
 
 
 
-SOURCES_SCHEMA = {
-    "name": pl.String,
-    "study": pl.String,
-    "file": pl.String,
-    "bytes": pl.Int64,
-    "sha256": pl.String,
-    "verified": pl.Boolean,
-    "licence": pl.String,
-    "citation": pl.String,
-    "url": pl.String,
-}
+def sources_schema() -> dict:
+    """Columns and types of the sources table (polars is imported only when a table is made)."""
+    import polars as pl
+
+    return {
+        "name": pl.String, "study": pl.String, "file": pl.String, "bytes": pl.Int64, "sha256": pl.String,
+        "verified": pl.Boolean, "licence": pl.String, "citation": pl.String, "url": pl.String,
+    }
 
 
-def sources_table(sources: Iterable[Source], paths: Iterable[str | os.PathLike[str]]) -> pl.DataFrame:
+def sources_table(sources: Iterable[Source], paths: Iterable[str | os.PathLike[str]]):
     """One row per fetched source: its file, size, hash (re-checked now) and attribution."""
+    import polars as pl
+
     rows = []
     for source, path in zip(sources, paths, strict=True):
         actual = sha256_file(path)
@@ -246,4 +244,4 @@ def sources_table(sources: Iterable[Source], paths: Iterable[str | os.PathLike[s
                 "url": source.url,
             }
         )
-    return pl.DataFrame(rows, schema=SOURCES_SCHEMA)
+    return pl.DataFrame(rows, schema=sources_schema())

@@ -4,7 +4,7 @@ import pytest
 
 from replisuite.config import load_yaml
 from replisuite.data import fetch_all, load_sources
-from replisuite.stigma.pipeline import referenced_sources
+from replisuite.stigma.study import referenced_sources
 
 
 @pytest.fixture(scope="session")

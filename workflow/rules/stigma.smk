@@ -3,7 +3,7 @@
 
 import functools
 
-from replisuite.stigma.pipeline import check_model_entries, published_record_files, referenced_sources
+from replisuite.stigma.study import check_model_entries, published_record_files, referenced_sources
 
 STIGMA = config["stigma"]
 STIGMA_MODELS = list(dict.fromkeys([*STIGMA["published"], *STIGMA["live"]]))

@@ -17,31 +17,12 @@ from replisuite.stigma.ask import STIGMA_ANSWERS_SCHEMA, VERDICTS_SCHEMA, ask_in
 from replisuite.stigma.interjections import interjection_stimuli
 from replisuite.stigma.records import import_judge_records, import_stigma_records
 from replisuite.stigma.stimuli import check_against_published, load_protocol, read_jsonl, stigma_stimuli
+from replisuite.stigma.study import published_record_files
 from replisuite.tables import write_table
 
 STUDY = "stigma"
 log = logging.getLogger("replisuite.stigma")
 JUDGE_NOTE_PAPER = "gpt-4o judge (the paper's; verdicts replayed)"
-
-
-def referenced_sources(study: Mapping[str, Any]) -> list[str]:
-    """Every source the study reads, by name, in a stable order."""
-    names = [*study["sources"].values(), *study["human_graded"].values()]
-    for files in study["published"].values():
-        names += [*files["stigma"].values(), *files["interjections"].values()]
-    return list(dict.fromkeys(names))
-
-
-def check_model_entries(study: Mapping[str, Any], llm_section: Mapping[str, Any]) -> None:
-    """Every model the study names must be an ``llm.models`` entry; published ones must be replay."""
-    models = llm_section["models"]
-    wanted = [*study["published"], *study["live"], study["judge"], study["published_judge"]]
-    unknown = sorted({name for name in wanted if name not in models})
-    if unknown:
-        raise ValueError(f"config stigma names model entries {unknown} that llm.models does not define")
-    not_replay = sorted(n for n in [*study["published"], study["published_judge"]] if models[n]["backend"] != "replay")
-    if not_replay:
-        raise ValueError(f"config stigma.published lists {not_replay}, whose llm.models backend is not replay")
 
 
 def judge_note(judge: str) -> str:
@@ -66,13 +47,6 @@ def prepare_stimuli(study: Mapping[str, Any], raw: Mapping[str, str], *, stigma_
     for frame, path in ((stimuli, stigma_out), (interjections, interjections_out)):
         with atomic_path(path) as tmp:
             frame.write_parquet(tmp)
-
-
-def published_record_files(study: Mapping[str, Any], raw: Mapping[str, str], model: str, experiment: str,
-                           prompt: str | None = None) -> list[str]:
-    """The published record files a job of ``model`` reads (none for a live model)."""
-    files = study["published"].get(model, {}).get(experiment, {})
-    return [raw[source] for condition, source in files.items() if prompt is None or condition == prompt]
 
 
 def _models(study: Mapping[str, Any], llm_section: Mapping[str, Any], names: list[str], threads: int | None):

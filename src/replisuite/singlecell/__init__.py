@@ -1,0 +1,1 @@
+"""Single-cell building blocks (the trpm4 study builds on these)."""

@@ -1,0 +1,36 @@
+"""What the study's configuration names: its sources, models and record files.
+
+Kept free of heavy imports: the Snakefile imports it while it is parsed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def referenced_sources(study: Mapping[str, Any]) -> list[str]:
+    """Every source the study reads, by name, in a stable order."""
+    names = [*study["sources"].values(), *study["human_graded"].values()]
+    for files in study["published"].values():
+        names += [*files["stigma"].values(), *files["interjections"].values()]
+    return list(dict.fromkeys(names))
+
+
+def check_model_entries(study: Mapping[str, Any], llm_section: Mapping[str, Any]) -> None:
+    """Every model the study names must be an ``llm.models`` entry; published ones must be replay."""
+    models = llm_section["models"]
+    wanted = [*study["published"], *study["live"], study["judge"], study["published_judge"]]
+    unknown = sorted({name for name in wanted if name not in models})
+    if unknown:
+        raise ValueError(f"config stigma names model entries {unknown} that llm.models does not define")
+    not_replay = sorted(n for n in [*study["published"], study["published_judge"]] if models[n]["backend"] != "replay")
+    if not_replay:
+        raise ValueError(f"config stigma.published lists {not_replay}, whose llm.models backend is not replay")
+
+
+def published_record_files(study: Mapping[str, Any], raw: Mapping[str, str], model: str, experiment: str,
+                           prompt: str | None = None) -> list[str]:
+    """The published record files a job of ``model`` reads (none for a live model)."""
+    files = study["published"].get(model, {}).get(experiment, {})
+    return [raw[source] for condition, source in files.items() if prompt is None or condition == prompt]

@@ -1,0 +1,49 @@
+"""The sparse anchor correlations against scipy's per-gene reference, with heavy ties."""
+
+import numpy as np
+import pytest
+from scipy import sparse, stats
+
+from replisuite.singlecell.correlation import anchor_correlations
+
+
+def tied_data(n, genes, seed):
+    rng = np.random.default_rng(seed)
+    anchor = np.where(rng.random(n) < 0.6, 0.0, rng.integers(1, 5, n) * 0.5)  # mostly zeros, few levels
+    matrix = np.where(rng.random((n, genes)) < 0.75, 0.0, rng.integers(1, 4, (n, genes)) * 0.7)
+    matrix[:, 0] = anchor * 3 + 1e-3 * (anchor > 0)  # perfectly concordant with the anchor
+    matrix[:, 1] = 0.0
+    matrix[7, 1] = 2.0  # a single non-zero cell
+    matrix[:, 2] = np.log1p(rng.poisson(0.4, n))  # log-normalised-like counts
+    return anchor, matrix
+
+
+@pytest.mark.parametrize("n, genes, seed", [(300, 30, 0), (1001, 20, 1), (50, 15, 2)])
+def test_agrees_with_scipy_to_1e_10(n, genes, seed):
+    anchor, matrix = tied_data(n, genes, seed)
+    result = anchor_correlations(sparse.csr_matrix(matrix), anchor, [f"g{i}" for i in range(genes)])
+    for g in range(genes):
+        tau, tau_p = stats.kendalltau(anchor, matrix[:, g], variant="b")
+        rho, rho_p = stats.spearmanr(anchor, matrix[:, g])
+        assert result["kendall_tau_b"][g] == pytest.approx(tau, abs=1e-10)
+        assert result["kendall_p"][g] == pytest.approx(tau_p, abs=1e-10)
+        assert result["spearman_rho"][g] == pytest.approx(rho, abs=1e-10)
+        assert result["spearman_p"][g] == pytest.approx(rho_p, abs=1e-10)
+    assert result["kendall_tau_b"][0] == pytest.approx(1.0)
+
+
+def test_constant_gene_gives_nan_like_scipy():
+    anchor, matrix = tied_data(100, 4, 3)
+    matrix[:, 3] = 0.0
+    result = anchor_correlations(matrix, anchor, ["a", "b", "c", "zero"])
+    assert np.isnan(result["kendall_tau_b"][3]) and np.isnan(result["spearman_rho"][3])
+
+
+def test_dense_and_sparse_inputs_agree_and_bad_input_is_refused():
+    anchor, matrix = tied_data(200, 6, 4)
+    genes = [str(i) for i in range(6)]
+    assert anchor_correlations(matrix, anchor, genes).equals(anchor_correlations(sparse.csc_matrix(matrix), anchor, genes))
+    with pytest.raises(ValueError, match="non-negative"):
+        anchor_correlations(-matrix, anchor, genes)
+    with pytest.raises(ValueError, match="anchor has 199 cells, the matrix 200"):
+        anchor_correlations(matrix, anchor[:-1], genes)
