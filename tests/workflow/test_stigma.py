@@ -72,3 +72,35 @@ def test_second_run_sends_nothing(stigma_run):
               "--forcerun", "ask_stigma_questions", "grade_interjections")
     manifest = json.loads((work / TARGET).read_text())
     assert all(e["new_calls"] == 0 for e in manifest["llm"]), manifest["llm"]
+
+
+def test_adding_a_model_sends_only_its_requests_and_its_key_leaks_nowhere(stigma_run):
+    """A lab adds an OpenAI-compatible endpoint as one config entry and reruns."""
+    import yaml
+
+    from replisuite.llm.fake_server import FakeOpenAIServer
+
+    work, env, _ = stigma_run
+    secret = "sk-test-do-not-leak-7f3a9c"
+    with FakeOpenAIServer() as server:
+        path = work / "config/config.yaml"
+        config = yaml.safe_load(path.read_text())
+        config["llm"]["models"]["lab-model"] = {
+            "backend": "openai", "model": "lab/model-1", "base_url": server.base_url,
+            "api_key_env": "LAB_API_KEY", "concurrency": 4, "label": "lab model (fake server)",
+        }
+        config["stigma"]["live"].append("lab-model")
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        snakemake(work, {**env, "LAB_API_KEY": secret}, "--cores", "2", "--profile", "workflow/profiles/default", TARGET)
+        # 14 stigma items x 2 prompts + 2 interjections x 2 prompts: nothing for the other models
+        assert server.counters.calls == 14 * 2 + 2 * 2
+        assert server.counters.authorization == {f"Bearer {secret}"}
+    manifest = json.loads((work / TARGET).read_text())
+    lab = next(e for e in manifest["llm"] if e["entry"] == "lab-model")
+    assert lab["new_calls"] == 32 and lab["model_versions"] == ["fake-model-2026-01-01"]
+    assert all(e["new_calls"] == 0 for e in manifest["llm"] if e["entry"] not in ("lab-model", "smollm2-135m"))
+    assert "lab-model" in set(table(work, "stigma_by_condition.csv")["model"])
+    for folder in ("results", "logs", "data/llm", ".snakemake/log"):
+        for file in (work / folder).rglob("*"):
+            if file.is_file():
+                assert secret.encode() not in file.read_bytes(), file
