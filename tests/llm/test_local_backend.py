@@ -118,3 +118,13 @@ def test_prefix_cache_gives_the_logits_of_a_full_pass(backend):
         cached = backend._prefix.last_logits(model, ids)
         full = model(input_ids=torch.tensor([ids])).logits[0, -1].float()
         assert torch.allclose(cached, full, atol=1e-3), text
+
+
+def test_prefill_continues_the_reply(backend):
+    tokenizer, _ = local._load(backend.path)
+    request = Request(kind="choose", backend="local", model=local.SMOLLM2_MODEL,
+                      messages=(Message("user", "Rate 0-3."),), options=(" 0", " 1", " 2", " 3"), method="loglik",
+                      prefill="1: 2\n2:")
+    assert tokenizer.decode(backend._prompt_ids(request, tokenizer)).endswith("<|im_start|>assistant\n1: 2\n2:")
+    completion = backend.complete(request)
+    assert completion.parsed["option"] in request.options and len(completion.parsed["scores"]) == 4

@@ -33,10 +33,11 @@ def test_scores_transcripts_and_manifest(psaich_run):
     work, _ = psaich_run
     scores = pl.read_csv(work / "results/psaich/tables/scores.csv")
     assert set(scores["mode"]) == {"therapy_item", "stateless_item", "whole"} and set(scores["instrument"]) == {"phq9"}
-    items = scores.filter(pl.col("mode") != "whole")
-    assert (items["answered"] == 9).all() and items["band"].is_not_null().all()  # likelihood answers are complete
-    whole = scores.filter(pl.col("mode") == "whole").row(0, named=True)
-    assert whole["answered"] + whole["unparseable"] == 9
+    # likelihood answers (the whole sheet by constrained decoding) are complete and banded
+    assert (scores["answered"] == 9).all() and scores["band"].is_not_null().all()
+    assert set(scores["answer_method"]) == {"loglik"}
+    differences = pl.read_csv(work / "results/psaich/tables/item_minus_whole.csv")
+    assert set(differences["mode"]) == {"therapy_item", "stateless_item"} and (differences["seeds"] == 1).all()
     transcript = [json.loads(line) for line in open(work / "results/psaich/transcripts/smollm2-135m.seed1.jsonl")]
     assert len(transcript) == 4 and all(row["request_key"] and row["client"] for row in transcript)
     manifest = json.loads((work / TARGET).read_text())

@@ -98,7 +98,11 @@ class LocalBackend:
 
     def _prompt_ids(self, request: Request, tokenizer) -> list[int]:
         messages = [{"role": m.role, "content": m.content} for m in request.messages]
-        encoded = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+        if request.prefill:
+            messages.append({"role": "assistant", "content": request.prefill})
+            encoded = tokenizer.apply_chat_template(messages, continue_final_message=True, tokenize=True)
+        else:
+            encoded = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
         return list(encoded["input_ids"] if hasattr(encoded, "keys") else encoded)
 
     def _generate(self, request: Request, tokenizer, model, *, parse: bool) -> Completion:

@@ -127,6 +127,7 @@ class LLM:
         *,
         options: Sequence[str] = (),
         method: str | None = None,
+        prefill: str = "",
         sample: str = "",
         **params: Any,
     ) -> Request:
@@ -145,6 +146,7 @@ class LLM:
             params=merged,
             options=tuple(options),
             method=method or "",
+            prefill=prefill,
             sample=sample,
         )
 

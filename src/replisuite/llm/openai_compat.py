@@ -64,6 +64,8 @@ class OpenAIBackend:
             arguments["stop"] = list(params.stop)
         if params.top_p is not None:
             arguments["top_p"] = params.top_p
+        if request.prefill:
+            raise LLMError(f"{request.describe()}: the openai backend cannot continue a prefilled reply")
         if request.kind == "choose" and request.method != "parsed":
             raise LLMError(f"{request.describe()}: the openai backend answers closed questions with method 'parsed'")
         try:

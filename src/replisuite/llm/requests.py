@@ -63,6 +63,10 @@ class Request:
     method
         For ``choose``: ``"loglik"`` (score each option's likelihood) or ``"parsed"``
         (generate, then parse the text strictly against the options).
+    prefill
+        Text the assistant's reply must start with (the reply continues it): constrains the
+        answer, e.g. an answer sheet "1: 2\n2:" whose next option is scored. Part of the key
+        when set; backends that cannot continue a reply refuse it.
     sample
         Tells apart repeated draws of an otherwise identical request (e.g. a published record
         of the same prompt sent twice, answered differently). Part of the key, never sent to
@@ -76,6 +80,7 @@ class Request:
     params: GenerationParams = field(default_factory=GenerationParams)
     options: tuple[str, ...] = ()
     method: str = ""
+    prefill: str = ""
     sample: str = ""
 
     def __post_init__(self) -> None:
@@ -102,6 +107,7 @@ class Request:
             params=GenerationParams.from_dict(values.get("params", {})),
             options=tuple(values.get("options", ())),
             method=values.get("method", ""),
+            prefill=values.get("prefill", ""),
             sample=values.get("sample", ""),
         )
 
@@ -109,12 +115,13 @@ class Request:
     def key(self) -> str:
         """SHA-256 of the canonical JSON of every field (computed once per request).
 
-        An empty ``sample`` is left out, so ordinary requests keep the keys they had before
-        that field existed.
+        An empty ``prefill`` or ``sample`` is left out, so ordinary requests keep the keys they
+        had before those fields existed.
         """
         fields = self.to_dict()
-        if not fields["sample"]:
-            del fields["sample"]
+        for optional in ("prefill", "sample"):
+            if not fields[optional]:
+                del fields[optional]
         canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -75,9 +75,23 @@ def stateless_items(llm: LLM, instrument: Instrument, protocol: Protocol, *, met
 
 
 def whole_questionnaire(llm: LLM, instrument: Instrument, protocol: Protocol, history: Sequence[Message], *,
-                        params: Mapping[str, Any], tokens_per_item: int) -> list[dict]:
-    """The whole questionnaire in one prompt, after the therapy conversation; parsed strictly."""
+                        method: str, params: Mapping[str, Any], tokens_per_item: int) -> list[dict]:
+    """The whole questionnaire in one prompt, after the therapy conversation.
+
+    ``generate``: the free-text answer sheet, parsed strictly. ``loglik``: the answer sheet is
+    written by constrained decoding: after "1:", each option number is scored, the best one is
+    written, then "2:" follows, and so on (each step is one request continuing the sheet).
+    """
     messages = [*history, Message("user", whole_prompt(protocol, instrument))]
+    if method == "loglik":
+        sheet, rows = "", []
+        options = [f" {value}" for value in instrument.values]
+        for index, item in enumerate(instrument.items, 1):
+            sheet += f"{index}:"
+            choice = llm.choose(messages, options, prefill=sheet, **params)
+            sheet += f"{choice.option}\n"
+            rows.append({"item": item.id, "value": int(choice.option), "request_key": choice.response.key})
+        return [{**row, "reply": sheet.rstrip()} for row in rows]
     response = llm.chat(messages, **{**params, "max_tokens": tokens_per_item * len(instrument.items)})
     answers = parse_whole_answers(response.text, instrument)
     return [{"item": item.id, "value": answers[item.id], "reply": response.text, "request_key": response.key}
@@ -95,10 +109,10 @@ def administer(llm: LLM, instruments: Sequence[Instrument], protocol: Protocol, 
             elif mode == "stateless_item":
                 answers = stateless_items(llm, instrument, protocol, method=method, params=params)
             elif mode == "whole":
-                answers = whole_questionnaire(llm, instrument, protocol, history, params=params, tokens_per_item=tokens_per_item)
+                answers = whole_questionnaire(llm, instrument, protocol, history, method=method, params=params,
+                                              tokens_per_item=tokens_per_item)
             else:
                 raise ValueError(f"unknown administration mode {mode!r}")
-            used = "parsed" if mode == "whole" else method
             rows += [{"model": llm.entry.name, "seed": seed, "instrument": instrument.id, "mode": mode,
-                      "answer_method": used, **answer} for answer in answers]
+                      "answer_method": method, **answer} for answer in answers]
     return pl.DataFrame(rows, schema=ANSWERS_SCHEMA)
