@@ -123,8 +123,8 @@ def test_prefix_cache_gives_the_logits_of_a_full_pass(backend):
 def test_prefill_continues_the_reply(backend):
     tokenizer, _ = local._load(backend.path)
     request = Request(kind="choose", backend="local", model=local.SMOLLM2_MODEL,
-                      messages=(Message("user", "Rate 0-3."),), options=(" 0", " 1", " 2", " 3"), method="loglik",
-                      prefill="1: 2\n2:")
-    assert tokenizer.decode(backend._prompt_ids(request, tokenizer)).endswith("<|im_start|>assistant\n1: 2\n2:")
+                      messages=(Message("user", "Rate 0-3."),), options=("0", "1", "2", "3"), method="loglik",
+                      prefill="1: 2\n2: ")
+    assert tokenizer.decode(backend._prompt_ids(request, tokenizer)).endswith("<|im_start|>assistant\n1: 2\n2: ")
     completion = backend.complete(request)
     assert completion.parsed["option"] in request.options and len(completion.parsed["scores"]) == 4

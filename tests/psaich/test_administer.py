@@ -122,13 +122,13 @@ def test_published_transcripts_replay_through_the_same_path(library, store, tmp_
 
 def test_constrained_answer_sheet_continues_the_prefill(library, store, monkeypatch):
     monkeypatch.setenv("REPLISUITE_ALLOW_SCRIPTED", "1")
-    recorder = Recorder(lambda request: " 1")
+    recorder = Recorder(lambda request: "1")
     llm = LLM(ModelEntry(name="client", backend="scripted", model="m"), store, ScriptedBackend(recorder))
     history = [Message("system", PROTOCOL.client_system)]
     answers = administer(llm, [library["gad7"]], PROTOCOL, history, modes=["whole"], method="loglik",
                          params=PARAMS, tokens_per_item=6, seed=1)
     prefills = [r.prefill for r in recorder.requests]
-    assert prefills[0] == "1:" and prefills[2] == "1: 1\n2: 1\n3:" and len(prefills) == 7
-    assert all(r.options == (" 0", " 1", " 2", " 3") for r in recorder.requests)
+    assert prefills[0] == "1: " and prefills[2] == "1: 1\n2: 1\n3: " and len(prefills) == 7
+    assert all(r.options == ("0", "1", "2", "3") for r in recorder.requests)
     assert answers["value"].to_list() == [1] * 7 and answers["answer_method"].unique().to_list() == ["loglik"]
     assert answers["reply"][0] == "\n".join(f"{i}: 1" for i in range(1, 8))

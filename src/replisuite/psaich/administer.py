@@ -85,9 +85,10 @@ def whole_questionnaire(llm: LLM, instrument: Instrument, protocol: Protocol, hi
     messages = [*history, Message("user", whole_prompt(protocol, instrument))]
     if method == "loglik":
         sheet, rows = "", []
-        options = [f" {value}" for value in instrument.values]
+        # "1: " then a bare digit: digits are single tokens, so each step is one cached forward pass
+        options = _values(instrument)
         for index, item in enumerate(instrument.items, 1):
-            sheet += f"{index}:"
+            sheet += f"{index}: "
             choice = llm.choose(messages, options, prefill=sheet, **params)
             sheet += f"{choice.option}\n"
             rows.append({"item": item.id, "value": int(choice.option), "request_key": choice.response.key})
