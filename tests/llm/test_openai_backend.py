@@ -11,7 +11,7 @@ import time
 import pytest
 
 from replisuite.llm import LLMError, ResponseStore, RetryPolicy, RunFailedError
-from tests.llm.conftest import FAST_RETRY, client, openai_entry, prompts
+from tests.llm.conftest import FAST_RETRY, client, prompts
 
 KEY = "sk-test-SECRET-123456"
 
