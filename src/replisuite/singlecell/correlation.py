@@ -80,92 +80,101 @@ def _tie_sums(sorted_values):
 
 
 @numba.njit(cache=True)
-def _subset_s(x, y):
-    """Kendall's S = concordant - discordant among the points (x, y) (Knight 1966, ties exact)."""
-    k = x.shape[0]
-    if k < 2:
-        return 0.0
-    by_y = np.argsort(y, kind="mergesort")
-    order = by_y[np.argsort(x[by_y], kind="mergesort")]  # by x, ties by y (stable sorts)
-    xs, ys = x[order], y[order]
-    x_ties, _, _ = _tie_sums(xs)
-    both = 0.0
-    i = 0
-    while i < k:
-        j = i + 1
-        while j < k and xs[j] == xs[i] and ys[j] == ys[i]:
-            j += 1
-        t = float(j - i)
-        both += t * (t - 1) / 2
-        i = j
-    discordant = _count_inversions(ys.copy())
-    y_sorted = np.sort(ys)
-    y_ties, _, _ = _tie_sums(y_sorted)
-    total = k * (k - 1) / 2
-    return total - x_ties - y_ties + both - 2.0 * discordant
+def _gene_pass(indptr, indices, data, x_dense, x_centred, x_order_balance, n):
+    """One pass per gene over its non-zero cells, sorting its values once.
 
-
-@numba.njit(cache=True)
-def _gene_statistics(indptr, indices, data, x, n):
-    """Per gene: S among its non-zero cells, and the tie sums of its values (zeros included)."""
+    Per gene: Kendall's S among the non-zero cells (Knight's algorithm on integer ranks: one
+    sort by (x rank, y rank), then merge-sort inversions of the y ranks) plus its pairs with the
+    zero cells (the sum of #x below - #x above over its non-zero cells); the tie sums of its
+    values with the zeros included; and the Spearman covariance and spread of average ranks
+    (zeros sharing one rank) against the centred x ranks.
+    """
     genes = indptr.shape[0] - 1
-    s_nonzero = np.zeros(genes)
+    s_total = np.zeros(genes)
     tie_pairs = np.zeros(genes)
     tie_cubic = np.zeros(genes)
     tie_variance = np.zeros(genes)
-    for g in range(genes):
-        start, end = indptr[g], indptr[g + 1]
-        rows = indices[start:end]
-        values = data[start:end]
-        s_nonzero[g] = _subset_s(x[rows], values)
-        pairs, cubic, variance = _tie_sums(np.sort(values))
-        zeros = float(n - (end - start))
-        tie_pairs[g] = pairs + zeros * (zeros - 1) / 2
-        tie_cubic[g] = cubic + zeros * (zeros - 1) * (zeros - 2)
-        tie_variance[g] = variance + zeros * (zeros - 1) * (2 * zeros + 5)
-    return s_nonzero, tie_pairs, tie_cubic, tie_variance
-
-
-def _average_ranks(values: np.ndarray) -> np.ndarray:
-    return stats.rankdata(values, method="average")
-
-
-@numba.njit(cache=True)
-def _spearman_sums(indptr, indices, data, centred_rank_x, n):
-    """Per gene: covariance and spread of average ranks, zeros sharing one rank (x ranks centred)."""
-    genes = indptr.shape[0] - 1
     covariance = np.zeros(genes)
     spread = np.zeros(genes)
-    total_x = centred_rank_x.sum()
+    total_x = x_centred.sum()
     for g in range(genes):
         start, end = indptr[g], indptr[g + 1]
         k = end - start
-        zeros = n - k
+        zeros = float(n - k)
+        tie_pairs[g] = zeros * (zeros - 1) / 2
+        tie_cubic[g] = zeros * (zeros - 1) * (zeros - 2)
+        tie_variance[g] = zeros * (zeros - 1) * (2 * zeros + 5)
+        zero_rank = (zeros + 1) / 2.0
+        if k == 0:
+            continue
+        rows = indices[start:end]
         values = data[start:end]
-        order = np.argsort(values, kind="mergesort")
-        ranks = np.empty(k)
+        order = np.argsort(values)
+        dense = np.empty(k, dtype=np.int64)
+        average = np.empty(k)
+        y_ties = 0.0
+        levels = 0
         i = 0
         while i < k:
             j = i + 1
             while j < k and values[order[j]] == values[order[i]]:
                 j += 1
-            average = zeros + (i + j + 1) / 2.0  # ranks i+1 .. j, after the zeros
+            t = float(j - i)
+            y_ties += t * (t - 1) / 2
+            tie_cubic[g] += t * (t - 1) * (t - 2)
+            tie_variance[g] += t * (t - 1) * (2 * t + 5)
             for m in range(i, j):
-                ranks[order[m]] = average
+                dense[order[m]] = levels
+                average[order[m]] = zeros + (i + j + 1) / 2.0
+            levels += 1
             i = j
-        zero_rank = (zeros + 1) / 2.0
-        mean = (zero_rank * zeros + ranks.sum()) / n
+        tie_pairs[g] += y_ties
+        # Spearman: Pearson correlation of average ranks
+        mean = (zero_rank * zeros + average.sum()) / n
         x_nonzero = 0.0
         cross = 0.0
         squares = 0.0
+        key = np.empty(k, dtype=np.int64)
+        mixed = 0.0
         for m in range(k):
-            rx = centred_rank_x[indices[start + m]]
+            mixed += x_order_balance[rows[m]]
+            rx = x_centred[rows[m]]
             x_nonzero += rx
-            cross += (ranks[m] - mean) * rx
-            squares += (ranks[m] - mean) ** 2
+            cross += (average[m] - mean) * rx
+            squares += (average[m] - mean) ** 2
+            key[m] = x_dense[rows[m]] * levels + dense[m]
         covariance[g] = (zero_rank - mean) * (total_x - x_nonzero) + cross
         spread[g] = zeros * (zero_rank - mean) ** 2 + squares
-    return covariance, spread
+        # Kendall: sort by (x, y), count x ties, joint ties and y inversions
+        by_key = np.argsort(key)
+        y_sorted = np.empty(k, dtype=np.int64)
+        x_ties = 0.0
+        both = 0.0
+        run_x = 1.0
+        run_both = 1.0
+        previous_key = key[by_key[0]]
+        y_sorted[0] = dense[by_key[0]]
+        for m in range(1, k):
+            current = key[by_key[m]]
+            y_sorted[m] = dense[by_key[m]]
+            if current // levels == previous_key // levels:
+                run_x += 1.0
+                if current == previous_key:
+                    run_both += 1.0
+                else:
+                    both += run_both * (run_both - 1) / 2
+                    run_both = 1.0
+            else:
+                x_ties += run_x * (run_x - 1) / 2
+                both += run_both * (run_both - 1) / 2
+                run_x = 1.0
+                run_both = 1.0
+            previous_key = current
+        x_ties += run_x * (run_x - 1) / 2
+        both += run_both * (run_both - 1) / 2
+        discordant = _count_inversions(y_sorted)
+        s_total[g] = k * (k - 1) / 2 - x_ties - y_ties + both - 2.0 * discordant + mixed
+    return s_total, tie_pairs, tie_cubic, tie_variance, covariance, spread
 
 
 def anchor_correlations(matrix, anchor: np.ndarray, genes: list[str]) -> pl.DataFrame:
@@ -186,7 +195,9 @@ def anchor_correlations(matrix, anchor: np.ndarray, genes: list[str]) -> pl.Data
         One row per gene: n, spearman_rho, spearman_p, kendall_tau_b, kendall_p. A gene (or an
         anchor) that is constant gives NaN, as scipy does.
     """
-    csc = sparse.csc_matrix(matrix, dtype=np.float64)
+    csc = sparse.csc_matrix(matrix)
+    if csc.dtype != np.float64:
+        csc = csc.astype(np.float64)
     csc.sum_duplicates()
     csc.eliminate_zeros()
     if csc.data.size and csc.data.min() < 0:
@@ -195,15 +206,14 @@ def anchor_correlations(matrix, anchor: np.ndarray, genes: list[str]) -> pl.Data
     n = x.size
     if csc.shape[0] != n:
         raise ValueError(f"anchor has {n} cells, the matrix {csc.shape[0]}")
-    rho, rho_p = _spearman(csc, x)
     order = np.sort(x)
     below = np.searchsorted(order, x, side="left")
     above = n - np.searchsorted(order, x, side="right")
-    present = csc.copy()
-    present.data[:] = 1.0
-    s_mixed = present.T @ (below - above).astype(np.float64)
-    s_nonzero, y_pairs, y_cubic, y_variance = _gene_statistics(csc.indptr, csc.indices, csc.data, x, n)
-    s = s_nonzero + s_mixed
+    x_dense = np.searchsorted(np.unique(x), x).astype(np.int64)
+    x_centred = stats.rankdata(x, method="average")
+    x_centred = x_centred - x_centred.mean()
+    s, y_pairs, y_cubic, y_variance, covariance, spread = _gene_pass(
+        csc.indptr, csc.indices, csc.data, x_dense, x_centred, (below - above).astype(np.float64), n)
     x_pairs, x_cubic, x_variance = _tie_sums(order)
     total = n * (n - 1) / 2
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -212,20 +222,9 @@ def anchor_correlations(matrix, anchor: np.ndarray, genes: list[str]) -> pl.Data
                     + x_cubic * y_cubic / (9 * n * (n - 1) * (n - 2))
                     + (2 * x_pairs) * (2 * y_pairs) / (2 * n * (n - 1)))
         z = s / np.sqrt(variance)
+        rho = np.clip(covariance / np.sqrt(spread * (x_centred**2).sum()), -1.0, 1.0)
+        t = rho * np.sqrt((n - 2) / ((1.0 + rho) * (1.0 - rho)))
+        rho_p = np.where(np.isnan(rho), np.nan, 2 * stats.t.sf(np.abs(t), n - 2))
     tau_p = np.where(np.isnan(tau), np.nan, 2 * stats.norm.sf(np.abs(z)))
     return pl.DataFrame({"gene": list(genes), "n": np.full(len(genes), n), "spearman_rho": rho, "spearman_p": rho_p,
                          "kendall_tau_b": tau, "kendall_p": tau_p}, schema=RESULT_SCHEMA)
-
-
-def _spearman(csc: sparse.csc_matrix, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pearson correlation of average ranks, zeros sharing one average rank per gene."""
-    n = x.size
-    rank_x = _average_ranks(x)
-    rank_x = rank_x - rank_x.mean()
-    covariance, spread = _spearman_sums(csc.indptr, csc.indices, csc.data, rank_x, n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rho = covariance / np.sqrt(spread * (rank_x**2).sum())
-        rho = np.clip(rho, -1.0, 1.0)
-        t = rho * np.sqrt((n - 2) / ((1.0 + rho) * (1.0 - rho)))
-        p = 2 * stats.t.sf(np.abs(t), n - 2)
-    return rho, np.where(np.isnan(rho), np.nan, p)
