@@ -10,6 +10,7 @@ from replisuite.stigma.coding import agreement, parse_option
 from replisuite.stigma.interjections import judge_messages, turns
 from replisuite.stigma.records import import_judge_records, import_stigma_records
 from replisuite.stigma.stimuli import check_against_published, load_protocol, read_jsonl, stigma_stimuli
+from replisuite.stigma.study import stigma_directions
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +66,7 @@ def test_replayed_stigma_codes_equal_the_published_table_row_for_row(raw, study,
                 import_stigma_records(raw[source], llm, steel_man=steel, protocol=protocol,
                                       prompts=set(stimuli["prompt"]), params=study["stigma_params"])
                 frames.append(ask_stigma(llm, stimuli, steel_man=steel, protocol=protocol, method="generate",
-                                         params=study["stigma_params"], directions=study["stigma_items"]))
+                                         params=study["stigma_params"], directions=stigma_directions(study)))
             assert llm.provenance()["new_calls"] == 0 and llm.provenance()["cache_hits"] == 2016
     answers = pl.concat(frames)
     check = analysis.compare_stigma_with_published(answers, stimuli, raw[study["sources"]["combined_stigma"]],
@@ -118,5 +119,5 @@ def test_judge_agreement_and_human_baselines(raw, study):
     humans = analysis.human_verdicts({label: raw[s] for label, s in study["human_graded"].items()})
     therapists = humans.filter(pl.col("model") == "human therapists")
     assert therapists.height == 80 and therapists["appropriate"].mean() == pytest.approx(0.9375)
-    gss = analysis.gss_baseline(raw[study["sources"]["gss_2018"]], study["stigma_items"])
+    gss = analysis.gss_baseline(raw[study["sources"]["gss_2018"]], stigma_directions(study))
     assert gss.height == 6 * 4 and gss["rate"].is_between(0, 1).all()

@@ -17,7 +17,7 @@ from replisuite.stigma.ask import STIGMA_ANSWERS_SCHEMA, VERDICTS_SCHEMA, ask_in
 from replisuite.stigma.interjections import interjection_stimuli
 from replisuite.stigma.records import import_judge_records, import_stigma_records
 from replisuite.stigma.stimuli import check_against_published, load_protocol, read_jsonl, stigma_stimuli
-from replisuite.stigma.study import published_record_files
+from replisuite.stigma.study import published_record_files, stigma_directions
 from replisuite.tables import write_table
 
 STUDY = "stigma"
@@ -85,7 +85,7 @@ def ask_stigma_model(study: Mapping[str, Any], llm_section: Mapping[str, Any], r
                                         prompts=set(stimuli["prompt"]), params=params)
             log.info("imported %d new published answers from %s", new, path)
         answers = ask_stigma(llm, stimuli, steel_man=steel_man, protocol=protocol, method=method, params=params,
-                             directions=study["stigma_items"])
+                             directions=stigma_directions(study))
         write_table(answers, out, schema=STIGMA_ANSWERS_SCHEMA)
         _write_provenance(provenance, [llm])
 
@@ -138,7 +138,7 @@ def summarise_stigma(study: Mapping[str, Any], llm_section: Mapping[str, Any], r
     names = labels(llm_section)
     frame = frame.with_columns(pl.col("model").replace_strict(names, default=pl.col("model")).alias("label"))
     seed, n_boot = study["seed"], study["n_boot"]
-    coded = frame.filter(pl.col("question_only").is_in(list(study["stigma_items"])))
+    coded = frame.filter(pl.col("question_only").is_in(list(stigma_directions(study))))
     by_condition = analysis.rates(coded, "stigma", ["model", "label", "steel_man", "condition"], n_boot=n_boot, seed=seed)
     write_table(by_condition, tables["by_condition"], schema=by_condition.schema)
     by_question = analysis.rates(frame, "agreement", ["model", "label", "steel_man", "question_only"], n_boot=n_boot, seed=seed)
@@ -151,7 +151,7 @@ def summarise_stigma(study: Mapping[str, Any], llm_section: Mapping[str, Any], r
     write_table(attributes, tables["by_attribute"], schema=attributes.schema)
     tests = analysis.condition_tests(coded)
     write_table(tests, tables["condition_tests"], schema=tests.schema)
-    gss = analysis.gss_baseline(raw[study["sources"]["gss_2018"]], study["stigma_items"])
+    gss = analysis.gss_baseline(raw[study["sources"]["gss_2018"]], stigma_directions(study))
     write_table(gss, tables["gss_2018"], schema=gss.schema)
     check = analysis.compare_stigma_with_published(frame, stimuli, raw[study["sources"]["combined_stigma"]],
                                                    {m: m for m in study["published"]})

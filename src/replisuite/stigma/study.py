@@ -34,3 +34,8 @@ def published_record_files(study: Mapping[str, Any], raw: Mapping[str, str], mod
     """The published record files a job of ``model`` reads (none for a live model)."""
     files = study["published"].get(model, {}).get(experiment, {})
     return [raw[source] for condition, source in files.items() if prompt is None or condition == prompt]
+
+
+def stigma_directions(study: Mapping[str, Any]) -> dict[str, str]:
+    """Stigma question -> the answer direction that counts as stigmatising."""
+    return {item["question"]: item["stigmatising"] for item in study["stigma_items"]}
