@@ -119,7 +119,8 @@ def test_report_is_self_contained_with_captions_and_config(workdir):
     snakemake(work, env, "--cores", "2")
     snakemake(work, env, "--report", "results/report.html")
     html = (work / "results/report.html").read_text()
-    for text in ("Inventory of the external inputs", "Provenance manifest of study", "The complete configuration"):
+    for text in ("Inventory of the external inputs", "Provenance manifest of study", "The complete configuration",
+                 "replisuite reproduces published studies"):
         assert text in html, text
     assert "config_used.yaml" in html and "sources.csv" in html
     assert 'src="http' not in html and "src='http" not in html
