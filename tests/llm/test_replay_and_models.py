@@ -95,9 +95,11 @@ def test_parse_choice(text, options, expected):
 def test_open_study_models_uses_one_store_per_study(tmp_path):
     from replisuite.llm import open_study_models
 
-    section = {"store_dir": str(tmp_path / "llm"), "models": {"r": {"backend": "replay", "model": "m"}}}
-    store, models = open_study_models(section, "stigma", ["r"])
+    section = {"store_dir": str(tmp_path / "llm"), "models": {
+        "r": {"backend": "replay", "model": "m"}, "l": {"backend": "local", "model": "SmolLM2-135M-Instruct"}}}
+    store, models = open_study_models(section, "stigma", ["r", "l"], threads=3)
     assert store.path == tmp_path / "llm" / "stigma.sqlite" and models["r"].entry.model == "m"
+    assert models["l"].entry.threads == 3 and models["r"].entry.threads is None
     store.close()
     with pytest.raises(LLMError, match=r"unknown model entries \['gpt'\]"):
         open_study_models(section, "stigma", ["gpt"])

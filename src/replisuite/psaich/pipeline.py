@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 import polars as pl
 
 from replisuite.atomic import atomic_open
 from replisuite.instruments import Instrument, load_instrument, shipped
-from replisuite.llm import LLM, open_study_models
+from replisuite.llm import open_study_models
+from replisuite.llm.models import model_labels
 from replisuite.plotting import apply_style, figure_paths, save_figure
 from replisuite.psaich import figures
 from replisuite.psaich.administer import ANSWERS_SCHEMA, administer, stage1
@@ -39,10 +39,8 @@ def run(study: Mapping[str, Any], llm_section: Mapping[str, Any], model: str, se
         transcript_out: str, answers_out: str, provenance_out: str, threads: int | None = None) -> None:
     """Stage 1 and stage 2 for one model and seed."""
     protocol = load_protocol(study["protocol"])
-    store, models = open_study_models(llm_section, STUDY, [model])
+    store, models = open_study_models(llm_section, STUDY, [model], threads=threads)
     llm = models[model]
-    if threads and llm.entry.backend == "local":
-        llm = LLM(replace(llm.entry, threads=threads), store)
     with store:
         history, transcript = stage1(llm, protocol, sessions=study["sessions"], params={**study["stage1_params"], "seed": seed})
         answers = administer(llm, list(instruments(study).values()), protocol, history, modes=study["modes"],
@@ -59,8 +57,9 @@ def run(study: Mapping[str, Any], llm_section: Mapping[str, Any], model: str, se
 def summarise(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, answers: Sequence[str], transcripts: Sequence[str],
               tables: Mapping[str, str], figure_stems: Mapping[str, str]) -> None:
     frame = pl.concat([pl.read_parquet(p) for p in answers])
-    totals, subscales = scores(frame, instruments(study))
-    labels = {name: entry.get("label", name) for name, entry in llm_section["models"].items()}
+    library = instruments(study)
+    totals, subscales = scores(frame, library)
+    labels = model_labels(llm_section)
     totals = totals.with_columns(pl.col("model").replace_strict(labels, default=pl.col("model")).alias("label"))
     write_table(totals, tables["scores"], schema=totals.schema)
     write_table(subscales, tables["subscales"], schema=subscales.schema)
@@ -70,5 +69,5 @@ def summarise(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, answe
     stats = transcript_stats(pl.DataFrame(rows))
     write_table(stats, tables["transcripts"], schema=stats.schema)
     apply_style()
-    save_figure(figures.profile(totals, instruments(study), labels=labels), *figure_paths(figure_stems["profile"]))
+    save_figure(figures.profile(totals, library, labels=labels), *figure_paths(figure_stems["profile"]))
     save_figure(figures.differences(differences), *figure_paths(figure_stems["differences"]))

@@ -11,6 +11,7 @@ import polars as pl
 
 from replisuite.atomic import atomic_open, atomic_path
 from replisuite.llm import LLM, open_study_models
+from replisuite.llm.models import model_labels
 from replisuite.plotting import apply_style, figure_paths, save_figure
 from replisuite.stigma import analysis, figures
 from replisuite.stigma.ask import STIGMA_ANSWERS_SCHEMA, VERDICTS_SCHEMA, ask_interjections, ask_stigma, judge_published
@@ -49,17 +50,6 @@ def prepare_stimuli(study: Mapping[str, Any], raw: Mapping[str, str], *, stigma_
             frame.write_parquet(tmp)
 
 
-def _models(study: Mapping[str, Any], llm_section: Mapping[str, Any], names: list[str], threads: int | None):
-    store, models = open_study_models(llm_section, STUDY, names)
-    if threads:
-        from dataclasses import replace
-
-        for name, llm in models.items():
-            if llm.entry.backend == "local":
-                models[name] = LLM(replace(llm.entry, threads=threads), store)
-    return store, models
-
-
 def _write_provenance(path: str, models: list[LLM]) -> None:
     with atomic_open(path) as handle:
         json.dump([m.provenance() for m in models], handle, indent=2)
@@ -74,7 +64,7 @@ def ask_stigma_model(study: Mapping[str, Any], llm_section: Mapping[str, Any], r
     """
     protocol = load_protocol(study["protocol"])
     stimuli = pl.read_parquet(stimuli_path)
-    store, models = _models(study, llm_section, [model], threads)
+    store, models = open_study_models(llm_section, STUDY, [model], threads=threads)
     llm = models[model]
     method = study["answer_method"].get(model, "generate")
     params = dict(study["stigma_params"])
@@ -96,7 +86,7 @@ def grade_interjections_model(study: Mapping[str, Any], llm_section: Mapping[str
     live model's replies (interjection alone, with and without steel-man) graded by the configured judge."""
     protocol = load_protocol(study["protocol"])
     if model in study["published"]:
-        store, models = _models(study, llm_section, [study["published_judge"]], threads)
+        store, models = open_study_models(llm_section, STUDY, [study["published_judge"]], threads=threads)
         judge = models[study["published_judge"]]
         with store:
             for condition, source in study["published"][model]["interjections"].items():
@@ -113,7 +103,7 @@ def grade_interjections_model(study: Mapping[str, Any], llm_section: Mapping[str
             _write_provenance(provenance, [judge])
         return
     stimuli = pl.read_parquet(stimuli_path)
-    store, models = _models(study, llm_section, list(dict.fromkeys([model, study["judge"]])), threads)
+    store, models = open_study_models(llm_section, STUDY, list(dict.fromkeys([model, study["judge"]])), threads=threads)
     llm, judge = models[model], models[study["judge"]]
     params = {**study["interjection_params"], "max_tokens": min(study["interjection_params"]["max_tokens"], study["live_max_tokens"])}
     with store:
@@ -126,16 +116,12 @@ def grade_interjections_model(study: Mapping[str, Any], llm_section: Mapping[str
         _write_provenance(provenance, list({id(m): m for m in (llm, judge)}.values()))
 
 
-def labels(llm_section: Mapping[str, Any]) -> dict[str, str]:
-    return {name: entry.get("label", name) for name, entry in llm_section["models"].items()}
-
-
 def summarise_stigma(study: Mapping[str, Any], llm_section: Mapping[str, Any], raw: Mapping[str, str], *,
                      answers: list[str], stimuli_path: str, tables: Mapping[str, str], figure_stems: Mapping[str, str]) -> None:
     """Stigma rates by model x condition / question / attribute, tests, GSS baseline, the check, figures."""
     frame = pl.concat([pl.read_parquet(p) for p in answers])
     stimuli = pl.read_parquet(stimuli_path)
-    names = labels(llm_section)
+    names = model_labels(llm_section)
     frame = frame.with_columns(pl.col("model").replace_strict(names, default=pl.col("model")).alias("label"))
     seed, n_boot = study["seed"], study["n_boot"]
     coded = frame.filter(pl.col("question_only").is_in(list(stigma_directions(study))))
@@ -178,7 +164,7 @@ def summarise_interjections(study: Mapping[str, Any], llm_section: Mapping[str, 
                             verdicts: list[str], tables: Mapping[str, str], figure_stems: Mapping[str, str]) -> None:
     """Appropriateness by model x condition (humans and bots beside), judge agreement, the check, a figure."""
     frame = pl.concat([pl.read_parquet(p) for p in verdicts])
-    names = labels(llm_section)
+    names = model_labels(llm_section)
     seed, n_boot = study["seed"], study["n_boot"]
     humans = analysis.human_verdicts({label: raw[source] for label, source in study["human_graded"].items()})
     frame = frame.with_columns(
