@@ -34,6 +34,11 @@ if "psaich" in config:
     include: "workflow/rules/psaich.smk"
 
 
+if "trpm4" in config:
+
+    include: "workflow/rules/trpm4.smk"
+
+
 include: "workflow/rules/provenance.smk"
 
 

@@ -79,7 +79,7 @@ def _tie_sums(sorted_values):
     return pairs, cubic, variance
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
 def _gene_pass(indptr, indices, data, x_dense, x_centred, x_order_balance, n):
     """One pass per gene over its non-zero cells, sorting its values once.
 
@@ -97,7 +97,7 @@ def _gene_pass(indptr, indices, data, x_dense, x_centred, x_order_balance, n):
     covariance = np.zeros(genes)
     spread = np.zeros(genes)
     total_x = x_centred.sum()
-    for g in range(genes):
+    for g in numba.prange(genes):
         start, end = indptr[g], indptr[g + 1]
         k = end - start
         zeros = float(n - k)
@@ -177,7 +177,7 @@ def _gene_pass(indptr, indices, data, x_dense, x_centred, x_order_balance, n):
     return s_total, tie_pairs, tie_cubic, tie_variance, covariance, spread
 
 
-def anchor_correlations(matrix, anchor: np.ndarray, genes: list[str]) -> pl.DataFrame:
+def anchor_correlations(matrix, anchor: np.ndarray, genes: list[str], *, threads: int | None = None) -> pl.DataFrame:
     """Spearman rho and Kendall tau-b (with p-values) of ``anchor`` against every column.
 
     Parameters
@@ -188,6 +188,8 @@ def anchor_correlations(matrix, anchor: np.ndarray, genes: list[str]) -> pl.Data
         The anchor gene's values in the same cells.
     genes
         Column names.
+    threads
+        Genes are shared out over this many threads (numba); None keeps numba's setting.
 
     Returns
     -------
@@ -212,6 +214,8 @@ def anchor_correlations(matrix, anchor: np.ndarray, genes: list[str]) -> pl.Data
     x_dense = np.searchsorted(np.unique(x), x).astype(np.int64)
     x_centred = stats.rankdata(x, method="average")
     x_centred = x_centred - x_centred.mean()
+    if threads is not None:
+        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
     s, y_pairs, y_cubic, y_variance, covariance, spread = _gene_pass(
         csc.indptr, csc.indices, csc.data, x_dense, x_centred, (below - above).astype(np.float64), n)
     x_pairs, x_cubic, x_variance = _tie_sums(order)

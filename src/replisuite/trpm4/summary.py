@@ -1,0 +1,137 @@
+"""Study-level tables of the trpm4 study: gene-set comparison, CEP/IP, CV, DEGs, GO, and recovery of a simulated truth."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+from scipy import stats
+
+from replisuite.singlecell.cep import one_sample_test
+from replisuite.singlecell.markers import themed
+from replisuite.stats import bh_fdr
+
+
+def read_records(paths: Sequence[str]) -> list[dict[str, Any]]:
+    return [json.loads(Path(path).read_text()) for path in paths]
+
+
+def gam_table(records: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
+    return pl.DataFrame(list(records)).select("group", "patient", "gene_set", "n_cells", "unique_anchor", "k", "lam", "edf",
+                                               "deviance_explained", "rss", "penalised_rss", "gcv").sort("group", "patient", "gene_set")
+
+
+def compare_sets(fits: pl.DataFrame, focus: str) -> pl.DataFrame:
+    """Per group, the focus set's DE against each other set across patients: Wilcoxon signed-rank, BH over sets."""
+    rows = []
+    for (group,), frame in fits.group_by("group", maintain_order=True):
+        wide = frame.pivot(on="gene_set", index="patient", values="deviance_explained").sort("patient")
+        for other in [c for c in wide.columns if c not in ("patient", focus)]:
+            difference = (wide[focus] - wide[other]).to_numpy()
+            p = float(stats.wilcoxon(difference).pvalue) if np.any(difference != 0) else float("nan")
+            rows.append({"group": group, "focus_set": focus, "other_set": other, "n_patients": int(difference.size),
+                         "median_de_focus": float(np.median(wide[focus])), "median_de_other": float(np.median(wide[other])),
+                         "median_difference": float(np.median(difference)), "patients_focus_higher": int((difference > 0).sum()),
+                         "wilcoxon_p": p})
+    table = pl.DataFrame(rows)
+    return table.with_columns(pl.Series("fdr", np.concatenate([bh_fdr(part["wilcoxon_p"].to_numpy())
+                                                               for part in table.partition_by("group", maintain_order=True)])))
+
+
+def cep_table(summaries: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
+    rows = []
+    for s in summaries:
+        rows.append({key: s[key] for key in ("group", "patient", "n_cells", "deviance_explained", "k", "lam", "n_trep", "ip",
+                                              "ip_low", "ip_high", "crossings")}
+                    | {"pre_post_test": s["pre_post"].get("test", "none"), "pre_post_p": s["pre_post"].get("p_value", np.nan),
+                       "above_below_chi2": s["above_below"].get("chi2", np.nan),
+                       "above_below_p": s["above_below"].get("p_value", np.nan)}
+                    | {f"trep_{k}": s["above_below"].get(k, 0) for k in ("pre_above", "pre_below", "post_above", "post_below")}
+                    | {f"cells_{k}": v for k, v in s["quadrants"].items()})
+    return pl.DataFrame(rows, infer_schema_length=None).sort("group", "patient")
+
+
+def cv_table(cv: pl.DataFrame, *, alpha: float) -> pl.DataFrame:
+    """Per group, patient and ranking method: the test of RMSE(non-TREP) - RMSE(TREP) against 0; BH across patients."""
+    rows = []
+    for (group, patient, method), frame in cv.group_by("group", "patient", "method", maintain_order=True):
+        rows.append({"group": group, "patient": patient, "method": method, "repeats": frame.height,
+                     **one_sample_test(frame["difference"].to_numpy(), alpha=alpha)})
+    table = pl.DataFrame(rows).sort("group", "method", "patient")
+    return pl.concat([part.with_columns(pl.Series("fdr", bh_fdr(part["p_value"].to_numpy())))
+                      for part in table.partition_by("group", "method", maintain_order=True)])
+
+
+def deg_counts(degs: pl.DataFrame, *, min_abs_log2fc: float, max_p: float) -> pl.DataFrame:
+    up, down = pl.col("log2fc") > min_abs_log2fc, pl.col("log2fc") < -min_abs_log2fc
+    return degs.group_by("group", "patient", "comparison").agg(
+        (up & (pl.col("p_value") < max_p)).sum().alias("up_raw"), (down & (pl.col("p_value") < max_p)).sum().alias("down_raw"),
+        (up & (pl.col("p_adj") < max_p)).sum().alias("up_bh"), (down & (pl.col("p_adj") < max_p)).sum().alias("down_bh"),
+    ).sort("group", "patient", "comparison")
+
+
+def go_top(go: pl.DataFrame, *, top: int, themes: Mapping[str, str]) -> pl.DataFrame:
+    table = go.filter(pl.col("rank") <= top)
+    return table.with_columns(*(pl.Series(name, themed(table["term"].to_list(), pattern), dtype=pl.Boolean)
+                                for name, pattern in themes.items()))
+
+
+def theme_check(top: pl.DataFrame) -> pl.DataFrame:
+    """Is pre-IP TREP immune-enriched, and post-IP TREP ribosome/translation/adhesion-enriched (raw-p up lists, top terms)?"""
+    def hit(frame, comparison, theme):
+        part = frame.filter((pl.col("comparison") == comparison) & (pl.col("direction") == "up") & (pl.col("p_filter") == "raw"))
+        return bool(part[theme].any()) if part.height and theme in part.columns else False
+
+    rows = [{"group": group, "patient": patient, "pre_ip_trep_immune": hit(frame, "pre_ip", "immune"),
+             "post_ip_trep_translation_adhesion": hit(frame, "post_ip", "translation_adhesion")}
+            for (group, patient), frame in top.group_by("group", "patient", maintain_order=True)]
+    return pl.DataFrame(rows, schema={"group": pl.String, "patient": pl.String, "pre_ip_trep_immune": pl.Boolean,
+                                      "post_ip_trep_translation_adhesion": pl.Boolean}).sort("group", "patient")
+
+
+def dual_filter_summary(tables: Sequence[pl.DataFrame]) -> pl.DataFrame:
+    rows = []
+    for table in tables:
+        rows.append({"group": table["group"][0], "genes_tested": table.height,
+                     "tier1": int((table["tier"] == "tier1").sum()),
+                     "tier1_or_2": int(table["tier"].is_in(["tier1", "tier2"]).sum()),
+                     "tier1_genes": ",".join(table.filter(pl.col("tier") == "tier1")["gene"].to_list()),
+                     "tier2_genes": ",".join(table.filter(pl.col("tier") == "tier2")["gene"].to_list())})
+    return pl.DataFrame(rows)
+
+
+RECOVERY_SCHEMA = {"group": pl.String, "patient": pl.String, "planted_ip": pl.Float64, "recovered_ip": pl.Float64,
+                   "ip_low": pl.Float64, "ip_high": pl.Float64, "ip_error": pl.Float64, "planted_in_interval": pl.Boolean,
+                   "n_planted": pl.Int64, "n_trep": pl.Int64, "jaccard_trep_planted": pl.Float64,
+                   "pre_ip_programme_best_rank": pl.Int64, "post_ip_programme_best_rank": pl.Int64}
+
+
+def recovery(cells: pl.DataFrame, summary: pl.DataFrame, truth: pl.DataFrame, go: pl.DataFrame,
+             programmes: Mapping[str, Sequence[str]]) -> pl.DataFrame:
+    """Planted vs recovered per group and patient: IP, TREP overlap (Jaccard), GO rank of the planted programmes."""
+    if truth.is_empty():
+        return pl.DataFrame(schema=RECOVERY_SCHEMA)
+    joined = cells.join(truth.select("cell", "planted_cell", "planted_ip"), on="cell", how="inner")
+    rows = []
+    for (group, patient), frame in joined.group_by("group", "patient", maintain_order=True):
+        planted, trep = frame["planted_cell"].to_numpy(), frame["trep"].to_numpy()
+        found = summary.filter((pl.col("group") == group) & (pl.col("patient") == patient)).row(0, named=True)
+        planted_ip = float(frame["planted_ip"][0])
+        rows.append({"group": group, "patient": patient, "planted_ip": planted_ip, "recovered_ip": found["ip"],
+                     "ip_low": found["ip_low"], "ip_high": found["ip_high"], "ip_error": found["ip"] - planted_ip,
+                     "planted_in_interval": bool(found["ip_low"] <= planted_ip <= found["ip_high"]),
+                     "n_planted": int(planted.sum()), "n_trep": int(trep.sum()),
+                     "jaccard_trep_planted": float((planted & trep).sum() / max((planted | trep).sum(), 1)),
+                     "pre_ip_programme_best_rank": _best_rank(go, group, patient, "pre_ip", programmes.get("pre_ip", [])),
+                     "post_ip_programme_best_rank": _best_rank(go, group, patient, "post_ip", programmes.get("post_ip", []))})
+    return pl.DataFrame(rows, schema=RECOVERY_SCHEMA).sort("group", "patient")
+
+
+def _best_rank(go: pl.DataFrame, group: str, patient: str, comparison: str, terms: Sequence[str]) -> int | None:
+    ranks = go.filter((pl.col("group") == group) & (pl.col("patient") == patient) & (pl.col("comparison") == comparison)
+                      & (pl.col("direction") == "up") & (pl.col("p_filter") == "raw") & pl.col("term").is_in(list(terms)))["rank"]
+    return int(ranks.min()) if ranks.len() else None

@@ -1,0 +1,95 @@
+"""Explanatory power, TREP calling, cross-validation and the inflection point."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from replisuite.singlecell.cep import (
+    above_below_test,
+    compare_pre_post,
+    cross_validate,
+    explanatory_power,
+    inflection_point,
+    one_sample_test,
+    quadrants,
+    top_cells,
+    trep_cells,
+)
+
+
+def test_explanatory_power_and_trep_count():
+    y = np.array([1.0, 2.0, 3.0, 2.0])
+    fitted = np.array([1.5, 2.0, 2.5, 2.1])
+    ep = explanatory_power(y, fitted, 2.0)
+    assert ep.tolist() == pytest.approx([1 - 0.25 / 1, 0.0, 1 - 0.25 / 1, 0.0])  # zero denominator gives 0
+    ep, trep = trep_cells(y, fitted, 0.5)
+    assert trep.sum() == 2 and trep[[0, 2]].all()
+    assert top_cells(np.array([3.0, 1.0, 3.0, 2.0]), 2).tolist() == [True, False, True, False]
+
+
+def planted(n=1500, seed=0, ip=1.3):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 3, n)
+    well = rng.random(n) < 0.5
+    curve = 1 + 0.5 * x
+    y = curve + np.where(well, 0.1 * np.tanh((x - ip) / 0.3) + rng.normal(0, 0.01, n), rng.normal(0, 0.3, n))
+    return x, y, well
+
+
+def test_inflection_point_of_a_planted_sign_change():
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0.2, 3, 800)
+    residual = 0.1 * np.tanh((x - 1.3) / 0.3) + rng.normal(0, 0.03, 800)
+    result = inflection_point(x, residual)
+    assert result["ip"] == pytest.approx(1.3, abs=0.05)
+    assert result["ip_low"] < 1.3 < result["ip_high"] and result["crossings"] >= 1
+    none = inflection_point(x, 0.1 + 0.0 * x + rng.normal(0, 0.01, 800))
+    assert np.isnan(none["ip"]) and none["crossings"] == 0
+
+
+def test_a_crossing_in_the_undetected_gap_is_not_taken():
+    rng = np.random.default_rng(2)
+    x = np.concatenate([np.zeros(150), rng.uniform(1.0, 3.0, 600)])
+    # undetected cells below the curve, the first detected ones above it: the data's first
+    # negative-to-positive change is at x = 2, the whole range has another one inside the gap
+    residual = np.where(x == 0, -0.1, np.where(x < 1.4, 0.1, 0.1 * np.tanh((x - 2.0) / 0.2))) + rng.normal(0, 0.01, x.size)
+    assert inflection_point(x, residual)["ip"] == pytest.approx(2.0, abs=0.1)
+    assert inflection_point(x, residual, detected_only=False)["ip"] < 1.0  # whole range: the gap's crossing comes first
+
+
+def test_cross_validation_separates_ep_ranking_from_controls():
+    x, y, _ = planted()
+    cv = cross_validate(x, y, k=6, lam=1.0, repeats=10, train_fraction=0.7, seed=3)
+    assert cv.height == 30 and set(cv["method"]) == {"explanatory_power", "random", "leverage"}
+    ep = cv.filter(cv["method"] == "explanatory_power")["difference"].to_numpy()
+    random = cv.filter(cv["method"] == "random")["difference"].to_numpy()
+    assert ep.min() > 0 and abs(random.mean()) < ep.mean() / 3
+    assert cv.filter(cv["method"] == "random")["n_trep"].to_list() == cv.filter(cv["method"] == "explanatory_power")["n_trep"].to_list()
+    again = cross_validate(x, y, k=6, lam=1.0, repeats=10, train_fraction=0.7, seed=3)
+    assert again.equals(cv)
+
+
+def test_one_sample_test_picks_t_or_wilcoxon():
+    rng = np.random.default_rng(4)
+    normal = rng.normal(0.5, 1, 20)
+    result = one_sample_test(normal)
+    assert result["test"] == "t-test" and result["p_value"] == pytest.approx(stats.ttest_1samp(normal, 0).pvalue)
+    skewed = np.concatenate([rng.exponential(1, 18), [40.0, 60.0]])
+    result = one_sample_test(skewed)
+    assert result["test"] == "wilcoxon" and result["p_value"] == pytest.approx(stats.wilcoxon(skewed).pvalue)
+    assert result["effect_size"] == pytest.approx(skewed.mean() / skewed.std(ddof=1))
+
+
+def test_pre_post_and_quadrant_tests():
+    rng = np.random.default_rng(5)
+    pre, post = rng.normal(-0.1, 0.05, 100), rng.normal(0.1, 0.05, 120)
+    result = compare_pre_post(pre, post)
+    assert result["test"] == "welch-t"
+    assert result["p_value"] == pytest.approx(stats.ttest_ind(post, pre, equal_var=False, alternative="greater").pvalue)
+    assert compare_pre_post(rng.exponential(1, 50), rng.exponential(1, 50) ** 3)["test"] == "mann-whitney"
+    x = np.array([0.5, 0.6, 0.7, 1.5, 1.6, 1.7])
+    residual = np.array([-1, -1, 1, 1, 1, -1.0])
+    counts = above_below_test(x, residual, 1.0)
+    assert (counts["pre_above"], counts["pre_below"], counts["post_above"], counts["post_below"]) == (1, 2, 2, 1)
+    assert counts["p_value"] == pytest.approx(stats.chi2_contingency([[1, 2], [2, 1]])[1])
+    assert quadrants(x[:2], np.array([True, False]), 0.55).tolist() == ["pre_trep", "post_non_trep"]

@@ -1,0 +1,64 @@
+"""GAM fitting: basis choice by penalised RSS, deviance explained, standard errors, leverage."""
+
+import numpy as np
+import pytest
+
+from replisuite.singlecell.gam import (
+    TooFewAnchorValuesError,
+    _model,
+    deviance_explained,
+    fit_anchor_gam,
+    fit_fixed,
+    leverage,
+    penalised_rss,
+    predict_with_se,
+)
+
+
+def smooth_data(n=600, seed=0, noise=0.1):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 3, n)
+    return x, np.sin(1.5 * x) + noise * rng.normal(size=n)
+
+
+def test_fit_recovers_a_smooth_curve_and_records_its_choice():
+    x, y = smooth_data()
+    gam, fit = fit_anchor_gam(x, y)
+    truth = 1 - 0.1**2 / np.var(np.sin(1.5 * x))
+    assert fit.deviance_explained == pytest.approx(truth, abs=0.02)
+    assert 3 <= fit.k <= 10 and fit.edf < fit.k + 1 and fit.n_cells == 600
+    assert fit.deviance_explained == pytest.approx(deviance_explained(y, gam.predict(x[:, None])))
+
+
+def test_k_is_the_minimum_penalised_rss_over_the_range():
+    x, y = smooth_data(seed=1)
+    grid = np.logspace(-3, 3, 7)
+    _, fit = fit_anchor_gam(x, y, lam_grid=grid)
+    candidates = {}
+    for k in range(3, 11):
+        gam = _model(k).gridsearch(x[:, None], y, lam=grid, progress=False)
+        coef = gam.coef_
+        candidates[k] = ((y - gam.predict(x[:, None])) ** 2).sum() + coef @ (gam._P() @ coef)
+    assert fit.k == min(candidates, key=candidates.get)
+    assert fit.penalised_rss == pytest.approx(candidates[fit.k])
+
+
+def test_basis_range_is_capped_by_unique_anchor_values():
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 5, 300).astype(float)  # 5 unique values: k in 3..4
+    _, fit = fit_anchor_gam(x, x**2 + rng.normal(size=300))
+    assert fit.k in (3, 4) and fit.unique_anchor == 5
+    with pytest.raises(TooFewAnchorValuesError, match="3 distinct values"):
+        fit_anchor_gam(rng.integers(0, 3, 100).astype(float), rng.normal(size=100))
+
+
+def test_standard_errors_match_pygam_intervals_and_leverage_sums_to_edf():
+    x, y = smooth_data(seed=3)
+    gam = fit_fixed(x, y, k=8, lam=1.0)
+    grid = np.linspace(0.1, 2.9, 25)
+    mean, se = predict_with_se(gam, grid)
+    interval = gam.confidence_intervals(grid[:, None], width=0.95)
+    assert mean == pytest.approx(gam.predict(grid[:, None]))
+    assert (interval[:, 1] - interval[:, 0]) / 2 == pytest.approx(1.96 * se, rel=0.01)
+    assert leverage(gam, x).sum() == pytest.approx(gam.statistics_["edof"], rel=1e-6)
+    assert penalised_rss(gam, x, y) > ((y - gam.predict(x[:, None])) ** 2).sum()

@@ -1,0 +1,40 @@
+"""Wilcoxon DEGs against scipy, and GO over-representation against the hypergeometric tail."""
+
+import anndata as ad
+import numpy as np
+import pytest
+from scipy import sparse, stats
+
+from replisuite.singlecell.markers import enrich, rank_genes, significant, themed
+
+
+def test_rank_genes_agrees_with_scipy_mann_whitney():
+    rng = np.random.default_rng(0)
+    values = rng.gamma(2.0, 1.0, (300, 5))
+    target = np.arange(300) < 120
+    values[target, 0] += 1.5
+    adata = ad.AnnData(X=sparse.csr_matrix(np.log1p(values)))
+    adata.var_names = [f"g{i}" for i in range(5)]
+    table = rank_genes(adata, target, ~target)
+    assert table["gene"][0] == "g0" and table["log2fc"][0] > 0
+    for row in table.iter_rows(named=True):
+        column = int(row["gene"][1:])
+        reference = stats.mannwhitneyu(np.log1p(values[target, column]), np.log1p(values[~target, column]),
+                                       use_continuity=False, method="asymptotic").pvalue
+        assert row["p_value"] == pytest.approx(reference, rel=1e-6)
+    assert significant(table, min_abs_log2fc=0.1, max_p=0.05, adjusted=True, direction="up") == ["g0"]
+    with pytest.raises(ValueError, match="at least 2 cells"):
+        rank_genes(adata, np.arange(300) == 0, np.arange(300) > 0)
+
+
+def test_enrich_matches_the_hypergeometric_tail():
+    background = [f"G{i}" for i in range(1000)]
+    library = {"Planted (GO:1)": background[:40], "Other (GO:2)": background[500:560], "Absent (GO:3)": ["NOTHERE"]}
+    hits = background[:15] + background[500:502] + background[900:910]
+    result = enrich(hits, background, library)
+    assert result["term"].to_list() == ["Planted (GO:1)", "Other (GO:2)"]
+    top = result.row(0, named=True)
+    assert top["hits"] == 15 and top["overlap"] == "15/40"
+    assert top["p_value"] == pytest.approx(stats.hypergeom.sf(15 - 1, 1000, 40, len(hits)), rel=1e-6)
+    assert enrich([], background, library).is_empty()
+    assert themed(["T Cell Activation", "Cell-Matrix Adhesion"], "immun|T cell") == [True, False]

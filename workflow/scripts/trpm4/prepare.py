@@ -1,0 +1,8 @@
+"""Group selection, QC and log-normalisation."""
+
+from replisuite.runlog import log_to
+from replisuite.trpm4.pipeline import prepare_cells
+
+with log_to(snakemake.log[0]):
+    prepare_cells(snakemake.params.study, cohort=snakemake.input.cohort, cells_out=snakemake.output.cells,
+                  qc_out=snakemake.output.qc)
