@@ -52,3 +52,5 @@ def test_bad_specification_is_named():
         simulate_cohort(small_spec(programmes={"pre_ip": ["No Such Term"]}))
     with pytest.raises(ValueError, match="simulation.genes = 100"):
         simulate_cohort(small_spec(genes=100))
+    with pytest.raises(ValueError, match=r"no anchor level .* \['normal'\]"):
+        simulate_cohort(small_spec(conditions={"tumour": ["6"], "normal": ["3"]}))

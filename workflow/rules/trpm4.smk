@@ -9,6 +9,8 @@ TRPM4_COHORT = "data/trpm4/simulated_cohort.h5ad" if TRPM4_SIMULATED else TRPM4[
 TRPM4_TRUTH = "data/trpm4/planted_truth.parquet" if TRPM4_SIMULATED else []
 TRPM4_GROUPS = list(TRPM4["groups"])
 TRPM4_FIGURES = ["dual_filter", "de_heatmap", "cv", "quadrants", "go"] + [f"gam_fits_{g}" for g in TRPM4_GROUPS]
+# one caption for the per-group GAM panels
+TRPM4_CAPTIONS = {name: "gam_fits" if name.startswith("gam_fits_") else name for name in TRPM4_FIGURES}
 TRPM4_PER_PATIENT = {"trpm4_group": TRPM4_GROUPS, "trpm4_patient": TRPM4["patients"]}
 TRPM4_TABLES = ["gam_fits", "set_comparison", "cep", "cv", "deg_counts", "degs", "go_top", "go_themes",
                 "dual_filter", "recovery"]
@@ -181,7 +183,7 @@ rule summarise_trpm4:
     output:
         **{name: report(f"results/trpm4/tables/{name}.csv", caption=f"../report/trpm4/{name}.rst", category="trpm4")
            for name in TRPM4_TABLES},
-        **{f"figure_{name}": report(f"results/trpm4/figures/{name}.png", caption=f"../report/trpm4/figure_{name.split('_fits_')[0]}.rst",
+        **{f"figure_{name}": report(f"results/trpm4/figures/{name}.png", caption=f"../report/trpm4/figure_{TRPM4_CAPTIONS[name]}.rst",
                                     category="trpm4") for name in TRPM4_FIGURES},
         **{f"pdf_{name}": f"results/trpm4/figures/{name}.pdf" for name in TRPM4_FIGURES},
     params:

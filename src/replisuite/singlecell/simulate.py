@@ -1,6 +1,6 @@
 """A seeded single-cell cohort with a known answer for the CEP-IP framework.
 
-Patients x conditions (tumour, benign) of cells with negative-binomial UMI counts, library-size
+Patients x conditions (e.g. tumour and benign, each with its clusters) of cells with negative-binomial UMI counts, library-size
 variation, a realistic mean-expression spectrum over ~20k real gene symbols (the genes of GO
 Biological Process 2023 as shipped in blitzgsea, plus ``SIM*`` fillers when more are asked for),
 ribosomal and mitochondrial genes, and:
@@ -50,8 +50,10 @@ class CohortSpec:
     anchor: str = "TRPM4"
     focus_genes: Sequence[str] = ()
     other_sets: Mapping[str, Sequence[str]] = field(default_factory=dict)
-    tumour_clusters: Sequence[str] = ("6", "9", "11", "14", "19")
-    benign_clusters: Sequence[str] = ("3",)
+    conditions: Mapping[str, Sequence[str]] = field(
+        default_factory=lambda: {"tumour": ("6", "9", "11", "14", "19"), "benign": ("3",)})
+    # median anchor expression per 10k UMIs in each condition (lognormal across cells, sd 1 on the log scale)
+    anchor_per_10k: Mapping[str, float] = field(default_factory=lambda: {"tumour": 12.0, "benign": 5.0})
     other_cluster_fraction: float = 0.1
     planted_fraction: float = 0.45
     planted_delta: float = 0.1
@@ -114,12 +116,15 @@ def simulate_cohort(spec: CohortSpec) -> tuple[ad.AnnData, pl.DataFrame]:
     Returns
     -------
     adata
-        Raw counts (float32 CSR) with obs ``patient``, ``condition`` (tumour/benign), ``cluster``;
+        Raw counts (float32 CSR) with obs ``patient``, ``condition``, ``cluster``;
         ``uns["simulation"]`` holds the planted programme genes and per-patient curves.
     truth
         One row per cell: the planted anchor value, whether the cell is planted (well-explained),
         the planted inflection point of its patient and group, and whether the cell is past it.
     """
+    unlevelled = sorted(set(spec.conditions) - set(spec.anchor_per_10k))
+    if unlevelled:
+        raise ValueError(f"simulation: no anchor level (anchor_per_10k) for condition(s) {unlevelled}")
     rng = np.random.default_rng(spec.seed)
     go = go_biological_process()
     genes, programme_genes = _gene_universe(spec, go, rng)
@@ -139,13 +144,11 @@ def simulate_cohort(spec: CohortSpec) -> tuple[ad.AnnData, pl.DataFrame]:
     # the rest of the cell's library is shared out by proportion; mito takes a per-cell fraction
     mito_fraction = rng.beta(2, 40, n)
     proportion /= proportion.sum()
-    multiplier = _set_multipliers(spec, obs, rng, index, n)
-    # anchor: per-cell level, higher in tumour cells
-    tumour = (obs["condition"] == "tumour").to_numpy()
-    anchor_per_10k = np.exp(rng.normal(np.where(tumour, np.log(12.0), np.log(5.0)), 1.0))
+    multiplier = _set_multipliers(spec, rng, index, n)
+    median = obs["condition"].replace_strict(dict(spec.anchor_per_10k), return_dtype=pl.Float64).to_numpy()
+    anchor_per_10k = np.exp(rng.normal(np.log(median), 1.0))
     counts_anchor = _nb(rng, anchor_per_10k * library / 1e4, spec.dispersion)
-    focus_fraction = 0.10
-    library_no_focus = library * (1 - focus_fraction)
+    library_no_focus = library * 0.9  # about a tenth of each library is left for the focus genes, drawn last
     a = np.log2(np.log1p(1e4 * counts_anchor / library) + 1)
     planted, ip, post, y, curves = _plant(spec, obs, a, rng)
     obs_pl = obs.with_columns(pl.Series("anchor_planted", a), pl.Series("planted_cell", planted),
@@ -199,7 +202,7 @@ def simulate_cohort(spec: CohortSpec) -> tuple[ad.AnnData, pl.DataFrame]:
 def _cells(spec: CohortSpec, rng) -> tuple[pl.DataFrame, list[str]]:
     rows = []
     for patient in spec.patients:
-        for condition, clusters in (("tumour", spec.tumour_clusters), ("benign", spec.benign_clusters)):
+        for condition, clusters in spec.conditions.items():
             extra = int(round(spec.cells_per_group * spec.other_cluster_fraction))
             chosen = rng.choice(list(clusters), spec.cells_per_group).tolist() + ["0"] * extra
             rows += [(patient, condition, c) for c in chosen]
@@ -207,7 +210,7 @@ def _cells(spec: CohortSpec, rng) -> tuple[pl.DataFrame, list[str]]:
     return obs, [f"cell{i:06d}" for i in range(obs.height)]
 
 
-def _set_multipliers(spec: CohortSpec, obs: pl.DataFrame, rng, index: Mapping[str, int], n: int) -> dict[int, np.ndarray]:
+def _set_multipliers(spec: CohortSpec, rng, index: Mapping[str, int], n: int) -> dict[int, np.ndarray]:
     """Per-cell expression multipliers of the comparison sets' genes: one shared factor per set."""
     multiplier = {}
     for set_genes in spec.other_sets.values():

@@ -1,7 +1,7 @@
 """Explanatory power, TREP cells, cross-validation and the inflection point for one group and patient."""
 
 from replisuite.runlog import log_to
-from replisuite.trpm4.pipeline import cell_power
+from replisuite.trpm4.fits import cell_power
 
 w = snakemake.wildcards
 out = snakemake.output

@@ -1,7 +1,7 @@
 """score ~ s(anchor) for one group, patient and gene set."""
 
 from replisuite.runlog import log_to
-from replisuite.trpm4.pipeline import fit_gam
+from replisuite.trpm4.fits import fit_gam
 
 w = snakemake.wildcards
 with log_to(snakemake.log[0]):

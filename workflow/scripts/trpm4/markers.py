@@ -1,7 +1,7 @@
 """TREP vs non-TREP DEGs (post-IP, pre-IP, all) and GO BP over-representation for one group and patient."""
 
 from replisuite.runlog import log_to
-from replisuite.trpm4.pipeline import markers
+from replisuite.trpm4.cells import markers
 
 w = snakemake.wildcards
 with log_to(snakemake.log[0]):

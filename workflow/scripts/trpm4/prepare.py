@@ -1,7 +1,7 @@
 """Group selection, QC and log-normalisation."""
 
 from replisuite.runlog import log_to
-from replisuite.trpm4.pipeline import prepare_cells
+from replisuite.trpm4.cells import prepare_cells
 
 with log_to(snakemake.log[0]):
     prepare_cells(snakemake.params.study, cohort=snakemake.input.cohort, cells_out=snakemake.output.cells,

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from replisuite.runlog import log_to
-from replisuite.trpm4.pipeline import summarise
+from replisuite.trpm4.report import summarise
 
 out = snakemake.output
 inp = snakemake.input

@@ -8,7 +8,7 @@ import pytest
 from scipy import sparse, stats
 
 from replisuite.stats import bh_fdr
-from replisuite.trpm4.pipeline import dual_filter
+from replisuite.trpm4.cells import dual_filter
 
 
 def test_dual_filter_tiers_fdr_and_constant_genes(tmp_path):
