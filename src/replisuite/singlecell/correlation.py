@@ -17,6 +17,8 @@ average ranks, as in ``spearmanr``. Both agree with scipy to floating-point prec
 
 from __future__ import annotations
 
+import itertools
+
 import numba
 import numpy as np
 import polars as pl
@@ -66,7 +68,7 @@ def _inversions_and_ties(ranks, levels):
 def _value_orders(indptr: np.ndarray, data: np.ndarray) -> np.ndarray:
     """Each gene's non-zero values' sort order (positions within the gene), numpy's sort per gene."""
     orders = np.empty(data.shape[0], dtype=np.int64)
-    for start, end in zip(indptr[:-1], indptr[1:], strict=True):
+    for start, end in itertools.pairwise(indptr):
         orders[start:end] = np.argsort(data[start:end])
     return orders
 
