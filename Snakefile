@@ -39,6 +39,7 @@ if "trpm4" in config:
     include: "workflow/rules/trpm4.smk"
 
 
+include: "workflow/rules/claims.smk"
 include: "workflow/rules/provenance.smk"
 
 
@@ -50,4 +51,5 @@ rule all:
     default_target: True
     input:
         "results/config_used.yaml",
+        rules.write_scorecard.output,
         expand("results/{study}/manifest.json", study=STUDY_OUTPUTS),

@@ -4,7 +4,9 @@ Prints, for this machine:
 * throughput at concurrency 16 against a fake OpenAI-compatible server answering in 50 ms,
   as a fraction of the ideal 16 / 0.05 s = 320 requests/s (target: at least 80%);
 * wall time of a fully cached rerun of 10,000 requests (target: under 10 s);
-* the local backend's generation tokens/s and choose options/s.
+* the local backend's generation tokens/s at batch sizes 1, 4, 8 and 16 with the ratio to
+  batch 1 (target at batch 8: at least 4x), and its likelihood choices batched vs one prompt
+  at a time with a prefix cache (the path before batching).
 
 Run: python benchmarks/llm.py [--skip-local]
 """
@@ -72,29 +74,93 @@ def cached_rerun(folder: Path, *, n: int = 10_000) -> None:
           f"(target < 10 s; ratio to first run {rerun / first:.3f}); new calls on rerun: 0")
 
 
+GENERATION_PROMPTS = [
+    "Describe a calm place in two sentences.", "I feel anxious before exams. What can I do?",
+    "My friend ignores me. How should I respond?", "Tell me about your week.", "Write a short note of thanks.",
+    "What helps you sleep?", "How do I say no to my boss?", "Name three ways to relax.",
+]
+
+
+def local_generation(backend, *, batch_sizes=(1, 4, 8, 16), prompts: int = 16, max_tokens: int = 64) -> None:
+    """Tokens/s of greedy generation at each batch size (same prompts, each decoded to max_tokens)."""
+    from replisuite.llm import GenerationParams, Request
+
+    requests = [
+        Request(kind="chat", backend="local", model="SmolLM2-135M-Instruct",
+                messages=(Message("system", "You are a counsellor."),
+                          Message("user", f"{GENERATION_PROMPTS[i % len(GENERATION_PROMPTS)]} ({i})")),
+                params=GenerationParams(max_tokens=max_tokens))
+        for i in range(prompts)
+    ]
+    rates = {}
+    for size in batch_sizes:
+        backend.batch_size = size
+        started = time.perf_counter()
+        completions = [c for batch in backend.plan_batches(requests) for c in backend.complete_batch(batch)]
+        elapsed = time.perf_counter() - started
+        tokens = sum(c.usage["completion_tokens"] for c in completions)
+        rates[size] = tokens / elapsed
+        print(f"local generation, batch {size:2d}: {tokens} tokens in {elapsed:6.2f} s = {rates[size]:6.1f} tokens/s; "
+              f"ratio to batch 1: {rates[size] / rates[batch_sizes[0]]:.2f}" + (" (target at batch 8: >= 4)" if size == 8 else ""))
+
+
+def local_choose(backend, *, prompts: int = 48) -> None:
+    """Options/s of single-token likelihood choices: batched prompts vs the earlier prefix-cache path."""
+    import torch
+    from transformers import DynamicCache
+
+    from replisuite.llm import Request
+    from replisuite.llm.local import _load
+
+    tokenizer, model = _load(backend.path)
+    system = Message("system", "Answer with the letter of one option. " * 20)
+    requests = [
+        Request(kind="choose", backend="local", model="SmolLM2-135M-Instruct",
+                messages=(system, Message("user", f"Vignette {i % 6}: Mary has felt low for weeks. Question {i}: "
+                                          "would you work with her?\n(A) yes\n(B) maybe\n(C) no\n(D) unsure")),
+                options=("A", "B", "C", "D"), method="loglik")
+        for i in range(prompts)
+    ]
+    options = prompts * 4
+    ids = [backend._prompt_ids(r, tokenizer) for r in requests]
+    # The pre-batching path: one prompt at a time, reusing the cache of the previous prompt's
+    # common prefix (kept here only as the baseline).
+    torch.set_num_threads(backend.threads)
+    started = time.perf_counter()
+    with torch.inference_mode():
+        previous, cache = [], None
+        for prompt in ids:
+            common = 0
+            while common < min(len(previous), len(prompt) - 1) and previous[common] == prompt[common]:
+                common += 1
+            if cache is None or common == 0:
+                cache, common = DynamicCache(), 0
+            elif len(previous) > common:
+                cache.crop(common - len(previous))
+            model(input_ids=torch.tensor([prompt[common:]]), cache=cache, use_cache=True)
+            previous = prompt
+    prefix_rate = options / (time.perf_counter() - started)
+    print(f"local choose, one prompt at a time with prefix cache (previous path): {prefix_rate:.1f} options/s")
+    for size in (8, 16):
+        backend.batch_size = size
+        started = time.perf_counter()
+        for batch in backend.plan_batches(requests):
+            backend.complete_batch(batch)
+        rate = options / (time.perf_counter() - started)
+        print(f"local choose, batched prompts (batch {size}, shared prefix once): {rate:.1f} options/s; "
+              f"ratio to the prefix-cache path: {rate / prefix_rate:.2f}")
+
+
 def local_backend(folder: Path) -> None:
     from replisuite.llm.local import LocalBackend, _load
 
     backend = LocalBackend(threads=int(os.environ.get("BENCH_THREADS", "2")))
     started = time.perf_counter()
     _load(backend.path)
-    print(f"local SmolLM2-135M: load {time.perf_counter() - started:.1f} s (imports + GGUF de-quantisation)")
-    with ResponseStore(folder / "l.sqlite") as store:
-        llm = LLM(ModelEntry(name="smol", backend="local", model="SmolLM2-135M-Instruct"), store, backend)
-        prompts = [f"Describe a calm place in two sentences. ({i})" for i in range(5)]
-        started = time.perf_counter()
-        result = llm.run([llm.request([Message("user", p)], max_tokens=64) for p in prompts], progress=False)
-        elapsed = time.perf_counter() - started
-        tokens = sum(r.usage["completion_tokens"] for r in result.responses)
-        print(f"local generation: {tokens} tokens in {elapsed:.2f} s = {tokens / elapsed:.1f} tokens/s "
-              f"({backend.threads} threads)")
-        options = ["Strongly disagree", "Disagree", "Neither agree nor disagree", "Agree", "Strongly agree"]
-        questions = [f"Statement {i}: I often feel tense. How much do you agree?" for i in range(20)]
-        started = time.perf_counter()
-        llm.run([llm.request([Message("user", q)], options=options) for q in questions], progress=False)
-        elapsed = time.perf_counter() - started
-        scored = len(questions) * len(options)
-        print(f"local choose (log-likelihood): {scored} options in {elapsed:.2f} s = {scored / elapsed:.1f} options/s")
+    print(f"local SmolLM2-135M: load {time.perf_counter() - started:.1f} s (imports + GGUF de-quantisation); "
+          f"{backend.threads} threads")
+    local_generation(backend)
+    local_choose(backend)
 
 
 def main() -> None:

@@ -36,6 +36,18 @@ def test_greedy_generation_is_deterministic_and_reports_usage(backend):
     assert first.model_version.startswith("SmolLM2-135M-Instruct.Q4_1.gguf sha256:")
 
 
+def test_greedy_decoding_equals_transformers_generate(backend):
+    import torch
+
+    tokenizer, model = local._load(backend.path)
+    request = chat("I feel anxious before exams. What can I do?", max_tokens=24)
+    ours = backend.complete(request)
+    prompt = backend._prompt_ids(request, tokenizer)
+    reference = model.generate(torch.tensor([prompt]), attention_mask=torch.ones(1, len(prompt), dtype=torch.long),
+                               max_new_tokens=24, do_sample=False, pad_token_id=tokenizer.eos_token_id)
+    assert ours.text == tokenizer.decode(reference[0, len(prompt):], skip_special_tokens=True)
+
+
 def test_sampling_is_seeded(backend):
     a = backend.complete(request("Tell me a story.", temperature=1.0, seed=1, max_tokens=24))
     b = backend.complete(request("Tell me a story.", temperature=1.0, seed=1, max_tokens=24))
@@ -92,7 +104,7 @@ def test_model_is_loaded_once_per_process(backend):
     assert local._load.cache_info().currsize == 1
 
 
-def test_single_token_fast_path_equals_the_batched_scores(backend):
+def test_single_token_fast_path_equals_the_full_sequence_scores(backend):
     tokenizer, model = local._load(backend.path)
     choose = Request(
         kind="choose", backend="local", model=local.SMOLLM2_MODEL,
@@ -105,19 +117,99 @@ def test_single_token_fast_path_equals_the_batched_scores(backend):
     assert fast == pytest.approx(backend._score_sequences(prompt, continuations, tokenizer, model), abs=1e-4)
 
 
-def test_prefix_cache_gives_the_logits_of_a_full_pass(backend):
+def test_shared_prefix_prefill_gives_the_logits_of_separate_full_passes(backend):
     import torch
 
     tokenizer, model = local._load(backend.path)
-    shared = "Vignette: Mary has felt low for weeks.\\n\\n"
-    prompts = [shared + "Is she ill?", shared + "Would you work with her?", "Something else entirely.", shared + "Is she ill?"]
-    for text in prompts:
-        request = Request(kind="choose", backend="local", model=local.SMOLLM2_MODEL,
-                          messages=(Message("user", text),), options=("A", "B"), method="loglik")
-        ids = backend._prompt_ids(request, tokenizer)
-        cached = backend._prefix.last_logits(model, ids)
+    shared = "Vignette: Mary has felt low for weeks.\n\n"
+    texts = [shared + "Is she ill?", shared + "Would you work with her on a job, do you think?", shared + "Why?"]
+    prompts = [backend._prompt_ids(Request(kind="chat", backend="local", model=local.SMOLLM2_MODEL,
+                                           messages=(Message("user", t),)), tokenizer) for t in texts]
+    assert local._common_prefix(prompts) > 10
+    state = local._prefill(model, prompts, pad_id=tokenizer.eos_token_id)
+    for row, ids in enumerate(prompts):
         full = model(input_ids=torch.tensor([ids])).logits[0, -1].float()
-        assert torch.allclose(cached, full, atol=1e-3), text
+        assert torch.allclose(state.logits[row], full, atol=1e-3), texts[row]
+
+
+PARITY_PROMPTS = [
+    "Name a colour.", "Tell me about your week in two sentences.", "I feel anxious before exams. What can I do?",
+    "What is the capital of France?", "Write a haiku about rain.", "My friend ignores me. How should I respond?",
+    "List three fruits, one per line.", "Describe a calm place in two sentences.",
+]
+# Padding changes matrix shapes and so the last bits of the logits; greedy decoding may then
+# pick another token where two are nearly tied. On this prompt set none differed (measured);
+# the assertion allows 2% of tokens so a BLAS update does not make it flaky.
+MAX_DIFFERING_TOKEN_SHARE = 0.02
+
+
+def chat(content, **params):
+    return Request(kind="chat", backend="local", model=local.SMOLLM2_MODEL,
+                   messages=(Message("system", "You are a helpful counsellor."), Message("user", content)),
+                   params=GenerationParams(**params))
+
+
+def test_batched_greedy_decoding_matches_one_at_a_time(backend):
+    tokenizer, _ = local._load(backend.path)
+    requests = [chat(p, max_tokens=32) for p in PARITY_PROMPTS]
+    alone = [backend.complete(r) for r in requests]
+    batched = backend.complete_batch(requests)
+    differing = total = 0
+    for a, b in zip(alone, batched, strict=True):
+        ta, tb = tokenizer.encode(a.text), tokenizer.encode(b.text)
+        total += max(len(ta), len(tb))
+        first = next((i for i, (x, y) in enumerate(zip(ta, tb)) if x != y), min(len(ta), len(tb)))
+        differing += max(len(ta), len(tb)) - first  # everything after a divergence counts
+    assert total > 100
+    assert differing / total <= MAX_DIFFERING_TOKEN_SHARE
+    assert {c.usage["batch_size"] for c in batched} == {len(requests)}
+
+
+def test_seeded_sampling_does_not_depend_on_batch_mates(backend):
+    requests = [chat(p, max_tokens=16, temperature=0.9, seed=index) for index, p in enumerate(PARITY_PROMPTS)]
+    together = [c.text for c in backend.complete_batch(requests)]
+    reversed_batch = [c.text for c in backend.complete_batch(requests[::-1])][::-1]
+    halves = [c.text for c in backend.complete_batch(requests[:3])] + [c.text for c in backend.complete_batch(requests[3:])]
+    assert together == reversed_batch == halves
+    other_seed = backend.complete(chat(PARITY_PROMPTS[1], max_tokens=16, temperature=0.9, seed=99)).text
+    assert other_seed != together[1]
+
+
+def test_each_request_keeps_its_own_stop_strings_and_length(backend):
+    requests = [
+        chat("List three fruits, one per line.", max_tokens=40, stop=("\n",)),
+        chat("Tell me about your week in two sentences.", max_tokens=5),
+        chat("Describe a calm place in two sentences.", max_tokens=30),
+    ]
+    lines, short, longer = backend.complete_batch(requests)
+    assert "\n" not in lines.text and lines.text.strip()
+    assert short.usage["completion_tokens"] == 5
+    assert 5 < longer.usage["completion_tokens"] <= 30
+
+
+def test_mixed_batch_answers_chat_and_choice_in_request_order(backend):
+    choose = Request(kind="choose", backend="local", model=local.SMOLLM2_MODEL,
+                     messages=(Message("user", "Is the sky blue? Answer Yes or No."),), options=("Yes", "No"),
+                     method="loglik")
+    answers = backend.complete_batch([chat("Name a colour.", max_tokens=6), choose, chat("Hi", max_tokens=4)])
+    assert answers[1].parsed["option"] in ("Yes", "No") and len(answers[1].parsed["scores"]) == 2
+    assert answers[0].parsed is None and answers[2].usage["completion_tokens"] <= 4
+    assert answers[1].parsed["scores"] == pytest.approx(backend.complete(choose).parsed["scores"], abs=1e-4)
+
+
+def test_plan_batches_groups_by_kind_and_size_and_is_deterministic():
+    backend = local.LocalBackend(batch_size=3)
+    choose = [Request(kind="choose", backend="local", model=local.SMOLLM2_MODEL, messages=(Message("user", f"q{i}"),),
+                      options=("A", "B"), method="loglik") for i in range(4)]
+    chats = [chat("x" * (40 * i), max_tokens=4) for i in range(5)]
+    batches = backend.plan_batches(chats + choose)
+    assert [len(b) for b in batches] == [3, 2, 3, 1]
+    assert all(len({r.kind for r in b}) == 1 for b in batches)
+    assert batches == backend.plan_batches(list(reversed(chats + choose)))
+    lengths = [sum(len(m.content) for m in r.messages) for r in batches[0] + batches[1]]
+    assert lengths == sorted(lengths)
+    small = local.LocalBackend(batch_size=16, batch_tokens=100)
+    assert all(len(b) == 1 for b in small.plan_batches([chat("y" * 400) for _ in range(3)]))
 
 
 def test_prefill_continues_the_reply(backend):

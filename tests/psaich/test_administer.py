@@ -58,22 +58,45 @@ def test_modes_send_what_the_protocol_says(library, store, monkeypatch):
     monkeypatch.setenv("REPLISUITE_ALLOW_SCRIPTED", "1")
     recorder = Recorder(reply)
     llm = LLM(ModelEntry(name="client", backend="scripted", model="m"), store, ScriptedBackend(recorder))
-    history, transcript = stage1(llm, PROTOCOL, sessions=2, params=PARAMS)
+    conversations, transcript = stage1(llm, PROTOCOL, sessions=2, params=PARAMS, seeds=[4])
+    history = conversations[4]
     assert len(transcript) == 2 * len(PROTOCOL.therapy_prompts)
     assert transcript[4]["therapist"].startswith("Welcome to session 2.") and transcript[0]["request_key"]
     assert len(history) == 1 + 2 * len(transcript)
     before = len(recorder.requests)
-    answers = administer(llm, [library["phq9"]], PROTOCOL, history, modes=["therapy_item", "stateless_item", "whole"],
-                         method="generate", params=PARAMS, tokens_per_item=6, seed=4)
+    answers = administer(llm, [library["phq9"]], PROTOCOL, conversations, modes=["therapy_item", "stateless_item", "whole"],
+                         method="generate", params=PARAMS, tokens_per_item=6)
     sent = recorder.requests[before:]
     therapy, stateless, whole = sent[:9], sent[9:18], sent[18]
     # the conversation grows item by item: each prompt carries all earlier items and answers
     assert [len(r.messages) for r in therapy] == [len(history) + 1 + 2 * k for k in range(9)]
     assert all(len(r.messages) == 2 and r.messages[0].role == "system" for r in stateless)
     assert len(whole.messages) == len(history) + 1 and whole.params.max_tokens == 54
+    assert set(answers["seed"]) == {4}
     totals, _ = scores(answers, {"phq9": library["phq9"]})
     assert dict(zip(totals["mode"], totals["total"])) == {"therapy_item": 18.0, "stateless_item": 18.0, "whole": 9.0}
     assert set(totals["band"]) == {"moderately severe", "mild"}
+
+
+def test_seeds_advance_together_one_batch_per_turn(library, store, monkeypatch):
+    from replisuite.llm import ScriptedBatchBackend
+
+    monkeypatch.setenv("REPLISUITE_ALLOW_SCRIPTED", "1")
+    backend = ScriptedBatchBackend(lambda r: f"seed {r.params.seed} says {len(r.messages)}", batch_size=8)
+    llm = LLM(ModelEntry(name="client", backend="scripted", model="m"), store, backend)
+    params = {"temperature": 0.7, "max_tokens": 8}
+    conversations, transcript = stage1(llm, PROTOCOL, sessions=1, params=params, seeds=[1, 2, 3])
+    turns = len(PROTOCOL.therapy_prompts)
+    assert [len(batch) for batch in backend.batches] == [3] * turns  # turn t of every seed in one batch
+    for seed, messages in conversations.items():
+        replies = [m.content for m in messages if m.role == "assistant"]
+        assert replies == [f"seed {seed} says {2 + 2 * t}" for t in range(turns)]  # each seed its own history
+    backend.batches.clear()
+    answers = administer(llm, [library["gad7"]], PROTOCOL, conversations, modes=["therapy_item", "stateless_item"],
+                         method="generate", params=PARAMS, tokens_per_item=6)
+    # therapy items: 7 batches of 3 seeds; stateless: one batch of 7 items shared by the seeds
+    assert [len(batch) for batch in backend.batches] == [3] * 7 + [7]
+    assert answers.group_by("seed", "mode").len()["len"].to_list() == [7] * 6
 
 
 def test_mode_differences_over_seeds():
@@ -105,8 +128,8 @@ def test_published_transcripts_replay_through_the_same_path(library, store, tmp_
     frontier = LLM(ModelEntry(name="frontier", backend="replay", model="frontier-2025"), store)
     assert import_transcripts(path, {"frontier": frontier}, library, PROTOCOL, params=PARAMS, tokens_per_item=6) == 10
     history = [Message(**m) for m in conversation]
-    answers = administer(frontier, [phq9], PROTOCOL, history, modes=["stateless_item", "whole"], method="generate",
-                         params=PARAMS, tokens_per_item=6, seed=1)
+    answers = administer(frontier, [phq9], PROTOCOL, {1: history}, modes=["stateless_item", "whole"], method="generate",
+                         params=PARAMS, tokens_per_item=6)
     totals, _ = scores(answers, {"phq9": phq9})
     assert dict(zip(totals["mode"], totals["total"])) == {"stateless_item": 27.0, "whole": 0.0}
     assert frontier.provenance()["new_calls"] == 0
@@ -125,8 +148,8 @@ def test_constrained_answer_sheet_continues_the_prefill(library, store, monkeypa
     recorder = Recorder(lambda request: "1")
     llm = LLM(ModelEntry(name="client", backend="scripted", model="m"), store, ScriptedBackend(recorder))
     history = [Message("system", PROTOCOL.client_system)]
-    answers = administer(llm, [library["gad7"]], PROTOCOL, history, modes=["whole"], method="loglik",
-                         params=PARAMS, tokens_per_item=6, seed=1)
+    answers = administer(llm, [library["gad7"]], PROTOCOL, {1: history}, modes=["whole"], method="loglik",
+                         params=PARAMS, tokens_per_item=6)
     prefills = [r.prefill for r in recorder.requests]
     assert prefills[0] == "1: " and prefills[2] == "1: 1\n2: 1\n3: " and len(prefills) == 7
     assert all(r.options == ("0", "1", "2", "3") for r in recorder.requests)

@@ -38,7 +38,7 @@ def test_scores_transcripts_and_manifest(psaich_run):
     assert set(scores["answer_method"]) == {"loglik"}
     differences = pl.read_csv(work / "results/psaich/tables/item_minus_whole.csv")
     assert set(differences["mode"]) == {"therapy_item", "stateless_item"} and (differences["seeds"] == 1).all()
-    transcript = [json.loads(line) for line in open(work / "results/psaich/transcripts/smollm2-135m.seed1.jsonl")]
+    transcript = [json.loads(line) for line in open(work / "results/psaich/transcripts/smollm2-135m.jsonl")]
     assert len(transcript) == 4 and all(row["request_key"] and row["client"] for row in transcript)
     manifest = json.loads((work / TARGET).read_text())
     [entry] = manifest["llm"]

@@ -27,9 +27,11 @@ RAW_DIR = config["data"]["raw_dir"]
 # STUDY_INPUTS[study] (what they were computed from).  `rule all` builds every manifest.
 # Studies that query language models also register STUDY_LLM[study]: JSON files with the
 # provenance of each model entry they ran (replisuite.llm.LLM.provenance()).
+# Studies that state the paper's claims register STUDY_CLAIMS[study] (see claims.smk).
 STUDY_OUTPUTS = {}
 STUDY_INPUTS = {}
 STUDY_LLM = {}
+STUDY_CLAIMS = {}
 
 
 def raw_path(name):

@@ -104,3 +104,7 @@ rule summarise_mi:
 
 STUDY_OUTPUTS["mi"] = rules.summarise_mi.output
 STUDY_INPUTS["mi"] = [MI_ANNOMI]
+STUDY_CLAIMS["mi"] = {
+    "inputs": {"quality": rules.summarise_mi.output.quality, "f1": rules.summarise_mi.output.f1},
+    "options": {},
+}

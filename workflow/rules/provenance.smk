@@ -3,7 +3,10 @@
 
 rule write_manifest:
     input:
-        outputs=lambda wildcards: STUDY_OUTPUTS[wildcards.study],
+        outputs=lambda wildcards: [
+            *STUDY_OUTPUTS[wildcards.study],
+            *(["results/{study}/claims.csv"] if wildcards.study in STUDY_CLAIMS else []),
+        ],
         inputs=lambda wildcards: STUDY_INPUTS[wildcards.study],
         llm=lambda wildcards: STUDY_LLM.get(wildcards.study, []),
     output:

@@ -1,4 +1,5 @@
-# Study psaich: each model x seed is one job (stage 1 then stage 2).
+# Study psaich: each model is one job (stage 1 then stage 2); its seeds' conversations advance
+# together, so every turn is one batch of requests.
 
 PSAICH = config["psaich"]
 
@@ -8,20 +9,19 @@ rule administer_psaich:
         protocol=PSAICH["protocol"],
         instruments=PSAICH["instrument_files"],
     output:
-        transcript="results/psaich/transcripts/{model}.seed{seed}.jsonl",
-        answers="results/psaich/answers/{model}.seed{seed}.parquet",
-        provenance="results/psaich/llm/{model}.seed{seed}.json",
+        transcript="results/psaich/transcripts/{model}.jsonl",
+        answers="results/psaich/answers/{model}.parquet",
+        provenance="results/psaich/llm/{model}.json",
     params:
         study=PSAICH,
         llm=config["llm"],
     wildcard_constraints:
         model="|".join(map(re.escape, PSAICH["models"])),
-        seed=r"\d+",
     threads: 1
     log:
-        "logs/psaich/administer_psaich/{model}.seed{seed}.log",
+        "logs/psaich/administer_psaich/{model}.log",
     benchmark:
-        "logs/psaich/administer_psaich/{model}.seed{seed}.benchmark.tsv"
+        "logs/psaich/administer_psaich/{model}.benchmark.tsv"
     conda:
         "../../envs/llm.yaml"
     resources:
@@ -33,8 +33,8 @@ rule administer_psaich:
 
 rule summarise_psaich:
     input:
-        answers=expand(rules.administer_psaich.output.answers, model=PSAICH["models"], seed=PSAICH["seeds"]),
-        transcripts=expand(rules.administer_psaich.output.transcript, model=PSAICH["models"], seed=PSAICH["seeds"]),
+        answers=expand(rules.administer_psaich.output.answers, model=PSAICH["models"]),
+        transcripts=expand(rules.administer_psaich.output.transcript, model=PSAICH["models"]),
     output:
         scores=report("results/psaich/tables/scores.csv", caption="../report/psaich/scores.rst", category="psaich"),
         subscales=report("results/psaich/tables/subscales.csv", caption="../report/psaich/subscales.rst", category="psaich"),
@@ -62,4 +62,8 @@ rule summarise_psaich:
 
 STUDY_OUTPUTS["psaich"] = rules.summarise_psaich.output
 STUDY_INPUTS["psaich"] = [PSAICH["protocol"], *PSAICH["instrument_files"]]
-STUDY_LLM["psaich"] = expand(rules.administer_psaich.output.provenance, model=PSAICH["models"], seed=PSAICH["seeds"])
+STUDY_LLM["psaich"] = expand(rules.administer_psaich.output.provenance, model=PSAICH["models"])
+STUDY_CLAIMS["psaich"] = {
+    "inputs": {"differences": rules.summarise_psaich.output.differences},
+    "options": {"embedded": [m for m in PSAICH["models"] if config["llm"]["models"][m]["backend"] == "local"]},
+}

@@ -165,3 +165,16 @@ STUDY_LLM["stigma"] = [
     *expand(rules.ask_stigma_questions.output.provenance, model=STIGMA_MODELS, prompt=STIGMA_PROMPTS),
     *expand(rules.grade_interjections.output.provenance, model=STIGMA_MODELS),
 ]
+STUDY_CLAIMS["stigma"] = {
+    "inputs": {
+        "check_interjections": rules.summarise_interjections.output.check_published,
+        "check_stigma": rules.summarise_stigma.output.check_published,
+        "overall": rules.summarise_interjections.output.overall,
+        "by_condition": rules.summarise_stigma.output.by_condition,
+    },
+    "options": {
+        "live": STIGMA["live"],
+        "embedded": [m for m in STIGMA["live"] if config["llm"]["models"][m]["backend"] == "local"],
+        "published_judge": STIGMA["published_judge"],
+    },
+}

@@ -210,3 +210,7 @@ STUDY_OUTPUTS["trpm4"] = [
     *rules.summarise_trpm4.input.dual,
 ]
 STUDY_INPUTS["trpm4"] = [TRPM4_COHORT] + ([TRPM4_TRUTH] if TRPM4_SIMULATED else [])
+STUDY_CLAIMS["trpm4"] = {
+    "inputs": {name: rules.summarise_trpm4.output[name] for name in ("gam_fits", "recovery", "cep")},
+    "options": {"focus": TRPM4["focus_set"], "simulated": TRPM4_SIMULATED, "seed": TRPM4["cv"]["seed"]},
+}

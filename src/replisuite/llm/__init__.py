@@ -7,7 +7,9 @@
 * :func:`embed`: MiniLM sentence embeddings, cached in the store.
 """
 
-from replisuite.llm.backends import LLMError, ReplayMissingError, ScriptedBackend, TransientError
+from replisuite.llm.backends import (
+    LLMError, ReplayMissingError, ScriptedBackend, ScriptedBatchBackend, TransientError,
+)
 from replisuite.llm.embeddings import embed
 from replisuite.llm.models import (
     LLM, ModelEntry, chat, choose, load_models, make_backend, open_study_models, store_path,
@@ -19,6 +21,6 @@ from replisuite.llm.store import ResponseStore, StoreError
 __all__ = [
     "LLM", "Choice", "Completion", "GenerationParams", "LLMError", "Message", "ModelEntry",
     "ReplayMissingError", "Request", "Response", "ResponseStore", "RetryPolicy", "RunFailedError",
-    "RunResult", "RunStats", "ScriptedBackend", "StoreError", "TransientError", "chat", "choose",
+    "RunResult", "RunStats", "ScriptedBackend", "ScriptedBatchBackend", "StoreError", "TransientError", "chat", "choose",
     "embed", "load_models", "make_backend", "open_study_models", "run_requests", "store_path",
 ]

@@ -1,11 +1,11 @@
-"""Backends answer one :class:`Request` at a time; the runner adds caching, concurrency and retries."""
+"""Backends answer a :class:`Request` (or a batch of them); the runner adds caching, concurrency and retries."""
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
 
 from replisuite.llm.requests import Completion, Request
 
@@ -32,6 +32,26 @@ class Backend(Protocol):
 
     def complete(self, request: Request) -> Completion:
         """Answer one request, raising :class:`TransientError` or :class:`LLMError` on failure."""
+
+
+@runtime_checkable
+class BatchBackend(Protocol):
+    """A backend that answers several requests in one computation (the embedded model).
+
+    The runner hands it all missing requests; it groups them (:meth:`plan_batches`) and
+    answers each group at once. ``complete`` answers a single request the same way.
+    """
+
+    name: str
+    max_concurrency: int
+
+    def complete(self, request: Request) -> Completion: ...
+
+    def plan_batches(self, requests: Sequence[Request]) -> list[list[Request]]:
+        """Partition ``requests`` into batches (deterministically, from the requests alone)."""
+
+    def complete_batch(self, requests: Sequence[Request]) -> list[Completion]:
+        """Answer a batch, in order."""
 
 
 class ReplayBackend:
@@ -78,6 +98,26 @@ class ScriptedBackend:
         return Completion(text=text, parsed=parsed, model_version="scripted")
 
 
+class ScriptedBatchBackend(ScriptedBackend):
+    """Test double of a batching backend: fixed-size batches in the given order.
+
+    ``batches`` records every batch it answered (the request keys), so tests can check how
+    the runner fed it.
+    """
+
+    max_concurrency = 1
+
+    def __init__(self, responder: Callable[[Request], str], *, batch_size: int = 4) -> None:
+        super().__init__(responder, max_concurrency=1)
+        self.batch_size = batch_size
+        self.batches: list[list[str]] = []
+
+    def plan_batches(self, requests: Sequence[Request]) -> list[list[Request]]:
+        return [list(requests[i : i + self.batch_size]) for i in range(0, len(requests), self.batch_size)]
+
+    def complete_batch(self, requests: Sequence[Request]) -> list[Completion]:
+        self.batches.append([r.key for r in requests])
+        return [self.complete(r) for r in requests]
 
 
 def parse_choice(text: str, options: tuple[str, ...]) -> dict:

@@ -35,8 +35,8 @@ class ModelEntry:
         How the runner sends requests.
     base_url, api_key_env, timeout
         For ``openai``: server, name of the variable holding the key, seconds per request.
-    threads
-        For ``local``: torch threads.
+    threads, batch_size
+        For ``local``: torch threads; requests answered in one batch (default: the backend's).
     """
 
     name: str
@@ -51,6 +51,7 @@ class ModelEntry:
     api_key_env: str = "OPENAI_API_KEY"
     timeout: float = 60.0
     threads: int | None = None
+    batch_size: int | None = None
 
     @classmethod
     def from_config(cls, name: str, values: Mapping[str, Any]) -> ModelEntry:
@@ -77,7 +78,9 @@ def make_backend(entry: ModelEntry) -> Backend:
     if entry.backend == "local":
         from replisuite.llm.local import LocalBackend
 
-        return LocalBackend(model=entry.model, threads=entry.threads)
+        if entry.batch_size is None:
+            return LocalBackend(model=entry.model, threads=entry.threads)
+        return LocalBackend(model=entry.model, threads=entry.threads, batch_size=entry.batch_size)
     if entry.backend == "openai":
         from replisuite.llm.openai_compat import OpenAIBackend
 

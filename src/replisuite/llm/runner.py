@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
-from replisuite.llm.backends import Backend, LLMError, TransientError
+from replisuite.llm.backends import Backend, BatchBackend, LLMError, TransientError
 from replisuite.llm.requests import Completion, Request, Response
 from replisuite.llm.store import ResponseStore
 from replisuite.provenance import utc_now
@@ -93,15 +93,17 @@ def run_requests(
 ) -> RunResult:
     """Answer every request, sending only those the store does not hold.
 
-    Each answer is committed to the store the moment it arrives (in the calling thread), so
-    Ctrl-C or a kill loses nothing received; the next run sends only what is still missing.
+    Each answer (or each batch of a batching backend) is committed to the store the moment it
+    arrives, in the calling thread, so Ctrl-C or a kill loses nothing received; the next run
+    sends only what is still missing.
 
     Parameters
     ----------
     requests
         In the study's order; duplicates are sent once.
     backend
-        Answers one request at a time; its ``max_concurrency`` caps ``concurrency``.
+        Answers one request at a time (its ``max_concurrency`` caps ``concurrency``), or, if
+        it is a :class:`BatchBackend` (the embedded model), batches it plans itself.
     store
         Where answers are looked up and kept.
     concurrency
@@ -155,6 +157,40 @@ def run_requests(
         unit="req", dynamic_ncols=True, mininterval=0.5,
     )
     bar.set_postfix(cached=len(cached), failed=0)
+
+    def settle(request: Request, outcome: tuple[Completion, float] | LLMError) -> Response | None:
+        """Count an outcome; a failure goes to the store's failure table, an answer is returned."""
+        if isinstance(outcome, LLMError):
+            errors[request.key] = str(outcome)
+            store.record_failure(request, str(outcome), retry.max_attempts)
+            stats.failures += 1
+            return None
+        response = _response(request, *outcome)
+        cached[request.key] = response
+        stats.new_calls += 1
+        return response
+
+    def progressed(count: int) -> None:
+        bar.update(count)
+        bar.set_postfix(cached=stats.cache_hits, failed=stats.failures)
+
+    try:
+        if isinstance(backend, BatchBackend) and missing:
+            _send_batches(backend, missing, store, settle, progressed)
+        else:
+            _send_concurrently(missing, attempt, workers, store, settle, progressed)
+    finally:
+        bar.close()
+        stats.retries = retries[0]
+    result = RunResult(responses=[cached.get(key) for key in keys], stats=stats, errors=errors)
+    if errors and raise_on_failure:
+        first = next(iter(errors.values()))
+        raise RunFailedError(f"{len(errors)} of {len(unique)} requests failed (first: {first})")
+    return result
+
+
+def _send_concurrently(missing, attempt, workers, store, settle, progressed) -> None:
+    """One request per worker thread; each answer is committed the moment it arrives."""
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm")
     pending: dict[Future, Request] = {}
     queue = iter(missing)
@@ -165,28 +201,43 @@ def run_requests(
             for future in done:
                 request = pending.pop(future)
                 try:
-                    completion, latency = future.result()
+                    response = settle(request, future.result())
                 except LLMError as error:
-                    errors[request.key] = str(error)
-                    store.record_failure(request, str(error), retry.max_attempts)
-                    stats.failures += 1
-                else:
-                    response = _response(request, completion, latency)
+                    response = settle(request, error)
+                if response is not None:
                     store.put(response)
-                    cached[request.key] = response
-                    stats.new_calls += 1
-                bar.update(1)
-                bar.set_postfix(cached=stats.cache_hits, failed=stats.failures)
+                progressed(1)
             _fill(executor, pending, queue, attempt, workers * 2)
     finally:
         executor.shutdown(wait=False, cancel_futures=True)
-        bar.close()
-        stats.retries = retries[0]
-    result = RunResult(responses=[cached.get(key) for key in keys], stats=stats, errors=errors)
-    if errors and raise_on_failure:
-        first = next(iter(errors.values()))
-        raise RunFailedError(f"{len(errors)} of {len(unique)} requests failed (first: {first})")
-    return result
+
+
+def _send_batches(backend, missing, store, settle, progressed) -> None:
+    """Batches planned by the backend, answered in this thread, each committed as it completes.
+
+    A kill loses at most the batch being computed. A batch that fails is answered again one
+    request at a time, so a bad request fails alone.
+    """
+    for batch in backend.plan_batches(missing):
+        started = time.perf_counter()
+        try:
+            completions = backend.complete_batch(batch)
+        except LLMError:
+            outcomes = [_one(backend, request) for request in batch]
+        else:
+            share = (time.perf_counter() - started) / len(batch)
+            outcomes = [(completion, share) for completion in completions]
+        answered = [settle(request, outcome) for request, outcome in zip(batch, outcomes, strict=True)]
+        store.put_many(r for r in answered if r is not None)
+        progressed(len(batch))
+
+
+def _one(backend, request: Request) -> tuple[Completion, float] | LLMError:
+    started = time.perf_counter()
+    try:
+        return backend.complete(request), time.perf_counter() - started
+    except LLMError as error:
+        return error
 
 
 def _fill(executor, pending, queue, attempt, limit) -> None:

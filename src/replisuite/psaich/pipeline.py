@@ -35,20 +35,21 @@ def instruments(study: Mapping[str, Any]) -> dict[str, Instrument]:
     return {name: available[name] for name in study["instruments"]}
 
 
-def run(study: Mapping[str, Any], llm_section: Mapping[str, Any], model: str, seed: int, *,
+def run(study: Mapping[str, Any], llm_section: Mapping[str, Any], model: str, *,
         transcript_out: str, answers_out: str, provenance_out: str, threads: int | None = None) -> None:
-    """Stage 1 and stage 2 for one model and seed."""
+    """Stage 1 and stage 2 for one model, every configured seed's conversation advancing together."""
     protocol = load_protocol(study["protocol"])
     store, models = open_study_models(llm_section, STUDY, [model], threads=threads)
     llm = models[model]
     with store:
-        history, transcript = stage1(llm, protocol, sessions=study["sessions"], params={**study["stage1_params"], "seed": seed})
-        answers = administer(llm, list(instruments(study).values()), protocol, history, modes=study["modes"],
+        conversations, transcript = stage1(llm, protocol, sessions=study["sessions"], params=study["stage1_params"],
+                                           seeds=study["seeds"])
+        answers = administer(llm, list(instruments(study).values()), protocol, conversations, modes=study["modes"],
                              method=study["answer_method"].get(model, "generate"), params=study["answer_params"],
-                             tokens_per_item=study["whole_tokens_per_item"], seed=seed)
+                             tokens_per_item=study["whole_tokens_per_item"])
         with atomic_open(transcript_out) as handle:
-            for row in transcript:
-                handle.write(json.dumps({"model": model, "seed": seed, **row}) + "\n")
+            for row in sorted(transcript, key=lambda r: (r["seed"], r["session"], r["turn"])):
+                handle.write(json.dumps({"model": model, **row}) + "\n")
         write_table(answers, answers_out, schema=ANSWERS_SCHEMA)
         with atomic_open(provenance_out) as handle:
             json.dump([llm.provenance()], handle, indent=2)
@@ -65,7 +66,10 @@ def summarise(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, answe
     write_table(subscales, tables["subscales"], schema=subscales.schema)
     differences = mode_differences(totals, n_boot=study["n_boot"], seed=study["seeds"][0])
     write_table(differences, tables["differences"], schema=differences.schema)
-    rows = [json.loads(line) for path in transcripts for line in open(path)]
+    rows = []
+    for path in transcripts:
+        with open(path) as handle:
+            rows += [json.loads(line) for line in handle]
     stats = transcript_stats(pl.DataFrame(rows))
     write_table(stats, tables["transcripts"], schema=stats.schema)
     apply_style()
