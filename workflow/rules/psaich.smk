@@ -17,7 +17,7 @@ rule administer_psaich:
         llm=config["llm"],
     wildcard_constraints:
         model="|".join(map(re.escape, PSAICH["models"])),
-    threads: 1
+    threads: 2
     log:
         "logs/psaich/administer_psaich/{model}.log",
     benchmark:
