@@ -113,11 +113,15 @@ def local_choose(backend, *, prompts: int = 48) -> None:
     from replisuite.llm.local import _load
 
     tokenizer, model = _load(backend.path)
+    # As in the stigma study: a long shared system prompt, vignettes of about 200 tokens, each
+    # asked several questions in a row (the order the earlier prefix cache relied on).
     system = Message("system", "Answer with the letter of one option. " * 20)
+    vignette = ("{name} has been feeling really down for the last two weeks, wakes up with a flat, heavy feeling, "
+                "finds no pleasure in things, struggles to concentrate, sleeps badly and has pulled away from family. ")
     requests = [
         Request(kind="choose", backend="local", model="SmolLM2-135M-Instruct",
-                messages=(system, Message("user", f"Vignette {i % 6}: Mary has felt low for weeks. Question {i}: "
-                                          "would you work with her?\n(A) yes\n(B) maybe\n(C) no\n(D) unsure")),
+                messages=(system, Message("user", f"Vignette:\n{vignette.format(name=f'Person {i // 6}') * 3}\n"
+                                          f"Question {i % 6}: would you work with them?\n(A) yes\n(B) maybe\n(C) no\n(D) unsure")),
                 options=("A", "B", "C", "D"), method="loglik")
         for i in range(prompts)
     ]
@@ -147,7 +151,7 @@ def local_choose(backend, *, prompts: int = 48) -> None:
         for batch in backend.plan_batches(requests):
             backend.complete_batch(batch)
         rate = options / (time.perf_counter() - started)
-        print(f"local choose, batched prompts (batch {size}, shared prefix once): {rate:.1f} options/s; "
+        print(f"local choose, batched prompts (batch {size}, shared prefixes once): {rate:.1f} options/s; "
               f"ratio to the prefix-cache path: {rate / prefix_rate:.2f}")
 
 

@@ -121,11 +121,16 @@ def test_shared_prefix_prefill_gives_the_logits_of_separate_full_passes(backend)
     import torch
 
     tokenizer, model = local._load(backend.path)
-    shared = "Vignette: Mary has felt low for weeks.\n\n"
-    texts = [shared + "Is she ill?", shared + "Would you work with her on a job, do you think?", shared + "Why?"]
+    mary = "Vignette: Mary has felt low for weeks, sleeps badly and avoids her friends and family.\n\n"
+    john = "Vignette: John hears voices that others do not hear and believes he is being followed.\n\n"
+    texts = [mary + "Is she ill?", john + "Is he ill?", mary + "Would you work with her on a job, do you think?",
+             "Something else entirely.", john + "Why?", mary + "Why?"]
     prompts = [backend._prompt_ids(Request(kind="chat", backend="local", model=local.SMOLLM2_MODEL,
-                                           messages=(Message("user", t),)), tokenizer) for t in texts]
-    assert local._common_prefix(prompts) > 10
+                                           messages=(Message("system", "You answer briefly."), Message("user", t))),
+                                   tokenizer) for t in texts]
+    assert local._common_prefix(prompts) > 5
+    groups = local._prefix_groups(prompts, start=local._common_prefix(prompts))
+    assert sorted(sorted(members) for members, _ in groups) == [[0, 2, 5], [1, 4], [3]]  # Mary, John, the rest
     state = local._prefill(model, prompts, pad_id=tokenizer.eos_token_id)
     for row, ids in enumerate(prompts):
         full = model(input_ids=torch.tensor([ids])).logits[0, -1].float()

@@ -127,3 +127,17 @@ def test_provenance_of_several_jobs_is_merged_per_entry():
     assert [m["entry"] for m in merged] == ["m", "n"]
     assert merged[0]["requests"] == 20 and merged[0]["cache_hits"] == 14 and merged[0]["new_calls"] == 6
     assert merged[0]["model_versions"] == ["v1", "v2"] and merged[0]["jobs"] == 2 and merged[1]["jobs"] == 1
+
+
+def test_cli_reports_a_corrupt_store_without_a_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    broken = tmp_path / "broken.sqlite"
+    broken.write_bytes(b"this is not a database" * 100)
+    done = subprocess.run([sys.executable, "-m", "replisuite.llm", "stats", str(broken)], capture_output=True, text=True)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: ") and "broken.sqlite: not a usable response store" in done.stderr
+    debug = subprocess.run([sys.executable, "-m", "replisuite.llm", "--debug", "stats", str(broken)],
+                           capture_output=True, text=True)
+    assert debug.returncode == 1 and "Traceback" in debug.stderr

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections import Counter
 
-from replisuite.llm.store import ResponseStore
+from replisuite.llm.store import ResponseStore, StoreError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,7 +22,18 @@ def main(argv: list[str] | None = None) -> int:
     load = commands.add_parser("import", help="add the answers of an exported JSONL file")
     load.add_argument("store")
     load.add_argument("jsonl")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except (StoreError, OSError) as error:
+        if args.debug:
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
     with ResponseStore(args.store) as store:
         if args.command == "stats":
             counts = Counter((r.request.backend, r.request.model) for r in store.iter_responses())

@@ -11,6 +11,8 @@ a sequence that finishes leaves the batch, so it costs nothing further.
   What padding can change is the last bits of the logits (different matrix shapes); on the
   parity prompt set of the tests greedy tokens agree with one-at-a-time decoding (the share
   that may differ is asserted there), and every response records its batch in ``usage``.
+* Prompts are batched in text order and prefilled as a two-level prefix tree (what all share,
+  then what each group shares, e.g. a vignette asked about six times), each span computed once.
 * ``choose`` scores every option by its log-likelihood after the chat prompt, as
   lm-evaluation-harness does for multiple-choice tasks: single-token options (letters,
   digits, Yes/No) from one batched pass over the prompts, longer options in one padded pass
@@ -118,16 +120,16 @@ class LocalBackend:
         return _version(self.path)
 
     def plan_batches(self, requests: Sequence[Request]) -> list[list[Request]]:
-        """Split requests into batches: generation and scoring apart, similar lengths together.
+        """Split requests into batches: generation and scoring apart, prompts in text order.
 
-        Sorting by prompt length keeps padding small; the order is a pure function of the
-        requests, so a rerun over the same missing requests forms the same batches.
+        Text order puts prompts that share a prefix (a system prompt, then a vignette or a
+        transcript) side by side, so a batch computes each shared span once. The order is a
+        pure function of the requests, so a rerun over the same missing requests forms the
+        same batches.
         """
         batches: list[list[Request]] = []
         for generating in (True, False):
-            group = sorted(
-                (r for r in requests if _generates(r) == generating), key=lambda r: (_approx_tokens(r), r.key)
-            )
+            group = sorted((r for r in requests if _generates(r) == generating), key=lambda r: (_text(r), r.key))
             batch: list[Request] = []
             for request in group:
                 width = max([_approx_tokens(r) for r in batch] + [_approx_tokens(request)])
@@ -284,35 +286,63 @@ class _BatchState:
 
 
 def _prefill(model, prompts: list[list[int]], *, pad_id: int) -> _BatchState:
-    """Run the prompts: their common prefix once, then the left-padded remainders together.
+    """Run the prompts as a two-level prefix tree, each shared span computed once.
 
-    The prefix's cache is repeated for every row, and the rows' own tokens follow it (padding
-    sits between the two, masked out); positions count only real tokens, so each row sees
-    exactly the positions it would see alone.
+    1. the prefix every prompt shares (system prompt, few-shot turns), once;
+    2. each group's further shared span (e.g. the vignette that several questions ask about),
+       once per group, the groups left-padded together on top of (1);
+    3. each prompt's own remainder, left-padded together on top of its group's cache.
+
+    Padding sits between the levels and is masked out; positions count only real tokens, so
+    each row sees exactly the positions it would see alone (the logits equal separate passes
+    up to floating-point rounding, tested).
     """
     import torch
     from transformers import DynamicCache
 
+    rows = len(prompts)
     common = _common_prefix(prompts)
     cache = DynamicCache()
-    rows = len(prompts)
     if common:
         model(input_ids=torch.tensor([prompts[0][:common]]), cache=cache, use_cache=True, logits_to_keep=1)
-        if rows > 1:
+    groups = _prefix_groups(prompts, start=common)
+    if len(groups) < rows and all(end > common for _, end in groups):
+        spans = [prompts[members[0]][common:end] for members, end in groups]
+        if common and len(groups) > 1:
+            cache.batch_repeat_interleave(len(groups))
+        _, group_mask = _extend(model, cache, torch.ones((len(groups), common), dtype=torch.long), spans, pad_id)
+        row_group = [0] * rows
+        starts = [0] * rows
+        for index, (members, end) in enumerate(groups):
+            for row in members:
+                row_group[row], starts[row] = index, end
+        cache.batch_select_indices(torch.tensor(row_group))
+        mask = group_mask[torch.tensor(row_group)]
+    else:
+        if common and rows > 1:
             cache.batch_repeat_interleave(rows)
-    rests = [p[common:] for p in prompts]
-    width = max(map(len, rests))
-    ids = torch.full((rows, width), pad_id, dtype=torch.long)
-    own = torch.zeros((rows, width), dtype=torch.long)
-    for row, rest in enumerate(rests):
-        ids[row, width - len(rest):] = torch.tensor(rest)
-        own[row, width - len(rest):] = 1
-    mask = torch.cat([torch.ones((rows, common), dtype=torch.long), own], dim=1)
-    positions = (common + own.cumsum(-1) - 1).clamp(min=0)
+        mask, starts = torch.ones((rows, common), dtype=torch.long), [common] * rows
+    logits, mask = _extend(model, cache, mask, [p[start:] for p, start in zip(prompts, starts)], pad_id)
+    return _BatchState(cache, mask, mask.sum(-1) - 1, logits)
+
+
+def _extend(model, cache, mask, spans: list[list[int]], pad_id: int):
+    """Append left-padded ``spans`` to the cached rows; returns the last logits and the new mask."""
+    import torch
+
+    width = max(map(len, spans))
+    ids = torch.full((len(spans), width), pad_id, dtype=torch.long)
+    own = torch.zeros((len(spans), width), dtype=torch.long)
+    for row, span in enumerate(spans):
+        if span:
+            ids[row, width - len(span):] = torch.tensor(span)
+            own[row, width - len(span):] = 1
+    mask = torch.cat([mask, own], dim=1)
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, -width:]
     # logits_to_keep=1: only the last position's logits (all of them would be rows x width x 49k floats)
-    output = model(input_ids=ids, attention_mask=mask, position_ids=positions,
-                   cache=cache, use_cache=True, logits_to_keep=1)
-    return _BatchState(cache, mask, positions[:, -1], output.logits[:, -1].float())
+    output = model(input_ids=ids, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True,
+                   logits_to_keep=1)
+    return output.logits[:, -1].float(), mask
 
 
 def _common_prefix(prompts: list[list[int]]) -> int:
@@ -322,6 +352,36 @@ def _common_prefix(prompts: list[list[int]]) -> int:
     while common < shortest - 1 and all(p[common] == prompts[0][common] for p in prompts):
         common += 1
     return common
+
+
+def _shared(a: list[int], b: list[int]) -> int:
+    length = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        length += 1
+    return length
+
+
+def _prefix_groups(prompts: list[list[int]], *, start: int, min_shared: int = 16) -> list[tuple[list[int], int]]:
+    """Rows that share at least ``min_shared`` tokens beyond ``start``, and where their shared span ends.
+
+    In token order, a group's shared prefix is the smallest shared prefix of neighbours; it
+    stops one token short of the group's shortest prompt, so every row keeps a token of its own.
+    """
+    order = sorted(range(len(prompts)), key=lambda i: prompts[i])
+    groups: list[tuple[list[int], int]] = []
+    members, end = [order[0]], len(prompts[order[0]]) - 1
+    for row in order[1:]:
+        shared = min(end, _shared(prompts[members[-1]], prompts[row]), len(prompts[row]) - 1)
+        if shared - start >= min_shared:
+            members.append(row)
+            end = shared
+        else:
+            groups.append((members, end))
+            members, end = [row], len(prompts[row]) - 1
+    groups.append((members, end))
+    return groups
 
 
 def _next_token(logits, request: Request, generator) -> int:
@@ -362,6 +422,10 @@ def _eos_ids(tokenizer, model) -> set[int]:
 
 def _pad_id(tokenizer) -> int:
     return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+
+
+def _text(request: Request) -> str:
+    return "\x00".join(f"{m.role}\x01{m.content}" for m in request.messages) + "\x00" + request.prefill
 
 
 def _approx_tokens(request: Request) -> int:
