@@ -137,6 +137,46 @@ def test_shared_prefix_prefill_gives_the_logits_of_separate_full_passes(backend)
         assert torch.allclose(state.logits[row], full, atol=1e-3), texts[row]
 
 
+def test_continued_prompts_reuse_the_previous_batch_and_give_the_logits_of_full_passes(backend):
+    import torch
+
+    tokenizer, model = local._load(backend.path)
+
+    def ids(*turns):
+        roles = ["user", "assistant"] * len(turns)
+        messages = (Message("system", "You are a client in therapy."),
+                    *(Message(role, text) for role, text in zip(roles, turns)))
+        return backend._prompt_ids(Request(kind="chat", backend="local", model=local.SMOLLM2_MODEL,
+                                           messages=messages), tokenizer)
+
+    first = [ids("How was your week?"), ids("What brings you here today?")]
+    rows = local._RowCache(max_tokens=10_000)
+    state = local._prefill(model, first, pad_id=tokenizer.eos_token_id, reuse=rows)
+    for row, prompt in enumerate(first):
+        rows.add(prompt, state.row(row))
+    second = [ids("How was your week?", "Tiring, I slept badly.", "Why do you think that is?"),
+              ids("Something unrelated, asked fresh."),
+              ids("What brings you here today?", "My sister insisted.", "How do you feel about that?")]
+    reused = rows.lookup(second)
+    assert reused[0][0] == len(first[0]) and reused[2][0] == len(first[1]) and reused[1][0] < 20
+    state = local._prefill(model, second, pad_id=tokenizer.eos_token_id, reuse=rows)
+    for row, prompt in enumerate(second):
+        full = model(input_ids=torch.tensor([prompt])).logits[0, -1].float()
+        assert torch.allclose(state.logits[row], full, atol=1e-3), row
+    assert state.row(0).layers()[0][0].shape[1] == len(second[0])
+
+
+def test_a_conversation_turn_by_turn_equals_fresh_decoding(backend):
+    turns = [chat("I have been sleeping badly.", max_tokens=12)]
+    first = backend.complete(turns[0])
+    follow = Request(kind="chat", backend="local", model=local.SMOLLM2_MODEL,
+                     messages=(*turns[0].messages, Message("assistant", first.text), Message("user", "Why, do you think?")),
+                     params=GenerationParams(max_tokens=12))
+    continued = backend.complete(follow).text  # reuses the first turn's keys and values
+    fresh = local.LocalBackend(threads=2).complete(follow).text
+    assert continued == fresh
+
+
 PARITY_PROMPTS = [
     "Name a colour.", "Tell me about your week in two sentences.", "I feel anxious before exams. What can I do?",
     "What is the capital of France?", "Write a haiku about rain.", "My friend ignores me. How should I respond?",

@@ -114,6 +114,7 @@ class LocalBackend:
         self.batch_size = batch_size
         self.batch_tokens = batch_tokens
         self._lock = threading.Lock()
+        self._rows = _RowCache(max_tokens=batch_tokens)
 
     @property
     def model_version(self) -> str:
@@ -176,7 +177,8 @@ class LocalBackend:
 
         prompts = [self._prompt_ids(r, tokenizer) for r in requests]
         eos = _eos_ids(tokenizer, model)
-        state = _prefill(model, prompts, pad_id=_pad_id(tokenizer))
+        state = _prefill(model, prompts, pad_id=_pad_id(tokenizer), reuse=self._rows)
+        self._rows.clear()
         generators = [_generator(r) for r in requests]
         new_tokens: list[list[int]] = [[] for _ in requests]
         active = list(range(len(requests)))
@@ -196,9 +198,13 @@ class LocalBackend:
             if not still:
                 break
             if len(still) < len(active):
+                for row in sorted(set(range(len(active))) - set(still)):
+                    self._rows.add(prompts[active[row]] + new_tokens[active[row]][:-1], state.row(row, copy=True))
                 state.keep(still)
             active = [active[row] for row in still]
             state.step(model, torch.tensor([[new_tokens[i][-1]] for i in active]))
+        for row, index in enumerate(active):
+            self._rows.add(prompts[index] + new_tokens[index][:-1], state.row(row))
         completions = []
         for request, prompt, tokens in zip(requests, prompts, new_tokens, strict=True):
             text = tokenizer.decode(tokens, skip_special_tokens=True)
@@ -221,7 +227,10 @@ class LocalBackend:
         scores: dict[int, list[float]] = {}
         if single:
             # Single-token options (letters, digits, Yes/No): one batched pass scores them all.
-            state = _prefill(model, [prompts[i] for i in single], pad_id=_pad_id(tokenizer))
+            state = _prefill(model, [prompts[i] for i in single], pad_id=_pad_id(tokenizer), reuse=self._rows)
+            self._rows.clear()
+            for row, index in enumerate(single):
+                self._rows.add(prompts[index], state.row(row))
             logprobs = torch.log_softmax(state.logits, dim=-1)
             for row, index in enumerate(single):
                 scores[index] = [float(logprobs[row, tokens[0]]) for tokens in continuations[index]]
@@ -267,6 +276,13 @@ class _BatchState:
     def __init__(self, cache, mask, positions, logits) -> None:
         self.cache, self.mask, self.positions, self.logits = cache, mask, positions, logits
 
+    def row(self, row: int, *, copy: bool = False) -> _RowRef:
+        """One row's keys and values at its real (unpadded) positions (copied now, or on first use)."""
+        ref = _RowRef([(layer.keys, layer.values) for layer in self.cache.layers], row, self.mask[row].bool())
+        if copy:
+            ref.layers()
+        return ref
+
     def keep(self, rows: list[int]) -> None:
         """Drop finished sequences, so later steps compute only the unfinished ones."""
         import torch
@@ -285,8 +301,12 @@ class _BatchState:
         self.logits = output.logits[:, -1].float()
 
 
-def _prefill(model, prompts: list[list[int]], *, pad_id: int) -> _BatchState:
-    """Run the prompts as a two-level prefix tree, each shared span computed once.
+def _prefill(model, prompts: list[list[int]], *, pad_id: int, reuse: _RowCache | None = None) -> _BatchState:
+    """Run the prompts, computing no span twice.
+
+    If earlier batches computed a long prefix of these prompts (a conversation one turn
+    shorter, the same questionnaire one item earlier), their keys and values are reused and
+    only the new tokens are run. Otherwise the prompts run as a two-level prefix tree:
 
     1. the prefix every prompt shares (system prompt, few-shot turns), once;
     2. each group's further shared span (e.g. the vignette that several questions ask about),
@@ -300,13 +320,21 @@ def _prefill(model, prompts: list[list[int]], *, pad_id: int) -> _BatchState:
     import torch
     from transformers import DynamicCache
 
-    rows = len(prompts)
     common = _common_prefix(prompts)
+    groups = _prefix_groups(prompts, start=common)
+    tree = len(groups) < len(prompts) and all(end > common for _, end in groups)
+    if reuse is not None:
+        reused = reuse.lookup(prompts)
+        if len(prompts) * max(len(p) - length for p, (length, _) in zip(prompts, reused)) < _tree_tokens(
+                prompts, common, groups, tree):
+            cache, mask = _seeded_cache(reused)
+            logits, mask = _extend(model, cache, mask, [p[length:] for p, (length, _) in zip(prompts, reused)], pad_id)
+            return _BatchState(cache, mask, mask.sum(-1) - 1, logits)
+    rows = len(prompts)
     cache = DynamicCache()
     if common:
         model(input_ids=torch.tensor([prompts[0][:common]]), cache=cache, use_cache=True, logits_to_keep=1)
-    groups = _prefix_groups(prompts, start=common)
-    if len(groups) < rows and all(end > common for _, end in groups):
+    if tree:
         spans = [prompts[members[0]][common:end] for members, end in groups]
         if common and len(groups) > 1:
             cache.batch_repeat_interleave(len(groups))
@@ -324,6 +352,90 @@ def _prefill(model, prompts: list[list[int]], *, pad_id: int) -> _BatchState:
         mask, starts = torch.ones((rows, common), dtype=torch.long), [common] * rows
     logits, mask = _extend(model, cache, mask, [p[start:] for p, start in zip(prompts, starts)], pad_id)
     return _BatchState(cache, mask, mask.sum(-1) - 1, logits)
+
+
+def _tree_tokens(prompts: list[list[int]], common: int, groups, tree: bool) -> int:
+    """Tokens, padding included, that the prefix-tree prefill computes (to compare with reuse)."""
+    if not tree:
+        return common + len(prompts) * max(len(p) - common for p in prompts)
+    spans = max(end - common for _, end in groups)
+    rests = max(len(prompts[r]) - end for members, end in groups for r in members)
+    return common + len(groups) * spans + len(prompts) * rests
+
+
+def _seeded_cache(reused: list[tuple[int, list[tuple] | None]]):
+    """A cache holding each row's reused prefix, left-padded to the longest (padding masked)."""
+    import torch
+    from transformers import DynamicCache
+
+    width = max(length for length, _ in reused)
+    mask = torch.zeros((len(reused), width), dtype=torch.long)
+    layers = next(kv for _, kv in reused if kv is not None)
+    cache = DynamicCache()
+    for layer, (keys, values) in enumerate(layers):
+        shape = (len(reused), keys.shape[0], width, keys.shape[-1])
+        batch_keys, batch_values = keys.new_zeros(shape), values.new_zeros(shape)
+        for row, (length, kv) in enumerate(reused):
+            if length:
+                batch_keys[row, :, width - length:] = kv[layer][0][:, :length]
+                batch_values[row, :, width - length:] = kv[layer][1][:, :length]
+        cache.update(batch_keys, batch_values, layer)
+    for row, (length, _) in enumerate(reused):
+        mask[row, width - length:] = 1 if length else 0
+    return cache, mask
+
+
+class _RowCache:
+    """Keys and values of the rows of the last batch, for prompts that continue them.
+
+    A conversation's next turn, or the next item of a questionnaire asked inside it, starts
+    with everything the previous batch computed; reusing it turns a quadratic re-reading of
+    the conversation into reading only what is new. A row is kept as a reference into its
+    batch's cache and copied out only when a later prompt reuses it. At most ``max_tokens``
+    tokens are kept.
+    """
+
+    def __init__(self, *, max_tokens: int) -> None:
+        self.max_tokens = max_tokens
+        self.entries: list[tuple[object, _RowRef]] = []
+
+    def clear(self) -> None:
+        self.entries = []
+
+    def add(self, ids: list[int], row: _RowRef) -> None:
+        import numpy as np
+
+        if sum(len(i) for i, _ in self.entries) + len(ids) <= self.max_tokens:
+            self.entries.append((np.asarray(ids), row))
+
+    def lookup(self, prompts: list[list[int]]) -> list[tuple[int, list[tuple] | None]]:
+        """Per prompt: how many leading tokens a kept row has computed, and that row's layers."""
+        import numpy as np
+
+        found = []
+        for prompt in prompts:
+            tokens, best, chosen = np.asarray(prompt), 0, None
+            for ids, row in self.entries:
+                n = min(len(ids), len(tokens) - 1)
+                differ = np.flatnonzero(ids[:n] != tokens[:n])
+                length = int(differ[0]) if differ.size else n
+                if length > best:
+                    best, chosen = length, row
+            found.append((best, chosen.layers() if chosen is not None else None))
+        return found
+
+
+class _RowRef:
+    """One row of a batch's cache, at its real positions, copied out on first use."""
+
+    def __init__(self, layers: list[tuple], row: int, real) -> None:
+        self._source, self._row, self._real, self._copy = layers, row, real, None
+
+    def layers(self) -> list[tuple]:
+        if self._copy is None:
+            self._copy = [(k[self._row][:, self._real], v[self._row][:, self._real]) for k, v in self._source]
+            self._source = None
+        return self._copy
 
 
 def _extend(model, cache, mask, spans: list[list[int]], pad_id: int):
