@@ -59,3 +59,8 @@ def selected_sources():
 def study_config(study):
     """The config section a study's manifest records (top-level seed included)."""
     return {"seed": config["seed"], study: config.get(study, {})}
+
+
+def embedded_models(names):
+    """The listed model entries that run the embedded local model (claims label them)."""
+    return [name for name in names if config["llm"]["models"][name]["backend"] == "local"]

@@ -65,5 +65,5 @@ STUDY_INPUTS["psaich"] = [PSAICH["protocol"], *PSAICH["instrument_files"]]
 STUDY_LLM["psaich"] = expand(rules.administer_psaich.output.provenance, model=PSAICH["models"])
 STUDY_CLAIMS["psaich"] = {
     "inputs": {"differences": rules.summarise_psaich.output.differences},
-    "options": {"embedded": [m for m in PSAICH["models"] if config["llm"]["models"][m]["backend"] == "local"]},
+    "options": {"embedded": embedded_models(PSAICH["models"])},
 }

@@ -174,7 +174,6 @@ STUDY_CLAIMS["stigma"] = {
     },
     "options": {
         "live": STIGMA["live"],
-        "embedded": [m for m in STIGMA["live"] if config["llm"]["models"][m]["backend"] == "local"],
-        "published_judge": STIGMA["published_judge"],
+        "embedded": embedded_models(STIGMA["live"]),
     },
 }

@@ -92,6 +92,6 @@ rule summarise_topics:
 STUDY_OUTPUTS["topics"] = rules.summarise_topics.output
 STUDY_INPUTS["topics"] = [TOPICS_ANSWERS]
 STUDY_CLAIMS["topics"] = {
-    "inputs": {"coherence": rules.summarise_topics.output.coherence, "stability": rules.summarise_topics.output.stability},
+    "inputs": {"coherence": rules.summarise_topics.output.coherence},
     "options": {"seed": TOPICS["seeds"][0]},
 }

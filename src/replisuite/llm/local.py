@@ -132,11 +132,12 @@ class LocalBackend:
         for generating in (True, False):
             group = sorted((r for r in requests if _generates(r) == generating), key=lambda r: (_text(r), r.key))
             batch: list[Request] = []
+            width = 0
             for request in group:
-                width = max([_approx_tokens(r) for r in batch] + [_approx_tokens(request)])
+                width = max(width, _approx_tokens(request))
                 if batch and (len(batch) == self.batch_size or width * (len(batch) + 1) > self.batch_tokens):
                     batches.append(batch)
-                    batch = []
+                    batch, width = [], _approx_tokens(request)
                 batch.append(request)
             if batch:
                 batches.append(batch)
@@ -397,28 +398,22 @@ class _RowCache:
 
     def __init__(self, *, max_tokens: int) -> None:
         self.max_tokens = max_tokens
-        self.entries: list[tuple[object, _RowRef]] = []
+        self.entries: list[tuple[list[int], _RowRef]] = []
 
     def clear(self) -> None:
         self.entries = []
 
     def add(self, ids: list[int], row: _RowRef) -> None:
-        import numpy as np
-
         if sum(len(i) for i, _ in self.entries) + len(ids) <= self.max_tokens:
-            self.entries.append((np.asarray(ids), row))
+            self.entries.append((ids, row))
 
     def lookup(self, prompts: list[list[int]]) -> list[tuple[int, list[tuple] | None]]:
         """Per prompt: how many leading tokens a kept row has computed, and that row's layers."""
-        import numpy as np
-
         found = []
         for prompt in prompts:
-            tokens, best, chosen = np.asarray(prompt), 0, None
+            best, chosen = 0, None
             for ids, row in self.entries:
-                n = min(len(ids), len(tokens) - 1)
-                differ = np.flatnonzero(ids[:n] != tokens[:n])
-                length = int(differ[0]) if differ.size else n
+                length = min(_shared(ids, prompt), len(prompt) - 1)
                 if length > best:
                     best, chosen = length, row
             found.append((best, chosen.layers() if chosen is not None else None))
@@ -459,20 +454,16 @@ def _extend(model, cache, mask, spans: list[list[int]], pad_id: int):
 
 def _common_prefix(prompts: list[list[int]]) -> int:
     """Length of the prefix every prompt shares, leaving each at least one token of its own."""
-    shortest = min(map(len, prompts))
-    common = 0
-    while common < shortest - 1 and all(p[common] == prompts[0][common] for p in prompts):
-        common += 1
-    return common
+    return min(min(_shared(prompts[0], p) for p in prompts), min(map(len, prompts)) - 1)
 
 
-def _shared(a: list[int], b: list[int]) -> int:
-    length = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        length += 1
-    return length
+def _shared(a, b) -> int:
+    """Length of the common prefix of two token sequences."""
+    import numpy as np
+
+    n = min(len(a), len(b))
+    differ = np.flatnonzero(np.asarray(a[:n]) != np.asarray(b[:n]))
+    return int(differ[0]) if differ.size else n
 
 
 def _prefix_groups(prompts: list[list[int]], *, start: int, min_shared: int = 16) -> list[tuple[list[int], int]]:

@@ -79,8 +79,7 @@ def humans_above_model(overall: pl.DataFrame, model: str) -> Claim:
 
 
 def stigma_claims(*, check_interjections: pl.DataFrame, check_stigma: pl.DataFrame, overall: pl.DataFrame,
-                  by_condition: pl.DataFrame, live: Sequence[str], embedded: Sequence[str],
-                  published_judge: str) -> list[Claim]:
+                  by_condition: pl.DataFrame, live: Sequence[str], embedded: Sequence[str]) -> list[Claim]:
     """Every claim of the study, from its tables."""
     published = check_stigma["published_model"].to_list()
     claims = [*published_appropriateness(check_interjections), published_stigma_codes(check_stigma)]
@@ -93,15 +92,14 @@ def stigma_claims(*, check_interjections: pl.DataFrame, check_stigma: pl.DataFra
             label = embedded_label(model) if model in embedded else model
             claims.append(condition_contrast(by_condition, [model], higher=higher, lower="depression",
                                              claim_id=f"stigma_{slug}_vs_depression_{model}", level="C", label=label))
-    claims.append(humans_above_model(overall, published_judge))
+    claims += [humans_above_model(overall, model) for model in check_interjections["published_model"].unique(maintain_order=True)]
     return claims
 
 
-def claims_from_files(paths: Mapping[str, str], *, live: Sequence[str], embedded: Sequence[str],
-                      published_judge: str) -> list[Claim]:
+def claims_from_files(paths: Mapping[str, str], *, live: Sequence[str], embedded: Sequence[str]) -> list[Claim]:
     """The workflow's entry: the study's tables by name."""
     return stigma_claims(
         check_interjections=pl.read_csv(paths["check_interjections"]), check_stigma=pl.read_csv(paths["check_stigma"]),
         overall=pl.read_csv(paths["overall"]), by_condition=pl.read_csv(paths["by_condition"]), live=live,
-        embedded=embedded, published_judge=published_judge,
+        embedded=embedded,
     )
