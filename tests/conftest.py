@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
+import urllib.error
 import urllib.parse
+import urllib.request
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+
+from replisuite.workflow import listed_jobs
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -45,6 +52,65 @@ TEST_FILES = {
     "https://example.org/owner/repo/abc/data/table.csv": b"x,y\n1,2\n3,4\n",
     "https://example.org/owner/repo/abc/data/space%20name.txt": b"hello\n",
 }
+
+
+# Published data: from $REPLISUITE_MIRROR, else downloaded once into a mirror-shaped cache when
+# the network answers; with neither, the checks skip with this reason and the run ends with a
+# line counting them (pytest_terminal_summary).
+PUBLISHED_SKIP = "published data unavailable: REPLISUITE_MIRROR is not set and the sources' URLs cannot be reached"
+NETWORK_ENV = "REPLISUITE_NETWORK"  # "0": never download in tests
+CACHE_ENV = "REPLISUITE_SOURCE_CACHE"
+
+
+def _network_answers(url: str, timeout: float = 5.0) -> bool:
+    if os.environ.get(NETWORK_ENV) == "0":
+        return False
+    try:
+        request = urllib.request.Request(url, method="HEAD", headers={"User-Agent": "replisuite-tests"})
+        with urllib.request.urlopen(request, timeout=timeout):
+            return True
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+@functools.cache
+def published_mirror() -> str | None:
+    """Where the tests read published sources: $REPLISUITE_MIRROR (absolute), else a cache
+    ($REPLISUITE_SOURCE_CACHE, default ~/.cache/replisuite/mirror) filled from the sources' URLs
+    through replisuite.data.fill_mirror; None without either."""
+    from replisuite.data import fill_mirror, load_sources
+
+    if os.environ.get("REPLISUITE_MIRROR"):
+        return os.path.abspath(os.environ["REPLISUITE_MIRROR"])
+    sources = load_sources(REPO / "config/sources.yaml")
+    if not sources or not _network_answers(next(iter(sources.values())).url):
+        return None
+    cache = os.environ.get(CACHE_ENV) or str(Path.home() / ".cache/replisuite/mirror")
+    return str(fill_mirror(sources.values(), cache).resolve())
+
+
+def require_published() -> str:
+    """The published-data mirror folder, or skip the test with PUBLISHED_SKIP."""
+    mirror = published_mirror()
+    if mirror is None:
+        pytest.skip(PUBLISHED_SKIP)
+    return mirror
+
+
+@pytest.fixture(scope="session")
+def published():
+    """The folder published sources are read from (a mirror); skips without one."""
+    return require_published()
+
+
+def pytest_terminal_summary(terminalreporter):
+    skipped = [report for report in terminalreporter.stats.get("skipped", []) if PUBLISHED_SKIP in str(report.longrepr)]
+    if skipped:
+        terminalreporter.write_line(
+            f"{len(skipped)} published-data checks skipped: REPLISUITE_MIRROR is not set and the sources' URLs "
+            "cannot be reached (set REPLISUITE_MIRROR to a mirror folder, or run with network access; see README)",
+            yellow=True, bold=True,
+        )
 
 
 @pytest.fixture
@@ -131,11 +197,9 @@ def dvc(work, env, *args, check=True):
 
 
 def real_data_copy(tmp_path_factory, name: str, edit_config) -> tuple[Path, dict[str, str]]:
-    """A copy of the repository on the real inputs ($REPLISUITE_MIRROR), its config changed by
-    ``edit_config(config)``; skips when no mirror is set."""
-    mirror = os.environ.get("REPLISUITE_MIRROR")
-    if not mirror:
-        pytest.skip("needs REPLISUITE_MIRROR (set by .ci/run)")
+    """A copy of the repository on the real inputs (see `published_mirror`), its config changed
+    by ``edit_config(config)``; skips when they cannot be had."""
+    mirror = require_published()
 
     def edit(work):
         path = work / "config/config.yaml"
@@ -145,3 +209,32 @@ def real_data_copy(tmp_path_factory, name: str, edit_config) -> tuple[Path, dict
 
     work = tmp_path_factory.mktemp(name) / "repo"
     return work, copy_repo(work, mirror, edit)
+
+
+def rerun_plan(work: Path, env: dict[str, str], targets: list[str], edits: dict[str, Any]) -> tuple[Counter, set[str]]:
+    """Dry-run ``targets`` with config keys changed (``{"trpm4/go/top_terms": 5}``).
+
+    Returns how many jobs of each rule have changed params, and every rule the dry run
+    schedules (those plus what lies downstream). A downstream job is listed with the reason
+    "input files updated" only (Snakemake looks no further), so the first count names exactly
+    the jobs whose own params changed. The repository's config file is left as it was.
+    """
+    config = yaml.safe_load((work / "config/config.yaml").read_text())
+    for path, value in edits.items():
+        *parents, leaf = path.split("/")
+        node = config
+        for key in parents:
+            node = node[key]
+        assert node[leaf] != value, f"config {path} is {value!r} already"
+        node[leaf] = value
+    edited = work / "edited-config.yaml"
+    edited.write_text(yaml.safe_dump(config, sort_keys=False))
+    try:
+        # targets first: --configfile takes every value that follows it
+        done = snakemake(work, env, "-n", *targets, "--profile", "workflow/profiles/default", "--configfile", str(edited))
+    finally:
+        edited.unlink()
+    jobs = listed_jobs(done.stdout)
+    by_params = Counter(job.rule for job in jobs if "Params have changed" in job.reason)
+    scheduled = {job.rule for job in jobs}
+    return by_params, scheduled

@@ -118,6 +118,22 @@ def test_download_without_mirror(http_server, tmp_path, monkeypatch):
     assert fetch_source(source, tmp_path / "w.txt").read_bytes() == b"served\n"
 
 
+def test_fill_mirror_downloads_into_the_mirror_layout_once(http_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("REPLISUITE_MIRROR", str(tmp_path / "elsewhere"))  # fill_mirror always downloads
+    source = Source("web", f"{http_server}/d/a%3Db%26c.txt", hashlib.sha256(b"served\n").hexdigest(), "MIT", "c")
+    mirror = data.fill_mirror([source], tmp_path / "cache")
+    local = mirror_path(source.url, mirror)
+    assert local.read_bytes() == b"served\n"
+    stamp = local.stat().st_mtime_ns
+    data.fill_mirror([source], mirror)
+    assert local.stat().st_mtime_ns == stamp
+    assert fetch_source(source, tmp_path / "out.txt", mirror=mirror).read_bytes() == b"served\n"
+    wrong = Source("web", source.url, "0" * 64, "MIT", "c")
+    with pytest.raises(SourceError, match="SHA-256 mismatch"):
+        data.fill_mirror([wrong], tmp_path / "other")
+    assert not mirror_path(wrong.url, tmp_path / "other").exists()
+
+
 def test_unreachable_url_without_mirror(tmp_path, monkeypatch):
     monkeypatch.delenv("REPLISUITE_MIRROR", raising=False)
     source = Source("gone", "http://127.0.0.1:9/nothing.csv", "c" * 64, "MIT", "c")
@@ -174,9 +190,8 @@ def test_project_sources_file_is_complete():
     assert len(encoded) == 39
 
 
-@pytest.mark.skipif(not os.environ.get("REPLISUITE_MIRROR"), reason="needs REPLISUITE_MIRROR (set by .ci/run)")
-def test_every_declared_source_is_in_the_mirror_with_its_hash():
-    mirror_dir = os.environ["REPLISUITE_MIRROR"]
+def test_every_declared_source_is_in_the_mirror_with_its_hash(published):
+    mirror_dir = published
     for source in load_sources("config/sources.yaml").values():
         local = mirror_path(source.url, mirror_dir)
         assert local.is_file(), source.name

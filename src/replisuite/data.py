@@ -157,9 +157,13 @@ def fetch_source(
         The file is missing from the mirror, the URL cannot be reached, or the hash differs; the
         message names the source, the URL and (for a mismatch) both hashes.
     """
-    destination = Path(destination)
     if mirror is None:
         mirror = os.environ.get(MIRROR_ENV) or None
+    return _fetch(source, Path(destination), mirror=mirror, timeout=timeout)
+
+
+def _fetch(source: Source, destination: Path, *, mirror, timeout: float) -> Path:
+    """fetch_source without the environment: ``mirror=None`` downloads the URL."""
     with atomic_path(destination) as tmp:
         with open(tmp, "wb") as out:
             with _open_source(source, mirror=mirror, timeout=timeout) as stream:
@@ -183,6 +187,20 @@ def fetch_all(
             fetch_source(source, path, **options)
         paths.append(path)
     return paths
+
+
+def fill_mirror(sources: Iterable[Source], mirror: str | os.PathLike[str], *, timeout: float = 60.0) -> Path:
+    """Download sources from their URLs into a folder laid out as a mirror (``<host>/<url path>``).
+
+    Hashes are verified; files already there and verified are not downloaded again. A machine
+    with network access builds its own mirror this way (the tests do, when ``$REPLISUITE_MIRROR``
+    is not set). Returns the mirror folder.
+    """
+    for source in sources:
+        local = mirror_path(source.url, mirror)
+        if not (local.is_file() and sha256_file(local) == source.sha256):
+            _fetch(source, local, mirror=None, timeout=timeout)
+    return Path(mirror)
 
 
 def _open_source(source: Source, *, mirror, timeout: float) -> BinaryIO:

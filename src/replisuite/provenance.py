@@ -136,3 +136,24 @@ def write_manifest(path: str | os.PathLike[str], **fields: Any) -> dict[str, Any
         json.dump(manifest, handle, indent=2, sort_keys=False)
         handle.write("\n")
     return manifest
+
+
+# The request counts an LLM entry reports in its provenance (replisuite.llm.LLM.provenance).
+LLM_COUNTS = ("requests", "unique", "cache_hits", "new_calls", "failures", "retries")
+
+
+def merge_provenance(entries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One manifest record per model entry (replisuite.llm.LLM.provenance() of each job), summing
+    the counts of the jobs that used it."""
+    merged: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        name = entry["entry"]
+        if name not in merged:
+            merged[name] = {**entry, "model_versions": set(entry["model_versions"]), "jobs": 0}
+        else:
+            target = merged[name]
+            for key in LLM_COUNTS:
+                target[key] += entry[key]
+            target["model_versions"] |= set(entry["model_versions"])
+        merged[name]["jobs"] += 1
+    return [{**m, "model_versions": sorted(m["model_versions"])} for m in merged.values()]

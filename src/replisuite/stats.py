@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 import numpy as np
 from statsmodels.stats.multitest import multipletests
+
+
+def name_seed(base: int, *names: str) -> int:
+    """A seed for one named unit (patient, model, scenario) derived from ``base`` and its names.
+
+    Never from a position in a list: adding, removing or reordering other entries leaves this
+    unit's seed, and so its results, unchanged.
+    """
+    digest = hashlib.sha256("\x1f".join(map(str, names)).encode()).digest()
+    return int(np.random.SeedSequence([int(base), int.from_bytes(digest[:8], "little")]).generate_state(1)[0])
 
 
 def bootstrap_mean_ci(

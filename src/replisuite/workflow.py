@@ -1,8 +1,13 @@
-"""Process environment shared by the Snakefile and every job it starts."""
+"""What the Snakefile shares with its jobs: the process environment, and each rule's slice of the config."""
 
 from __future__ import annotations
 
+import copy
 import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from replisuite.provenance import RUN_STARTED_ENV, utc_now
 
@@ -23,3 +28,81 @@ def configure_environment(src: str, environ: dict[str, str] | None = None) -> No
     for variable in THREAD_VARIABLES:
         environ[variable] = "1"
     environ.setdefault(RUN_STARTED_ENV, utc_now())
+
+
+def config_subset(section: Mapping[str, Any], paths: Iterable[str], *, name: str = "config",
+                  wildcards: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Only the listed keys of a config section, as a nested dict shaped like the section.
+
+    A rule's ``params`` carry exactly what its job reads, so editing any other key reruns nothing.
+
+    Parameters
+    ----------
+    section
+        One config section, e.g. ``config["trpm4"]``.
+    paths
+        Slash-separated paths inside it (``"gam"``, ``"cv/repeats"``, ``"models/{model}"``).
+        ``{name}`` is filled from ``wildcards``. A path ending in ``?`` is optional: when the
+        config lacks it, only its existing parents are kept (as empty mappings, so the library's
+        ``.get`` default applies); any other missing path is an error.
+    name
+        The section's name in messages (``"config trpm4"``).
+    wildcards
+        The job's wildcard values.
+
+    Returns
+    -------
+    dict
+        The selected values under their paths; unlisted keys are absent.
+    """
+    subset: dict[str, Any] = {}
+    for path in paths:
+        optional = path.endswith("?")
+        keys = path.rstrip("?").format(**(wildcards or {})).split("/")
+        node: Any = section
+        for depth, key in enumerate(keys):
+            if not isinstance(node, Mapping) or key not in node:
+                if optional:  # keep the containers that exist, so the library's .get() applies its default
+                    _nested(subset, keys[:depth])
+                    break
+                raise KeyError(f"{name} has no key {'/'.join(keys[:depth + 1])!r} (a rule's params name it)")
+            node = node[key]
+        else:
+            _nested(subset, keys[:-1])[keys[-1]] = copy.deepcopy(node)
+    return subset
+
+
+def _nested(tree: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    for key in keys:
+        tree = tree.setdefault(key, {})
+    return tree
+
+
+@dataclass(frozen=True)
+class ListedJob:
+    """One job as Snakemake lists it (dry run or run log): rule, reason, wildcards, resources."""
+
+    rule: str
+    reason: str = ""
+    wildcards: dict[str, str] = field(default_factory=dict)
+    resources: dict[str, str] = field(default_factory=dict)
+    benchmark: str | None = None
+
+
+def listed_jobs(text: str) -> list[ListedJob]:
+    """The jobs in Snakemake's output (``rule name:`` blocks with indented ``key: value`` lines)."""
+    jobs = []
+    for block in re.split(r"\n\s*\n", text):
+        head = re.search(r"^(?:local)?rule (\w+):$", block, re.MULTILINE)
+        if head is None:
+            continue
+        fields = dict(re.findall(r"^    (\w+): (.*)$", block[head.end():], re.MULTILINE))
+        jobs.append(ListedJob(
+            rule=head.group(1), reason=fields.get("reason", ""), wildcards=_pairs(fields.get("wildcards", "")),
+            resources=_pairs(fields.get("resources", "")), benchmark=fields.get("benchmark"),
+        ))
+    return jobs
+
+
+def _pairs(text: str) -> dict[str, str]:
+    return dict(item.split("=", 1) for item in text.split(", ") if "=" in item)

@@ -118,7 +118,7 @@ def test_cli_exports_and_imports(store, tmp_path, capsys):
 
 
 def test_provenance_of_several_jobs_is_merged_per_entry():
-    from replisuite.llm.models import merge_provenance
+    from replisuite.provenance import merge_provenance
 
     job = {"entry": "m", "backend": "local", "model": "x", "params": {}, "requests": 10, "unique": 10,
            "cache_hits": 4, "new_calls": 6, "failures": 0, "retries": 1, "model_versions": ["v1"]}

@@ -1,12 +1,10 @@
-import os
-
 import numpy as np
 import polars as pl
 import pytest
 import statsmodels.api as sm
 from sklearn.metrics import cohen_kappa_score, f1_score
 
-from replisuite.mi.analysis import annotator_agreement, quality_association, session_rates
+from replisuite.mi.analysis import annotator_agreement, logit_odds_ratio, quality_association, session_rates
 from replisuite.mi.classify import cross_validate, f1_scores
 from replisuite.mi.data import AnnoMIError, majority, read_annomi, task_frame, utterances
 
@@ -109,6 +107,32 @@ def test_session_rates_and_quality_association_against_statsmodels():
     y = (reflection["mi_quality"] == "high").to_numpy().astype(float)
     fit = sm.Logit(y, sm.add_constant((x - x.mean()) / x.std())).fit(disp=0)
     assert result["odds_ratio_per_sd"] == pytest.approx(np.exp(fit.params[1]))
+    assert result["converged"] and result["fit_note"] == ""
+
+
+def test_logistic_fit_matches_sklearn_and_reports_separation_instead_of_an_odds_ratio(caplog):
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(3)
+    rate = rng.uniform(0, 1, 120)
+    high = (rate + rng.normal(0, 0.3, 120) > 0.5).astype(float)
+    odds, p, converged, note = logit_odds_ratio(rate, high)
+    z = (rate - rate.mean()) / rate.std()
+    reference = LogisticRegression(C=np.inf).fit(z[:, None], high)
+    assert converged and note == "" and 0 < p < 0.05
+    assert odds == pytest.approx(np.exp(reference.coef_[0, 0]), rel=1e-4)
+
+    separated = (rate > 0.5).astype(float)
+    odds, p, converged, note = logit_odds_ratio(rate, separated)
+    assert not converged and np.isnan(odds) and np.isnan(p) and note
+    assert logit_odds_ratio(np.full(6, 0.2), np.array([0, 1, 0, 1, 0, 1.0]))[2:] == (False, "constant rate")
+
+    rates = pl.DataFrame({"task": "t", "source": "annotated", "transcript_id": range(120), "code": "r",
+                          "mi_quality": np.where(separated == 1, "high", "low"), "rate": rate})
+    with caplog.at_level("WARNING", logger="replisuite.mi"):
+        row = quality_association(rates, n_boot=50, seed=0).row(0, named=True)
+    assert row["converged"] is False and row["odds_ratio_per_sd"] is None or np.isnan(row["odds_ratio_per_sd"])
+    assert "did not converge" in caplog.text and row["difference"] > 0.4
 
 
 def test_annotator_agreement_pairwise_kappa_matches_sklearn():
@@ -127,12 +151,11 @@ def test_annotator_agreement_pairwise_kappa_matches_sklearn():
     assert result["utterances"] == 60 and result["annotators_per_utterance"] == 3 and 0.4 < result["fleiss_kappa"] < 0.9
 
 
-@pytest.mark.skipif(not os.environ.get("REPLISUITE_MIRROR"), reason="needs REPLISUITE_MIRROR (set by .ci/run)")
-def test_real_annomi_majority_labels_match_annomi_simple(tmp_path):
+def test_real_annomi_majority_labels_match_annomi_simple(tmp_path, published):
     from replisuite.data import fetch_all, load_sources
 
     sources = load_sources("config/sources.yaml")
-    full, simple = fetch_all([sources["annomi_full"], sources["annomi_simple"]], tmp_path)
+    full, simple = fetch_all([sources["annomi_full"], sources["annomi_simple"]], tmp_path, mirror=published)
     ours = utterances(read_annomi(full))
     published = pl.read_csv(simple, infer_schema_length=None)
     assert ours.height == published.height == 9699

@@ -1,5 +1,3 @@
-import os
-
 import pytest
 
 from replisuite.config import load_yaml
@@ -13,12 +11,10 @@ def project_config():
 
 
 @pytest.fixture(scope="session")
-def raw(tmp_path_factory, project_config):
-    """The study's published inputs, fetched from $REPLISUITE_MIRROR with their hashes verified."""
-    if not os.environ.get("REPLISUITE_MIRROR"):
-        pytest.skip("needs REPLISUITE_MIRROR (set by .ci/run)")
+def raw(tmp_path_factory, project_config, published):
+    """The study's published inputs, fetched from the published-data mirror with their hashes verified."""
     sources = load_sources("config/sources.yaml")
     names = referenced_sources(project_config["stigma"])
     folder = tmp_path_factory.mktemp("raw")
-    paths = fetch_all([sources[n] for n in names], folder)
+    paths = fetch_all([sources[n] for n in names], folder, mirror=published)
     return {name: str(path) for name, path in zip(names, paths)}

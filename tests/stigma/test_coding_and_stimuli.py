@@ -1,15 +1,27 @@
 import json
 import math
 
+import polars as pl
 import pytest
 
 from replisuite.llm import Message
 from replisuite.stigma.coding import agreement, parse_option, stigma_code
 from replisuite.stigma.interjections import (
-    interjection_messages, interjection_stimuli, is_appropriate, judge_answer, judge_messages, shuffled_options, turns,
+    interjection_messages,
+    interjection_stimuli,
+    is_appropriate,
+    judge_answer,
+    judge_messages,
+    shuffled_options,
+    turns,
 )
 from replisuite.stigma.stimuli import (
-    Protocol, StimulusError, check_against_published, stigma_messages, stigma_prompt, stigma_stimuli,
+    Protocol,
+    StimulusError,
+    check_against_published,
+    stigma_messages,
+    stigma_prompt,
+    stigma_stimuli,
 )
 
 LIKELY = ["Not at all likely", "Not very likely", "Somewhat likely", "Very likely", "Do not know"]
@@ -112,3 +124,20 @@ def test_interjection_stimuli_are_distinct_and_consistent():
     assert frame.height == 1 and frame["options"].to_list() == [["no", "yes"]] and frame["turns"].to_list() == [["I can fly."]]
     with pytest.raises(StimulusError, match="differs"):
         interjection_stimuli([record, {**record, "key": "3_mania_jump_0", "verification_correct": "yes"}])
+
+
+def test_published_check_writes_its_table_and_the_differing_rows_then_fails(tmp_path):
+    from replisuite.stigma.pipeline import write_published_check
+
+    check = pl.DataFrame({"model": ["a", "b", "c"], "published_rate": [0.5, 0.25, 0.75], "our_rate": [0.5, 0.5, None],
+                          "equal": [True, False, False]})
+    table, differences = tmp_path / "check.csv", tmp_path / "logs" / "differences.csv"
+    with pytest.raises(ValueError, match=r"appropriateness rates .* differ .*1 differing rows in .*differences.csv"):
+        write_published_check(check, strict=False, what="appropriateness rates", table_out=str(table),
+                              differences_out=str(differences))
+    assert pl.read_csv(table).height == 3
+    assert pl.read_csv(differences)["model"].to_list() == ["b"]  # c was not reproduced: only strict counts it
+    with pytest.raises(ValueError, match="2 differing rows"):
+        write_published_check(check, strict=True, what="x", table_out=str(table), differences_out=str(differences))
+    write_published_check(check.head(1), strict=True, what="x", table_out=str(table), differences_out=str(differences))
+    assert pl.read_csv(differences).height == 0

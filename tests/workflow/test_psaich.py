@@ -5,7 +5,7 @@ import json
 import polars as pl
 import pytest
 
-from tests.conftest import copy_repo, snakemake
+from tests.conftest import copy_repo, rerun_plan, snakemake
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 TARGET = "results/psaich/manifest.json"
@@ -52,3 +52,13 @@ def test_rerun_sends_nothing(psaich_run):
     snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default", TARGET, "--forcerun", "administer_psaich")
     [entry] = json.loads((work / TARGET).read_text())["llm"]
     assert entry["new_calls"] == 0 and entry["cache_hits"] == entry["unique"]
+
+
+
+def test_one_config_key_reruns_only_the_jobs_that_read_it(psaich_run):
+    work, env = psaich_run
+    by_params, scheduled = rerun_plan(work, env, [TARGET], {"psaich/n_boot": 300})
+    assert by_params == {"summarise_psaich": 1}
+    assert "administer_psaich" not in scheduled
+    by_params, _ = rerun_plan(work, env, [TARGET], {"psaich/whole_tokens_per_item": 7})
+    assert by_params == {"administer_psaich": 1}

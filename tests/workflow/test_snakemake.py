@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 import yaml
 
-from tests.conftest import run, snakemake
+from tests.conftest import rerun_plan, run, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -55,6 +55,14 @@ def test_changed_source_hash_reruns_only_that_fetch(workdir):
     snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default")
     dry = snakemake(work, env, "-n", "--profile", "workflow/profiles/default", "--config", "seed=2")
     assert "fetch_source" not in dry.stdout
+
+
+def test_one_config_key_reruns_only_the_jobs_that_read_it(workdir):
+    work, env, _ = workdir
+    snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default")
+    by_params, scheduled = rerun_plan(work, env, [], {"seed": 2})
+    assert by_params == {"write_manifest": 1, "dump_config": 1}  # both record the configuration
+    assert "fetch_source" not in scheduled and "summarise_sources" not in scheduled
 
 
 def test_unknown_config_key_fails_before_any_job(workdir):

@@ -5,7 +5,7 @@ import json
 import polars as pl
 import pytest
 
-from tests.conftest import real_data_copy, snakemake
+from tests.conftest import real_data_copy, rerun_plan, snakemake
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 
@@ -72,6 +72,16 @@ def test_second_run_sends_nothing(stigma_run):
               "--forcerun", "ask_stigma_questions", "grade_interjections")
     manifest = json.loads((work / TARGET).read_text())
     assert all(e["new_calls"] == 0 for e in manifest["llm"]), manifest["llm"]
+
+
+def test_one_config_key_reruns_only_the_jobs_that_read_it(stigma_run):
+    work, env, _ = stigma_run
+    by_params, _ = rerun_plan(work, env, [TARGET], {"stigma/n_boot": 300})
+    assert by_params == {"summarise_stigma": 1, "summarise_interjections": 1}
+    # one model entry's decoding: that model's jobs only (published models are graded by their replayed judge)
+    by_params, scheduled = rerun_plan(work, env, [TARGET], {"llm/models/smollm2-135m/params/max_tokens": 99})
+    assert by_params == {"ask_stigma_questions": 2, "grade_interjections": 1}
+    assert "prepare_stigma_stimuli" not in scheduled
 
 
 def test_adding_a_model_sends_only_its_requests_and_its_key_leaks_nowhere(stigma_run):

@@ -5,7 +5,7 @@ import json
 import polars as pl
 import pytest
 
-from tests.conftest import real_data_copy, snakemake
+from tests.conftest import real_data_copy, rerun_plan, snakemake
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 
@@ -58,3 +58,15 @@ def test_rerun_is_a_noop_and_embeddings_are_cached(text_run):
                       "results/mi/manifest.json", "results/topics/manifest.json")
     assert "Nothing to be done" in again.stdout + again.stderr
     assert (work / "data/llm/topics.sqlite").stat().st_size > 400 * 384 * 4
+
+
+
+def test_one_config_key_reruns_only_the_jobs_that_read_it(text_run):
+    work, env = text_run
+    targets = ["results/mi/manifest.json", "results/topics/manifest.json"]
+    by_params, scheduled = rerun_plan(work, env, targets, {"mi/n_boot": 300})
+    assert by_params == {"summarise_mi": 1}
+    assert "classify_utterances" not in scheduled
+    by_params, scheduled = rerun_plan(work, env, targets, {"topics/top_n_words": 8})
+    assert by_params == {"fit_topics": 4}  # 2 seeds + 2 groups; summarise_topics follows its inputs
+    assert "embed_answers" not in scheduled

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 import yaml
 
-from tests.conftest import REPO, copy_repo, snakemake
+from tests.conftest import REPO, copy_repo, rerun_plan, snakemake
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 TARGET = "results/trpm4/manifest.json"
@@ -87,6 +87,16 @@ def test_rerun_is_a_no_op(trpm4_run):
     work, env = trpm4_run
     result = snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default", TARGET, "-n")
     assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_one_config_key_reruns_only_the_jobs_that_read_it(trpm4_run):
+    work, env = trpm4_run
+    by_params, scheduled = rerun_plan(work, env, [TARGET], {"trpm4/go/top_terms": 7})
+    assert by_params == {"summarise_trpm4": 1}  # downstream jobs are rescheduled by their updated inputs
+    assert scheduled == {"summarise_trpm4", "state_claims", "write_manifest"}
+    by_params, scheduled = rerun_plan(work, env, [TARGET], {"trpm4/cv/repeats": 4})
+    assert by_params == {"trpm4_cell_power": 6}
+    assert not scheduled & {"simulate_trpm4_cohort", "prepare_trpm4_cells", "trpm4_gam", "trpm4_dual_filter"}
 
 
 def test_real_cohort_with_a_missing_gene_fails_naming_it(trpm4_run, tmp_path):

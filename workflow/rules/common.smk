@@ -8,7 +8,7 @@ if SRC not in sys.path:
     sys.path.insert(0, SRC)
 from replisuite.config import ConfigError, validate_config
 from replisuite.data import SourceError, load_sources
-from replisuite.workflow import configure_environment
+from replisuite.workflow import config_subset, configure_environment
 
 # Scripts run in their own interpreter (on a cluster, on another node) and inherit this.
 configure_environment(SRC)
@@ -64,3 +64,25 @@ def study_config(study):
 def embedded_models(names):
     """The listed model entries that run the embedded local model (claims label them)."""
     return [name for name in names if config["llm"]["models"][name]["backend"] == "local"]
+
+
+def config_keys(section, *paths):
+    """A rule's params: only these keys of config[section], shaped like the section.
+
+    Paths are slash-separated inside the section ("gam", "cv/repeats"); a trailing "?" marks an
+    optional one. A path with wildcards ("models/{model}") makes this a function of the job's
+    wildcards. One leaf is simply lookup(dpath="section/key", within=config).
+    """
+
+    def subset(wildcards=None):
+        return config_subset(
+            config[section], paths, name=f"config {section}",
+            wildcards=dict(wildcards.items()) if wildcards is not None else None,
+        )
+
+    return subset if any("{" in path for path in paths) else subset()
+
+
+def model_labels_of(names):
+    """The llm section restricted to the labels of the named model entries (tables show them)."""
+    return {"models": {name: {"label": config["llm"]["models"][name].get("label", name)} for name in names}}

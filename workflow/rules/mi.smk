@@ -30,7 +30,7 @@ rule embed_mi_utterances:
     output:
         MI_EMBEDDINGS,
     params:
-        store_dir=config["llm"]["store_dir"],
+        store_dir=lookup(dpath="llm/store_dir", within=config),
     threads: 1
     log:
         "logs/mi/embed_mi_utterances.log",
@@ -52,7 +52,7 @@ rule classify_utterances:
     output:
         "results/mi/predictions/{task}.{classifier}.parquet",
     params:
-        study=MI,
+        study=config_keys("mi", "n_splits", "seed", "tfidf", "logistic_C"),
     wildcard_constraints:
         task="|".join(MI["tasks"]),
         classifier="|".join(map(re.escape, MI["classifiers"])),
@@ -88,7 +88,7 @@ rule summarise_mi:
         confusion_png=report("results/mi/figures/confusion_matrices.png", caption="../report/mi/figure_confusion.rst", category="mi"),
         confusion_pdf="results/mi/figures/confusion_matrices.pdf",
     params:
-        study=MI,
+        study=config_keys("mi", "seed", "n_boot", "tasks", "predicted_by"),
     log:
         "logs/mi/summarise_mi.log",
     benchmark:

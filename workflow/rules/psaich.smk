@@ -13,8 +13,9 @@ rule administer_psaich:
         answers="results/psaich/answers/{model}.parquet",
         provenance="results/psaich/llm/{model}.json",
     params:
-        study=PSAICH,
-        llm=config["llm"],
+        study=config_keys("psaich", "protocol", "instrument_files", "instruments", "sessions", "stage1_params", "seeds",
+                          "modes", "answer_method/{model}?", "answer_params", "whole_tokens_per_item"),
+        llm=config_keys("llm", "store_dir", "models/{model}"),
     wildcard_constraints:
         model="|".join(map(re.escape, PSAICH["models"])),
     threads: 2
@@ -45,8 +46,8 @@ rule summarise_psaich:
         differences_png=report("results/psaich/figures/item_minus_whole.png", caption="../report/psaich/figure_differences.rst", category="psaich"),
         differences_pdf="results/psaich/figures/item_minus_whole.pdf",
     params:
-        study=PSAICH,
-        llm=config["llm"],
+        study=config_keys("psaich", "instrument_files", "instruments", "n_boot", "seeds"),
+        llm=model_labels_of(PSAICH["models"]),
     log:
         "logs/psaich/summarise_psaich.log",
     benchmark:

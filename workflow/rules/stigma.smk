@@ -3,7 +3,12 @@
 
 import functools
 
-from replisuite.stigma.study import check_model_entries, published_record_files, referenced_sources
+from replisuite.stigma.study import (
+    check_model_entries,
+    published_record_files,
+    published_record_sources,
+    referenced_sources,
+)
 
 STIGMA = config["stigma"]
 STIGMA_MODELS = list(dict.fromkeys([*STIGMA["published"], *STIGMA["live"]]))
@@ -18,18 +23,54 @@ except ValueError as error:
 STIGMA_RAW = {name: raw_path(name) for name in referenced_sources(STIGMA)}
 stigma_records = functools.partial(published_record_files, STIGMA, STIGMA_RAW)
 STIGMA_STORE = f"{config['llm']['store_dir']}/stigma.sqlite"
+STIGMA_PUBLISHED = list(STIGMA["published"])
+# The sources each study-level rule reads (its input and its params name only these).
+STIGMA_READS = {
+    "prepare": [
+        *(STIGMA["sources"][key] for key in ("vignettes", "questions", "prompts", "interjection_stimuli")),
+        *(source for model in STIGMA_PUBLISHED for source in published_record_sources(STIGMA, model, "stigma")),
+    ],
+    "summarise_stigma": [STIGMA["sources"]["gss_2018"], STIGMA["sources"]["combined_stigma"]],
+    "summarise_interjections": [
+        *STIGMA["human_graded"].values(),
+        STIGMA["sources"]["judge_validation"],
+        STIGMA["sources"]["combined_interjections"],
+    ],
+}
+
+
+def stigma_raw(names):
+    """Source name -> raw path, for the sources a rule reads (its params name only those)."""
+    return {name: STIGMA_RAW[name] for name in names}
+
+
+def stigma_grading_keys(wildcards):
+    """A published model's replies are graded by the replayed paper judge, a live model's by the
+    configured judge: each job's params hold the keys of its own branch."""
+    if wildcards.model in STIGMA["published"]:
+        study = config_keys("stigma", "protocol", f"published/{wildcards.model}/interjections", "published_judge",
+                            "published_verdict_field", "judge_params")
+        models = [STIGMA["published_judge"]]
+    else:
+        study = config_keys("stigma", "protocol", "judge", "interjection_params", "live_max_tokens", "judge_params",
+                            "judge_method", "seed")
+        models = dict.fromkeys([wildcards.model, STIGMA["judge"]])
+    llm = config_keys("llm", "store_dir", *(f"models/{name}" for name in models))
+    return study, llm
 
 
 rule prepare_stigma_stimuli:
     input:
-        list(STIGMA_RAW.values()),
+        list(stigma_raw(STIGMA_READS["prepare"]).values()),
         protocol=STIGMA["protocol"],
     output:
         stigma="results/stigma/stimuli/stigma.parquet",
         interjections="results/stigma/stimuli/interjections.parquet",
     params:
-        study=STIGMA,
-        raw=STIGMA_RAW,
+        study=config_keys("stigma", "sources/vignettes", "sources/questions", "sources/prompts",
+                          "sources/interjection_stimuli", "limit_vignettes", "limit_interjections",
+                          *(f"published/{model}/stigma" for model in STIGMA_PUBLISHED)),
+        raw=stigma_raw(STIGMA_READS["prepare"]),
     log:
         "logs/stigma/prepare_stigma_stimuli.log",
     benchmark:
@@ -51,9 +92,10 @@ rule ask_stigma_questions:
         answers="results/stigma/answers/stigma/{model}.{prompt}.parquet",
         provenance="results/stigma/llm/stigma_{model}.{prompt}.json",
     params:
-        study=STIGMA,
-        llm=config["llm"],
-        raw=STIGMA_RAW,
+        study=config_keys("stigma", "protocol", "answer_method/{model}?", "stigma_params", "published/{model}/stigma/{prompt}?",
+                          "stigma_items"),
+        llm=config_keys("llm", "store_dir", "models/{model}"),
+        raw=lambda wildcards: stigma_raw(published_record_sources(STIGMA, wildcards.model, "stigma", wildcards.prompt)),
     wildcard_constraints:
         model="|".join(map(re.escape, STIGMA_MODELS)),
         prompt="plain|steel_man",
@@ -79,9 +121,9 @@ rule grade_interjections:
         verdicts="results/stigma/answers/interjections/{model}.parquet",
         provenance="results/stigma/llm/interjections_{model}.json",
     params:
-        study=STIGMA,
-        llm=config["llm"],
-        raw=STIGMA_RAW,
+        study=lambda wildcards: stigma_grading_keys(wildcards)[0],
+        llm=lambda wildcards: stigma_grading_keys(wildcards)[1],
+        raw=lambda wildcards: stigma_raw(published_record_sources(STIGMA, wildcards.model, "interjections")),
     wildcard_constraints:
         model="|".join(map(re.escape, STIGMA_MODELS)),
     threads: 1
@@ -102,7 +144,7 @@ rule summarise_stigma:
     input:
         answers=expand(rules.ask_stigma_questions.output.answers, model=STIGMA_MODELS, prompt=STIGMA_PROMPTS),
         stimuli=rules.prepare_stigma_stimuli.output.stigma,
-        raw=list(STIGMA_RAW.values()),
+        raw=list(stigma_raw(STIGMA_READS["summarise_stigma"]).values()),
     output:
         by_condition=report("results/stigma/tables/stigma_by_condition.csv", caption="../report/stigma/stigma_by_condition.rst", category="stigma", subcategory="Experiment 1: stigma"),
         by_question=report("results/stigma/tables/answers_by_question.csv", caption="../report/stigma/answers_by_question.rst", category="stigma", subcategory="Experiment 1: stigma"),
@@ -115,11 +157,14 @@ rule summarise_stigma:
         heatmap_png=report("results/stigma/figures/answers_by_question.png", caption="../report/stigma/figure_questions.rst", category="stigma", subcategory="Experiment 1: stigma"),
         heatmap_pdf="results/stigma/figures/answers_by_question.pdf",
     params:
-        study=STIGMA,
-        llm=config["llm"],
-        raw=STIGMA_RAW,
+        study=config_keys("stigma", "seed", "n_boot", "stigma_items", "sources/gss_2018", "sources/combined_stigma",
+                          "limit_vignettes", *(f"published/{model}/stigma" for model in STIGMA_PUBLISHED)),
+        llm=model_labels_of(STIGMA_MODELS),
+        raw=stigma_raw(STIGMA_READS["summarise_stigma"]),
     log:
-        "logs/stigma/summarise_stigma.log",
+        main="logs/stigma/summarise_stigma.log",
+        # what differs from the published table: kept when the check fails (outputs are removed)
+        differences="logs/stigma/summarise_stigma.published_differences.csv",
     benchmark:
         "logs/stigma/summarise_stigma.benchmark.tsv"
     conda:
@@ -134,7 +179,7 @@ rule summarise_stigma:
 rule summarise_interjections:
     input:
         verdicts=expand(rules.grade_interjections.output.verdicts, model=STIGMA_MODELS),
-        raw=list(STIGMA_RAW.values()),
+        raw=list(stigma_raw(STIGMA_READS["summarise_interjections"]).values()),
     output:
         by_condition=report("results/stigma/tables/appropriateness_by_condition.csv", caption="../report/stigma/appropriateness_by_condition.rst", category="stigma", subcategory="Experiment 2: interjections"),
         overall=report("results/stigma/tables/appropriateness_overall.csv", caption="../report/stigma/appropriateness_overall.rst", category="stigma", subcategory="Experiment 2: interjections"),
@@ -143,11 +188,14 @@ rule summarise_interjections:
         figure_png=report("results/stigma/figures/appropriateness_by_condition.png", caption="../report/stigma/figure_interjections.rst", category="stigma", subcategory="Experiment 2: interjections"),
         figure_pdf="results/stigma/figures/appropriateness_by_condition.pdf",
     params:
-        study=STIGMA,
-        llm=config["llm"],
-        raw=STIGMA_RAW,
+        study=config_keys("stigma", "seed", "n_boot", "human_graded", "sources/judge_validation", "sources/combined_interjections",
+                          "published_verdict_field", "live", *(f"published/{model}/interjections" for model in STIGMA_PUBLISHED)),
+        llm=model_labels_of(STIGMA_MODELS),
+        raw=stigma_raw(STIGMA_READS["summarise_interjections"]),
     log:
-        "logs/stigma/summarise_interjections.log",
+        main="logs/stigma/summarise_interjections.log",
+        # what differs from the published table: kept when the check fails (outputs are removed)
+        differences="logs/stigma/summarise_interjections.published_differences.csv",
     benchmark:
         "logs/stigma/summarise_interjections.benchmark.tsv"
     conda:

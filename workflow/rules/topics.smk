@@ -12,8 +12,8 @@ rule embed_answers:
         documents="results/topics/intermediate/documents.parquet",
         embeddings="results/topics/intermediate/embeddings.npy",
     params:
-        study=TOPICS,
-        store_dir=config["llm"]["store_dir"],
+        study=config_keys("topics", "groups", "min_chars", "max_documents"),
+        store_dir=lookup(dpath="llm/store_dir", within=config),
     threads: 1
     log:
         "logs/topics/embed_answers.log",
@@ -35,7 +35,7 @@ rule fit_topics:
     output:
         "results/topics/intermediate/bertopic_{subset}_seed{seed}.json",
     params:
-        study=TOPICS,
+        study=config_keys("topics", "umap", "hdbscan", "vectorizer", "top_n_words"),
         group=lambda wildcards: TOPICS_GROUPS.get(wildcards.subset),
     wildcard_constraints:
         subset="|".join(["all", *TOPICS_GROUPS]),
@@ -74,7 +74,7 @@ rule summarise_topics:
         map_png=report("results/topics/figures/document_map.png", caption="../report/topics/figure_map.rst", category="topics"),
         map_pdf="results/topics/figures/document_map.pdf",
     params:
-        study=TOPICS,
+        study=config_keys("topics", "vectorizer", "top_n_words", "compare_groups", "umap/n_neighbors"),
     threads: 1
     log:
         "logs/topics/summarise_topics.log",

@@ -27,7 +27,7 @@ rule simulate_trpm4_cohort:
         cohort="data/trpm4/simulated_cohort.h5ad",
         truth="data/trpm4/planted_truth.parquet",
     params:
-        study=TRPM4,
+        study=config_keys("trpm4", "simulation", "groups", "gene_sets", "focus_set", "patients", "anchor"),
     log:
         "logs/trpm4/simulate_trpm4_cohort.log",
     benchmark:
@@ -48,7 +48,8 @@ rule prepare_trpm4_cells:
         cells="data/trpm4/cells.h5ad",
         qc=report("results/trpm4/tables/qc.csv", caption="../report/trpm4/qc.rst", category="trpm4"),
     params:
-        study=TRPM4,
+        study=config_keys("trpm4", "cohort/layer", "cohort/obs", "anchor", "gene_sets", "allow_partial_sets", "groups",
+                          "qc", "min_cells_per_patient", "patients"),
     log:
         "logs/trpm4/prepare_trpm4_cells.log",
     benchmark:
@@ -69,7 +70,7 @@ rule score_trpm4_cells:
         scores="results/trpm4/tables/gene_set_scores.parquet",
         sets=report("results/trpm4/tables/gene_sets.csv", caption="../report/trpm4/gene_sets.rst", category="trpm4"),
     params:
-        study=TRPM4,
+        study=config_keys("trpm4", "gene_sets", "anchor", "allow_partial_sets"),
     log:
         "logs/trpm4/score_trpm4_cells.log",
     benchmark:
@@ -89,7 +90,7 @@ rule trpm4_dual_filter:
     output:
         table="results/trpm4/tables/dual_filter/{trpm4_group}.csv",
     params:
-        study=TRPM4,
+        study=config_keys("trpm4", "anchor", "dual_filter"),
     threads: 2
     log:
         "logs/trpm4/trpm4_dual_filter/{trpm4_group}.log",
@@ -111,7 +112,7 @@ rule trpm4_gam:
         fit="results/trpm4/fits/{trpm4_group}/{trpm4_patient}/{trpm4_set}.json",
         fitted="results/trpm4/fits/{trpm4_group}/{trpm4_patient}/{trpm4_set}.parquet",
     params:
-        study=TRPM4,
+        study=config_keys("trpm4", "gam"),
     log:
         "logs/trpm4/trpm4_gam/{trpm4_group}/{trpm4_patient}/{trpm4_set}.log",
     benchmark:
@@ -134,7 +135,7 @@ rule trpm4_cell_power:
         summary="results/trpm4/cep/{trpm4_group}/{trpm4_patient}.json",
         cv="results/trpm4/cep/{trpm4_group}/{trpm4_patient}.cv.parquet",
     params:
-        study=TRPM4,
+        study=config_keys("trpm4", "ip", "gam", "cv"),
     log:
         "logs/trpm4/trpm4_cell_power/{trpm4_group}/{trpm4_patient}.log",
     benchmark:
@@ -156,7 +157,7 @@ rule trpm4_markers:
         degs="results/trpm4/degs/{trpm4_group}/{trpm4_patient}.parquet",
         go="results/trpm4/go/{trpm4_group}/{trpm4_patient}.parquet",
     params:
-        study=TRPM4,
+        study=config_keys("trpm4", "degs"),
     log:
         "logs/trpm4/trpm4_markers/{trpm4_group}/{trpm4_patient}.log",
     benchmark:
@@ -187,7 +188,8 @@ rule summarise_trpm4:
                                     category="trpm4") for name in TRPM4_FIGURES},
         **{f"pdf_{name}": f"results/trpm4/figures/{name}.pdf" for name in TRPM4_FIGURES},
     params:
-        study=TRPM4,
+        study=config_keys("trpm4", "groups", "degs", "go", "focus_set", "cv/normality_alpha", "simulation/programmes",
+                          "cohort/source", "anchor"),
         tables=TRPM4_TABLES,
         figures=TRPM4_FIGURES,
     log:

@@ -2,7 +2,7 @@
 
 import json
 
-from replisuite.llm.models import merge_provenance
+from replisuite.provenance import merge_provenance
 from replisuite.provenance import write_manifest
 from replisuite.runlog import log_to
 

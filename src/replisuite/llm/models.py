@@ -13,6 +13,7 @@ from replisuite.llm.backends import Backend, LLMError, ReplayBackend
 from replisuite.llm.requests import Choice, GenerationParams, Message, Request, Response
 from replisuite.llm.runner import RetryPolicy, RunResult, run_requests
 from replisuite.llm.store import ResponseStore
+from replisuite.provenance import LLM_COUNTS
 
 BACKENDS = ("local", "openai", "replay", "scripted")
 
@@ -196,7 +197,7 @@ class LLM:
             "model_versions": sorted(self.model_versions),
             "params": asdict(self.entry.params),
             "base_url": self.entry.base_url,
-            **{k: int(self.totals.get(k, 0)) for k in COUNTS},
+            **{k: int(self.totals.get(k, 0)) for k in LLM_COUNTS},
         }
 
 
@@ -230,22 +231,3 @@ def open_study_models(
 def model_labels(section: Mapping[str, Any]) -> dict[str, str]:
     """Entry name -> the label tables and figures show."""
     return {name: entry.get("label", name) for name, entry in section["models"].items()}
-
-
-COUNTS = ("requests", "unique", "cache_hits", "new_calls", "failures", "retries")
-
-
-def merge_provenance(entries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """One manifest record per model entry, summing the counts of the jobs that used it."""
-    merged: dict[str, dict[str, Any]] = {}
-    for entry in entries:
-        name = entry["entry"]
-        if name not in merged:
-            merged[name] = {**entry, "model_versions": set(entry["model_versions"]), "jobs": 0}
-        else:
-            target = merged[name]
-            for key in COUNTS:
-                target[key] += entry[key]
-            target["model_versions"] |= set(entry["model_versions"])
-        merged[name]["jobs"] += 1
-    return [{**m, "model_versions": sorted(m["model_versions"])} for m in merged.values()]

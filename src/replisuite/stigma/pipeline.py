@@ -85,7 +85,7 @@ def grade_interjections_model(study: Mapping[str, Any], llm_section: Mapping[str
     """Verdicts on one model's replies: published records graded by the replayed paper judge, or a
     live model's replies (interjection alone, with and without steel-man) graded by the configured judge."""
     protocol = load_protocol(study["protocol"])
-    if model in study["published"]:
+    if model in study.get("published", {}):  # a live model's job is given no published records
         store, models = open_study_models(llm_section, STUDY, [study["published_judge"]], threads=threads)
         judge = models[study["published_judge"]]
         with store:
@@ -117,7 +117,8 @@ def grade_interjections_model(study: Mapping[str, Any], llm_section: Mapping[str
 
 
 def summarise_stigma(study: Mapping[str, Any], llm_section: Mapping[str, Any], raw: Mapping[str, str], *,
-                     answers: list[str], stimuli_path: str, tables: Mapping[str, str], figure_stems: Mapping[str, str]) -> None:
+                     answers: list[str], stimuli_path: str, tables: Mapping[str, str], figure_stems: Mapping[str, str],
+                     differences_out: str | None = None) -> None:
     """Stigma rates by model x condition / question / attribute, tests, GSS baseline, the check, figures."""
     frame = pl.concat([pl.read_parquet(p) for p in answers])
     stimuli = pl.read_parquet(stimuli_path)
@@ -141,27 +142,42 @@ def summarise_stigma(study: Mapping[str, Any], llm_section: Mapping[str, Any], r
     write_table(gss, tables["gss_2018"], schema=gss.schema)
     check = analysis.compare_stigma_with_published(frame, stimuli, raw[study["sources"]["combined_stigma"]],
                                                    {m: m for m in study["published"]})
-    _require_published_match(check, strict=study["limit_vignettes"] is None, what="stigma codes")
-    write_table(check, tables["check_published"], schema=check.schema)
+    write_published_check(check, strict=study["limit_vignettes"] is None, what="stigma codes",
+                          table_out=tables["check_published"], differences_out=differences_out)
     apply_style()
     save_figure(figures.stigma_figure(by_condition, gss, labels=names), *figure_paths(figure_stems["by_condition"]))
     steel = by_question.filter(pl.col("steel_man"))
     save_figure(figures.question_heatmap(steel, labels=names), *figure_paths(figure_stems["by_question"]))
 
 
-def _require_published_match(check: pl.DataFrame, *, strict: bool, what: str) -> None:
+def differing_rows(check: pl.DataFrame, *, strict: bool) -> pl.DataFrame:
+    """Rows of a published check that differ (with ``strict``, rows we did not reproduce count too)."""
     if "equal" in check.columns:
-        bad = check.filter(~pl.col("equal") & (pl.col("our_rate").is_not_null() | pl.lit(strict)))
-    else:
-        bad = check.filter(
-            (pl.col("equal_codes") != pl.col("matched_rows")) | (pl.lit(strict) & (pl.col("matched_rows") != pl.col("published_rows")))
-        )
+        return check.filter(~pl.col("equal") & (pl.col("our_rate").is_not_null() | pl.lit(strict)))
+    return check.filter(
+        (pl.col("equal_codes") != pl.col("matched_rows")) | (pl.lit(strict) & (pl.col("matched_rows") != pl.col("published_rows")))
+    )
+
+
+def write_published_check(check: pl.DataFrame, *, strict: bool, what: str, table_out: str,
+                          differences_out: str | None = None) -> None:
+    """Write the check table and the rows that differ, then fail if any does.
+
+    Snakemake removes a failed job's outputs, so ``differences_out`` (a log file of the rule)
+    is where a user reads what differs after the failure.
+    """
+    write_table(check, table_out, schema=check.schema)
+    bad = differing_rows(check, strict=strict)
+    if differences_out is not None:
+        write_table(bad, differences_out, schema=bad.schema)
     if bad.height:
-        raise ValueError(f"{what} from the raw records differ from the published all_combined.csv:\n{bad}")
+        where = f" (all {bad.height} differing rows in {differences_out})" if differences_out else ""
+        raise ValueError(f"{what} from the raw records differ from the published all_combined.csv{where}:\n{bad}")
 
 
 def summarise_interjections(study: Mapping[str, Any], llm_section: Mapping[str, Any], raw: Mapping[str, str], *,
-                            verdicts: list[str], tables: Mapping[str, str], figure_stems: Mapping[str, str]) -> None:
+                            verdicts: list[str], tables: Mapping[str, str], figure_stems: Mapping[str, str],
+                            differences_out: str | None = None) -> None:
     """Appropriateness by model x condition (humans and bots beside), judge agreement, the check, a figure."""
     frame = pl.concat([pl.read_parquet(p) for p in verdicts])
     names = model_labels(llm_section)
@@ -186,8 +202,8 @@ def summarise_interjections(study: Mapping[str, Any], llm_section: Mapping[str, 
     write_table(agreement, tables["judge_agreement"], schema=agreement.schema)
     check = analysis.compare_interjections_with_published(frame, raw[study["sources"]["combined_interjections"]],
                                                           {m: m for m in study["published"]})
-    _require_published_match(check, strict=True, what="appropriateness rates")
-    write_table(check, tables["check_published"], schema=check.schema)
+    write_published_check(check, strict=True, what="appropriateness rates", table_out=tables["check_published"],
+                          differences_out=differences_out)
     apply_style()
     shown = by_condition.filter(~pl.col("contextualize") & (pl.col("steel_man") | ~pl.col("model").is_in(list(study["published"]))))
     live = set(study["live"])

@@ -29,11 +29,16 @@ def check_model_entries(study: Mapping[str, Any], llm_section: Mapping[str, Any]
         raise ValueError(f"config stigma.published lists {not_replay}, whose llm.models backend is not replay")
 
 
+def published_record_sources(study: Mapping[str, Any], model: str, experiment: str, prompt: str | None = None) -> list[str]:
+    """The source names of the published records a job of ``model`` reads (none for a live model)."""
+    files = study.get("published", {}).get(model, {}).get(experiment, {})
+    return [source for condition, source in files.items() if prompt is None or condition == prompt]
+
+
 def published_record_files(study: Mapping[str, Any], raw: Mapping[str, str], model: str, experiment: str,
                            prompt: str | None = None) -> list[str]:
     """The published record files a job of ``model`` reads (none for a live model)."""
-    files = study["published"].get(model, {}).get(experiment, {})
-    return [raw[source] for condition, source in files.items() if prompt is None or condition == prompt]
+    return [raw[source] for source in published_record_sources(study, model, experiment, prompt)]
 
 
 def stigma_directions(study: Mapping[str, Any]) -> dict[str, str]:

@@ -17,6 +17,7 @@ import polars as pl
 from replisuite.atomic import atomic_open
 from replisuite.singlecell import cep
 from replisuite.singlecell.gam import fit_anchor_gam
+from replisuite.stats import name_seed
 from replisuite.tables import write_table
 
 CELL_SCHEMA = {"cell": pl.String, "group": pl.String, "patient": pl.String, "anchor": pl.Float64, "score": pl.Float64,
@@ -82,14 +83,8 @@ def cell_power(study: Mapping[str, Any], group: str, patient: str, *, fit: str, 
                           "residual": residual, "explanatory_power": ep, "trep": trep,
                           "post_ip": pl.Series(post if found else [None] * x.size, dtype=pl.Boolean), "quadrant": quadrant})
     cv = cep.cross_validate(x, y, k=record["k"], lam=record["lam"], repeats=study["cv"]["repeats"],
-                            train_fraction=study["cv"]["train_fraction"], seed=_patient_seed(study, group, patient))
+                            train_fraction=study["cv"]["train_fraction"], seed=name_seed(study["cv"]["seed"], group, patient))
     write_table(cells, cells_out, schema=CELL_SCHEMA)
     write_table(cv.with_columns(pl.lit(group).alias("group"), pl.lit(patient).alias("patient")), cv_out,
                 schema={**cep.CV_SCHEMA, "group": pl.String, "patient": pl.String})
     _write_json(summary, summary_out)
-
-
-def _patient_seed(study: Mapping[str, Any], group: str, patient: str) -> int:
-    """One CV seed per group and patient, derived from the configured seed (stable across runs)."""
-    groups, patients = list(study["groups"]), list(study["patients"])
-    return int(np.random.SeedSequence([study["cv"]["seed"], groups.index(group), patients.index(patient)]).generate_state(1)[0])
