@@ -38,3 +38,18 @@ def test_enrich_matches_the_hypergeometric_tail():
     assert top["p_value"] == pytest.approx(stats.hypergeom.sf(15 - 1, 1000, 40, len(hits)), rel=1e-6)
     assert enrich([], background, library).is_empty()
     assert themed(["T Cell Activation", "Cell-Matrix Adhesion"], "immun|T cell") == [True, False]
+
+
+def test_enrich_is_identical_whatever_the_process_string_hashing():
+    """gseapy joins overlap genes from a set; our table must not depend on PYTHONHASHSEED."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from replisuite.singlecell.markers import enrich; "
+            "lib = {'t1': list('ABCDE'), 't2': list('CDFG')}; "
+            "print(enrich(list('ABCDF'), list('ABCDEFGHIJKLMNOPQRSTUVWXYZ'), lib).write_csv())")
+    outputs = {subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": str(seed)},
+                              capture_output=True, text=True, check=True).stdout for seed in range(6)}
+    assert len(outputs) == 1
+    assert "A;B;C;D" in outputs.pop()

@@ -65,7 +65,8 @@ def enrich(genes: Sequence[str], background: Sequence[str], gene_sets: Mapping[s
                           "p_value": result["P-value"].to_numpy(np.float64), "p_adj": result["Adjusted P-value"].to_numpy(np.float64),
                           "odds_ratio": result["Odds Ratio"].to_numpy(np.float64),
                           "combined_score": result["Combined Score"].to_numpy(np.float64),
-                          "genes": result["Genes"].astype(str).tolist()})
+                          # gseapy joins a set: its order follows the process's string hashing, so sort it
+                          "genes": [";".join(sorted(g.split(";"))) for g in result["Genes"].astype(str)]})
     frame = frame.with_columns(pl.col("overlap").str.split("/").list.first().cast(pl.Int64).alias("hits"))
     return frame.select(list(ENRICHMENT_SCHEMA)).cast(ENRICHMENT_SCHEMA).sort("p_value", "term")
 
