@@ -59,20 +59,42 @@ def _writer(path, start, count, barrier):
             store.put(response(i))
 
 
-def test_two_processes_write_at_once(tmp_path):
-    path = tmp_path / "shared.sqlite"
-    ResponseStore(path).close()
+def run_together(target, argument_lists, timeout=120):
+    """Start one spawned process per argument list at the same moment (a shared barrier is the
+    last argument); every one must exit cleanly."""
     context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(2)
-    workers = [context.Process(target=_writer, args=(path, s, 300, barrier)) for s in (0, 200)]
+    barrier = context.Barrier(len(argument_lists))
+    workers = [context.Process(target=target, args=(*arguments, barrier)) for arguments in argument_lists]
     for worker in workers:
         worker.start()
     for worker in workers:
-        worker.join(60)
+        worker.join(timeout)
         assert worker.exitcode == 0
+
+
+def test_two_processes_write_at_once(tmp_path):
+    path = tmp_path / "shared.sqlite"
+    ResponseStore(path).close()
+    run_together(_writer, [(path, s, 300) for s in (0, 200)])
     with ResponseStore(path) as store:
         assert len(store) == 500
         assert store.get(response(250).key).text == "t250"
+
+
+def _opener(path, index, rounds, barrier):
+    barrier.wait()
+    for round_ in range(rounds):
+        with ResponseStore(path) as store:
+            store.put(response(index * 100 + round_))
+
+
+def test_many_jobs_open_a_new_store_at_the_same_moment(tmp_path):
+    """Jobs of one study start together on a store nobody created yet (the CI failure: 'database is locked')."""
+    for attempt in range(3):
+        path = tmp_path / f"fresh{attempt}.sqlite"
+        run_together(_opener, [(path, index, 5) for index in range(8)])
+        with ResponseStore(path) as store:
+            assert len(store) == 40
 
 
 def test_failures_are_kept_apart_from_answers(tmp_path):

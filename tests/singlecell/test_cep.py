@@ -1,6 +1,7 @@
 """Explanatory power, TREP calling, cross-validation and the inflection point."""
 
 import numpy as np
+import polars as pl
 import pytest
 from scipy import stats
 
@@ -15,6 +16,7 @@ from replisuite.singlecell.cep import (
     top_cells,
     trep_cells,
 )
+from replisuite.singlecell.gam import deviance_explained, fit_anchor_gam
 
 
 def test_explanatory_power_and_trep_count():
@@ -59,14 +61,34 @@ def test_a_crossing_in_the_undetected_gap_is_not_taken():
 
 def test_cross_validation_separates_ep_ranking_from_controls():
     x, y, _ = planted()
-    cv = cross_validate(x, y, k=6, lam=1.0, repeats=10, train_fraction=0.7, seed=3)
+    cv = cross_validate(x, y, k=6, lam=1.0, repeats=10, train_fraction=0.7, seed=3, selections=("patient",))
     assert cv.height == 30 and set(cv["method"]) == {"explanatory_power", "random", "leverage"}
     ep = cv.filter(cv["method"] == "explanatory_power")["difference"].to_numpy()
     random = cv.filter(cv["method"] == "random")["difference"].to_numpy()
     assert ep.min() > 0 and abs(random.mean()) < ep.mean() / 3
     assert cv.filter(cv["method"] == "random")["n_trep"].to_list() == cv.filter(cv["method"] == "explanatory_power")["n_trep"].to_list()
-    again = cross_validate(x, y, k=6, lam=1.0, repeats=10, train_fraction=0.7, seed=3)
+    again = cross_validate(x, y, k=6, lam=1.0, repeats=10, train_fraction=0.7, seed=3, selections=("patient",))
     assert again.equals(cv)
+
+
+def test_nested_selection_chooses_k_and_lambda_on_the_training_cells_only():
+    x, y, _ = planted()
+    grid = np.logspace(-2, 2, 5)
+    cv = cross_validate(x, y, k=3, lam=100.0, repeats=3, train_fraction=0.7, seed=5, lam_grid=grid)
+    assert cv.height == 3 * 2 * 3 and set(cv["selection"]) == {"nested", "patient"}
+    # the same split, rebuilt: the nested fit is the full search on its training cells alone
+    order = np.random.default_rng(5).permutation(x.size)
+    train, test = order[:int(round(x.size * 0.7))], order[int(round(x.size * 0.7)):]
+    gam, _ = fit_anchor_gam(x[train], y[train], lam_grid=grid)
+    fitted = gam.predict(x[test][:, None])
+    count = int(round(deviance_explained(y[train], gam.predict(x[train][:, None])) * test.size))
+    mask = top_cells(explanatory_power(y[test], fitted, float(y[train].mean())), count)
+    residual = y[test] - fitted
+    row = cv.filter((pl.col("repeat") == 0) & (pl.col("selection") == "nested") & (pl.col("method") == "explanatory_power"))
+    assert row["n_trep"][0] == count
+    assert row["rmse_trep"][0] == pytest.approx(np.sqrt(np.mean(residual[mask] ** 2)))
+    with pytest.raises(ValueError, match="unknown CV selection"):
+        cross_validate(x, y, k=3, lam=1.0, repeats=1, train_fraction=0.7, seed=5, selections=("all",))
 
 
 def test_one_sample_test_picks_t_or_wilcoxon():

@@ -60,5 +60,25 @@ def test_standard_errors_match_pygam_intervals_and_leverage_sums_to_edf():
     interval = gam.confidence_intervals(grid[:, None], width=0.95)
     assert mean == pytest.approx(gam.predict(grid[:, None]))
     assert (interval[:, 1] - interval[:, 0]) / 2 == pytest.approx(1.96 * se, rel=0.01)
-    assert leverage(gam, x).sum() == pytest.approx(gam.statistics_["edof"], rel=1e-6)
+    assert leverage(gam, x, train=x).sum() == pytest.approx(gam.statistics_["edof"], rel=1e-6)
     assert penalised_rss(gam, x, y) > ((y - gam.predict(x[:, None])) ** 2).sum()
+
+
+def test_leverage_at_held_out_cells_uses_the_training_design():
+    """Brute force, independent of the matrix algebra: add a held-out cell to the training set and
+    measure how much its own prediction moves per unit change of its score (h / (1 + h))."""
+    x, y = smooth_data(n=240, seed=5)
+    train, y_train = x[:200], y[:200]
+    # inside the training range: a cell beyond it would move pygam's edge knots when added
+    held_out = x[200:][(x[200:] > train.min()) & (x[200:] < train.max())][:12]
+    gam = fit_fixed(train, y_train, k=8, lam=1.0)
+    ours = leverage(gam, held_out, train=train)
+    brute = []
+    for cell in held_out:
+        cells = np.append(train, cell)
+        moved = [fit_fixed(cells, np.append(y_train, value), k=8, lam=1.0).predict(np.array([[cell]]))[0] for value in (0.0, 1.0)]
+        influence = moved[1] - moved[0]
+        brute.append(influence / (1 - influence))
+    assert ours == pytest.approx(np.array(brute), rel=1e-6)
+    # the Gram matrix of the held-out cells themselves gives another, larger quantity
+    assert leverage(gam, held_out, train=held_out).mean() > 1.5 * ours.mean()

@@ -63,6 +63,20 @@ def test_read_cohort_renames_columns_and_checks_counts(tmp_path):
         read_cohort(str(path), layer="raw", obs_columns={**mapping, "patient": "sample"})
 
 
+def test_read_cohort_checks_every_stored_value_not_only_the_first(tmp_path):
+    adata = cohort()
+    counts = sparse.csr_matrix(adata.X)
+    counts.data[-1] = 2.5  # the very last stored value of a cohort larger than any sample
+    obs = pd.concat([adata.obs] * 400, ignore_index=True)
+    obs.index = [f"c{i}" for i in range(len(obs))]
+    big = ad.AnnData(X=sparse.vstack([counts] * 400).tocsr(), obs=obs)
+    assert big.X.data.size > 100_000
+    path = tmp_path / "big.h5ad"
+    big.write_h5ad(path)
+    with pytest.raises(ValueError, match=r"found 400 other value\(s\), e.g. \[2.5"):
+        read_cohort(str(path), layer=None, obs_columns={"patient": "donor", "condition": "tissue", "cluster": "seurat_clusters"})
+
+
 def test_select_groups_labels_cells_and_names_empty_groups():
     adata = cohort()
     adata.obs.columns = ["patient", "condition", "cluster"]

@@ -83,6 +83,17 @@ def test_figures_and_manifest(trpm4_run):
     assert "pygam" in manifest["software"]["packages"]
 
 
+def test_calibration_scenarios_are_tabled_and_drawn(trpm4_run):
+    work, _ = trpm4_run
+    calibration = table(work, "calibration")
+    assert calibration["scenario"].to_list() == ["no_relation", "no_subpopulation", "planted", "planted_shifted"]
+    assert (calibration["patients"] == 8).all()
+    assert calibration.filter(pl.col("scenario") == "planted")["median_abs_trivial_error"].is_not_null().all()
+    assert (work / "results/trpm4/figures/calibration.png").stat().st_size > 5000
+    claims = pl.read_csv(work / "results/trpm4/claims.csv")
+    assert {"cv_null_no_subpopulation", "ip_null_no_subpopulation", "ip_beats_trivial_guess"} <= set(claims["claim_id"])
+
+
 def test_rerun_is_a_no_op(trpm4_run):
     work, env = trpm4_run
     result = snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default", TARGET, "-n")
@@ -95,7 +106,7 @@ def test_one_config_key_reruns_only_the_jobs_that_read_it(trpm4_run):
     assert by_params == {"summarise_trpm4": 1}  # downstream jobs are rescheduled by their updated inputs
     assert scheduled == {"summarise_trpm4", "state_claims", "write_manifest"}
     by_params, scheduled = rerun_plan(work, env, [TARGET], {"trpm4/cv/repeats": 4})
-    assert by_params == {"trpm4_cell_power": 6}
+    assert by_params == {"trpm4_cell_power": 6, "trpm4_calibration": 8}  # 4 scenarios x 2 replicates read cv/repeats
     assert not scheduled & {"simulate_trpm4_cohort", "prepare_trpm4_cells", "trpm4_gam", "trpm4_dual_filter"}
 
 

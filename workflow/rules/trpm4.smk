@@ -188,7 +188,7 @@ rule summarise_trpm4:
                                     category="trpm4") for name in TRPM4_FIGURES},
         **{f"pdf_{name}": f"results/trpm4/figures/{name}.pdf" for name in TRPM4_FIGURES},
     params:
-        study=config_keys("trpm4", "groups", "degs", "go", "focus_set", "cv/normality_alpha", "simulation/programmes",
+        study=config_keys("trpm4", "groups", "degs", "go", "focus_set", "cv/normality_alpha", "cv/selections", "simulation/programmes",
                           "cohort/source", "anchor"),
         tables=TRPM4_TABLES,
         figures=TRPM4_FIGURES,
@@ -205,7 +205,54 @@ rule summarise_trpm4:
         "../scripts/trpm4/summarise.py"
 
 
+rule trpm4_calibration:
+    output:
+        "results/trpm4/calibration/{scenario}/{replicate}.parquet",
+    params:
+        study=config_keys("trpm4", "gam", "ip", "cv/repeats", "cv/train_fraction", "calibration/patients",
+                          "calibration/cells", "calibration/seed"),
+    wildcard_constraints:
+        scenario="|".join(TRPM4["calibration"]["scenarios"]),
+        replicate=r"\d+",
+    log:
+        "logs/trpm4/trpm4_calibration/{scenario}/{replicate}.log",
+    benchmark:
+        "logs/trpm4/trpm4_calibration/{scenario}/{replicate}.benchmark.tsv"
+    conda:
+        "../../envs/scrna.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=15,
+    script:
+        "../scripts/trpm4/calibrate.py"
+
+
+rule summarise_trpm4_calibration:
+    input:
+        expand(rules.trpm4_calibration.output[0], scenario=TRPM4["calibration"]["scenarios"],
+               replicate=range(TRPM4["calibration"]["replicates"])),
+    output:
+        table=report("results/trpm4/tables/calibration.csv", caption="../report/trpm4/calibration.rst", category="trpm4",
+                     subcategory="Calibration"),
+        patients="results/trpm4/tables/calibration_patients.csv",
+        figure_png=report("results/trpm4/figures/calibration.png", caption="../report/trpm4/figure_calibration.rst",
+                          category="trpm4", subcategory="Calibration"),
+        figure_pdf="results/trpm4/figures/calibration.pdf",
+    log:
+        "logs/trpm4/summarise_trpm4_calibration.log",
+    benchmark:
+        "logs/trpm4/summarise_trpm4_calibration.benchmark.tsv"
+    conda:
+        "../../envs/scrna.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/trpm4/summarise_calibration.py"
+
+
 STUDY_OUTPUTS["trpm4"] = [
+    *rules.summarise_trpm4_calibration.output,
     *rules.summarise_trpm4.output,
     rules.prepare_trpm4_cells.output.qc,
     *rules.score_trpm4_cells.output,
@@ -213,6 +260,9 @@ STUDY_OUTPUTS["trpm4"] = [
 ]
 STUDY_INPUTS["trpm4"] = [TRPM4_COHORT] + ([TRPM4_TRUTH] if TRPM4_SIMULATED else [])
 STUDY_CLAIMS["trpm4"] = {
-    "inputs": {name: rules.summarise_trpm4.output[name] for name in ("gam_fits", "recovery", "cep")},
+    "inputs": {
+        **{name: rules.summarise_trpm4.output[name] for name in ("gam_fits", "recovery", "cep")},
+        "calibration": rules.summarise_trpm4_calibration.output.patients,
+    },
     "options": {"focus": TRPM4["focus_set"], "simulated": TRPM4_SIMULATED, "seed": TRPM4["cv"]["seed"]},
 }

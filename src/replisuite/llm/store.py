@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -72,17 +74,39 @@ class ResponseStore:
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 60.0) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self._db = self._open(timeout)
+                return
+            except sqlite3.OperationalError as error:
+                # Switching to WAL and creating the schema can fail at once with "database is
+                # locked" while another job does the same (SQLite's busy handler does not cover
+                # it): jobs opening one study's store together retry until the timeout.
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise self._unusable(error) from error
+                time.sleep(random.uniform(0.05, 0.3))
+            except sqlite3.DatabaseError as error:
+                raise self._unusable(error) from error
+
+    def _open(self, timeout: float) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         try:
-            self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-            self._db.execute("SELECT key FROM responses LIMIT 1").fetchall()
-        except sqlite3.DatabaseError as error:
-            raise StoreError(
-                f"{self.path}: not a usable response store ({error}). If the file is corrupt, "
-                "move it aside (answers can be re-imported from an exported JSONL) and rerun."
-            ) from error
+            if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            db.execute("SELECT key FROM responses LIMIT 1").fetchall()
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _unusable(self, error: Exception) -> StoreError:
+        return StoreError(
+            f"{self.path}: not a usable response store ({error}). If the file is corrupt, "
+            "move it aside (answers can be re-imported from an exported JSONL) and rerun."
+        )
 
     def close(self) -> None:
         self._db.close()

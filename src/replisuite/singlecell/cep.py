@@ -22,7 +22,7 @@ from replisuite.singlecell.gam import (
 )
 
 CV_METHODS = ("explanatory_power", "random", "leverage")
-CV_SCHEMA = {"repeat": pl.Int64, "method": pl.String, "n_test": pl.Int64, "n_trep": pl.Int64,
+CV_SCHEMA = {"repeat": pl.Int64, "selection": pl.String, "method": pl.String, "n_test": pl.Int64, "n_trep": pl.Int64,
              "rmse_trep": pl.Float64, "rmse_non_trep": pl.Float64, "difference": pl.Float64}
 
 
@@ -50,14 +50,26 @@ def _rmse(residual: np.ndarray) -> float:
     return float(np.sqrt(np.mean(residual**2))) if residual.size else float("nan")
 
 
+# How each CV repeat gets its basis size and penalty: chosen on the repeat's training cells
+# ("nested"), or the patient's choice on all cells, held-out ones included ("patient", as published).
+CV_SELECTIONS = ("nested", "patient")
+
+
 def cross_validate(x: np.ndarray, y: np.ndarray, *, k: int, lam: float, repeats: int, train_fraction: float,
-                   seed: int) -> pl.DataFrame:
+                   seed: int, selections: tuple[str, ...] = CV_SELECTIONS, k_min: int = 3, k_max: int = 10,
+                   lam_grid: np.ndarray | None = None) -> pl.DataFrame:
     """Monte Carlo cross-validation of TREP calling, with random and leverage-ranked controls.
 
-    Each repeat refits on a random ``train_fraction`` of cells with the patient's k and lambda,
-    calls the top ``train DE x n_test`` test cells TREP (by EP against the training mean; by a
-    random draw; by leverage) and records RMSE(non-TREP) - RMSE(TREP).
+    Each repeat fits on a random ``train_fraction`` of cells, calls the top ``train DE x n_test``
+    test cells TREP (by EP against the training mean; by a random draw; by the training fit's
+    leverage) and records RMSE(non-TREP) - RMSE(TREP). ``selections`` says how the fit's k and
+    lambda are chosen (`CV_SELECTIONS`): ``"nested"`` searches ``k_min..k_max`` and ``lam_grid``
+    on the training cells only; ``"patient"`` reuses ``k`` and ``lam``, chosen on all cells, so
+    the held-out cells took part in the choice. Every selection sees the same splits.
     """
+    unknown = sorted(set(selections) - set(CV_SELECTIONS))
+    if unknown:
+        raise ValueError(f"unknown CV selection(s) {unknown}; expected some of {list(CV_SELECTIONS)}")
     rng = np.random.default_rng(seed)
     n = x.size
     n_train = int(round(n * train_fraction))
@@ -65,18 +77,23 @@ def cross_validate(x: np.ndarray, y: np.ndarray, *, k: int, lam: float, repeats:
     for repeat in range(repeats):
         order = rng.permutation(n)
         train, test = order[:n_train], order[n_train:]
-        gam = fit_fixed(x[train], y[train], k=k, lam=lam)
-        train_de = deviance_explained(y[train], gam.predict(x[train][:, None]))
-        fitted = gam.predict(x[test][:, None])
-        residual = y[test] - fitted
-        count = int(round(train_de * test.size))
-        rankings = {"explanatory_power": explanatory_power(y[test], fitted, float(y[train].mean())),
-                    "random": rng.random(test.size),
-                    "leverage": leverage(gam, x[test])}
-        for method in CV_METHODS:
-            mask = top_cells(rankings[method], count)
-            trep, rest = _rmse(residual[mask]), _rmse(residual[~mask])
-            rows.append((repeat, method, int(test.size), int(mask.sum()), trep, rest, rest - trep))
+        random_ranking = rng.random(test.size)
+        for selection in selections:
+            if selection == "nested":
+                gam, _ = fit_anchor_gam(x[train], y[train], k_min=k_min, k_max=k_max, lam_grid=lam_grid)
+            else:
+                gam = fit_fixed(x[train], y[train], k=k, lam=lam)
+            train_de = deviance_explained(y[train], gam.predict(x[train][:, None]))
+            fitted = gam.predict(x[test][:, None])
+            residual = y[test] - fitted
+            count = int(round(train_de * test.size))
+            rankings = {"explanatory_power": explanatory_power(y[test], fitted, float(y[train].mean())),
+                        "random": random_ranking,
+                        "leverage": leverage(gam, x[test], train=x[train])}
+            for method in CV_METHODS:
+                mask = top_cells(rankings[method], count)
+                trep, rest = _rmse(residual[mask]), _rmse(residual[~mask])
+                rows.append((repeat, selection, method, int(test.size), int(mask.sum()), trep, rest, rest - trep))
     return pl.DataFrame(rows, schema=CV_SCHEMA, orient="row")
 
 
@@ -128,7 +145,9 @@ def inflection_point(x: np.ndarray, residual: np.ndarray, *, grid_points: int = 
     z = stats.norm.ppf(0.5 + level / 2)
     found = zero_crossings(mean, grid)
     result = {"ip": np.nan, "ip_low": np.nan, "ip_high": np.nan, "crossings": int(found.size),
-              "residual_k": fit.k, "residual_lam": fit.lam, "residual_edf": fit.edf}
+              "residual_k": fit.k, "residual_lam": fit.lam, "residual_edf": fit.edf,
+              # pygam's test that the residual smooth is not flat: an IP of a flat smooth is noise
+              "residual_p": float(gam.statistics_["p_values"][0])}
     if found.size:
         ip = float(found[0])
         upper = zero_crossings(mean + z * se, grid)

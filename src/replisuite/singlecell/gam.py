@@ -103,13 +103,17 @@ def predict_with_se(gam: LinearGAM, x: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return mean, se
 
 
-def leverage(gam: LinearGAM, x: np.ndarray) -> np.ndarray:
-    """Diagonal of the influence (hat) matrix ``B (B'B + S)^-1 B'`` of the fit, evaluated at ``x``.
+def leverage(gam: LinearGAM, x: np.ndarray, *, train: np.ndarray) -> np.ndarray:
+    """The fit's leverage at ``x``: ``h(x) = b(x)' (B'B + S)^-1 b(x)``, with ``B`` the design of the
+    ``train`` cells the model was fitted on (for a new cell: its prediction variance / sigma^2).
 
-    At the training cells it sums to the fit's effective degrees of freedom.
+    At the training cells it is the diagonal of the influence matrix and sums to the effective
+    degrees of freedom. Building the Gram matrix from ``x`` instead is a different quantity (about
+    twice as large at held-out cells).
     """
-    design = gam._modelmat(np.asarray(x, dtype=np.float64)[:, None]).toarray()
+    design = gam._modelmat(np.asarray(train, dtype=np.float64)[:, None]).toarray()
+    at = gam._modelmat(np.asarray(x, dtype=np.float64)[:, None]).toarray()
     gram = design.T @ design + gam._P().toarray()
     # B-splines sum to one (collinear with the intercept) and a basis function may have no cell
     # under it: the pseudo-inverse gives the same fitted space where the inverse does not exist
-    return np.einsum("ij,ji->i", design, np.linalg.pinv(gram, hermitian=True) @ design.T)
+    return np.einsum("ij,ji->i", at, np.linalg.pinv(gram, hermitian=True) @ at.T)

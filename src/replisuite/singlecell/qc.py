@@ -13,6 +13,15 @@ from scipy import sparse
 QC_SCHEMA = {"step": pl.String, "cells": pl.Int64, "threshold": pl.Float64}
 
 
+def _not_counts(values: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
+    """Every stored value that is negative or not a whole number (an integer dtype is checked for sign only)."""
+    if np.issubdtype(values.dtype, np.integer):
+        return values[values < 0]
+    bad = [part[(part < 0) | (part != np.round(part)) | ~np.isfinite(part)]
+           for part in (values[start:start + chunk] for start in range(0, values.size, chunk))]
+    return np.concatenate(bad) if bad else values[:0]
+
+
 def read_cohort(path: str, *, layer: str | None, obs_columns: Mapping[str, str]) -> ad.AnnData:
     """Read an ``.h5ad`` cohort and rename its obs columns to patient, condition, cluster.
 
@@ -28,10 +37,10 @@ def read_cohort(path: str, *, layer: str | None, obs_columns: Mapping[str, str])
             raise ValueError(f"{path}: no layer {layer!r} (trpm4.cohort.layer); layers: {list(adata.layers)}")
         adata.X = adata.layers[layer]
     adata.layers.clear()
-    values = adata.X.data if sparse.issparse(adata.X) else np.asarray(adata.X)
-    if values.size and (values.min() < 0 or not np.allclose(values[:100_000], np.round(values[:100_000]))):
+    bad = _not_counts(adata.X.data if sparse.issparse(adata.X) else np.asarray(adata.X).ravel())
+    if bad.size:
         raise ValueError(f"{path}: expected raw counts (non-negative integers) in "
-                         f"{'layer ' + repr(layer) if layer else 'X'}, found values like {values[:3].tolist()}")
+                         f"{'layer ' + repr(layer) if layer else 'X'}, found {bad.size} other value(s), e.g. {bad[:3].tolist()}")
     obs = adata.obs[list(obs_columns.values())].copy()
     obs.columns = list(obs_columns)
     adata.obs = obs.astype(str)

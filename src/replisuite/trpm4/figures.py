@@ -72,8 +72,9 @@ def de_heatmap(fits: pl.DataFrame) -> plt.Figure:
     return figure
 
 
-def cv_boxplots(cv: pl.DataFrame, groups: Sequence[str]) -> plt.Figure:
-    """RMSE(non-TREP) - RMSE(TREP) over CV repeats, per patient, for EP ranking and the two controls."""
+def cv_boxplots(cv: pl.DataFrame, groups: Sequence[str], *, selection: str) -> plt.Figure:
+    """RMSE(non-TREP) - RMSE(TREP) over CV repeats, per patient, for EP ranking and the two controls
+    (``cv`` holds one k/lambda selection, named in the titles)."""
     figure, axes = plt.subplots(len(groups), 1, figsize=(9, 2.8 * len(groups)), squeeze=False)
     methods = list(METHOD_COLOURS)
     for ax, group in zip(axes[:, 0], groups, strict=True):
@@ -88,7 +89,7 @@ def cv_boxplots(cv: pl.DataFrame, groups: Sequence[str]) -> plt.Figure:
             ax.plot([], [], c=METHOD_COLOURS[method], lw=6, label=method)
         ax.axhline(0, c="black", lw=0.8)
         ax.set_xticks(np.arange(len(patients)) * (len(methods) + 1) + 1, patients)
-        ax.set(title=f"{group}: Monte Carlo CV", ylabel="RMSE(non-TREP) - RMSE(TREP)")
+        ax.set(title=f"{group}: Monte Carlo CV (k and lambda: {selection})", ylabel="RMSE(non-TREP) - RMSE(TREP)")
         ax.legend(loc="upper right", ncols=3)
     return figure
 
@@ -134,4 +135,35 @@ def go_dotplot(top: pl.DataFrame, *, comparisons: Mapping[str, str], terms_per_c
     ax.set_xticks(range(len(columns)), columns, rotation=70, ha="right", fontsize=6)
     ax.set_yticks(range(len(terms)), [t if len(t) < 60 else t[:57] + "..." for t in terms], fontsize=7)
     ax.set(title="GO BP over-representation of TREP up-regulated genes (raw p < 0.05)")
+    return figure
+
+
+CALIBRATION_RATES = {"cv_significant_rate": "CV 'significant' (published)", "ip_reported_rate": "IP reported (published)",
+                     "ip_reported_rate_gated": "IP reported (residual smooth significant)"}
+
+
+def calibration(rows: pl.DataFrame, table: pl.DataFrame) -> plt.Figure:
+    """Left: how often CV is 'significant' and an IP is reported, per scenario. Right: each IP's
+    distance to the planted IP and to the anchor value where the fit crosses the mean score."""
+    figure, (rates_ax, errors_ax) = plt.subplots(1, 2, figsize=(12, 4.2))
+    scenarios = table["scenario"].to_list()
+    width = 0.8 / len(CALIBRATION_RATES)
+    for i, (column, label) in enumerate(CALIBRATION_RATES.items()):
+        values = [v if v is not None else 0.0 for v in table[column].to_list()]
+        rates_ax.bar(np.arange(len(scenarios)) + (i - 1) * width, values, width, label=label)
+    rates_ax.set_xticks(np.arange(len(scenarios)), scenarios, rotation=15)
+    rates_ax.set(ylim=(0, 1.05), ylabel="share of simulated patients", title="Calls under each scenario")
+    rates_ax.legend(fontsize=8, loc="upper right")
+    reported = rows.filter(pl.col("ip").is_not_nan())
+    for offset, (reference, colour) in zip((-0.15, 0.15), (("planted_ip", "#b2182b"), ("mean_crossing", "#4393c3")), strict=True):
+        for s, scenario in enumerate(scenarios):
+            values = reported.filter(pl.col("scenario") == scenario).select(pl.col("ip") - pl.col(reference)).to_series().drop_nans()
+            values = values.drop_nulls().to_numpy()
+            errors_ax.scatter(np.full(values.size, s + offset), values, s=12, c=colour, alpha=0.7,
+                              label=f"IP - {reference.replace('_', ' ')}" if s == 0 else None)
+    errors_ax.axhline(0, c="black", lw=0.8)
+    errors_ax.set_xticks(np.arange(len(scenarios)), scenarios, rotation=15)
+    errors_ax.set(ylabel="log2 anchor units", title="Where the reported IP lies")
+    errors_ax.legend(fontsize=8)
+    figure.tight_layout()
     return figure

@@ -66,6 +66,8 @@ def cell_power(study: Mapping[str, Any], group: str, patient: str, *, fit: str, 
     ip = cep.inflection_point(x[trep], residual[trep], grid_points=settings["grid_points"], level=settings["level"],
                               grid_quantiles=tuple(settings["grid_quantiles"]), detected_only=settings["detected_only"],
                               k_min=study["gam"]["k_min"], k_max=study["gam"]["k_max"], lam_grid=lam_grid(study))
+    # corrected variant beside the published IP: reported only when the residual smooth is significant
+    ip["ip_gated"] = ip["ip"] if ip["residual_p"] < settings["smooth_alpha"] else float("nan")
     found = not np.isnan(ip["ip"])
     post = x > ip["ip"] if found else np.zeros(x.size, dtype=bool)
     summary = {"group": group, "patient": patient, "n_cells": int(x.size), "deviance_explained": record["deviance_explained"],
@@ -83,7 +85,9 @@ def cell_power(study: Mapping[str, Any], group: str, patient: str, *, fit: str, 
                           "residual": residual, "explanatory_power": ep, "trep": trep,
                           "post_ip": pl.Series(post if found else [None] * x.size, dtype=pl.Boolean), "quadrant": quadrant})
     cv = cep.cross_validate(x, y, k=record["k"], lam=record["lam"], repeats=study["cv"]["repeats"],
-                            train_fraction=study["cv"]["train_fraction"], seed=name_seed(study["cv"]["seed"], group, patient))
+                            train_fraction=study["cv"]["train_fraction"], seed=name_seed(study["cv"]["seed"], group, patient),
+                            selections=tuple(study["cv"]["selections"]), k_min=study["gam"]["k_min"],
+                            k_max=study["gam"]["k_max"], lam_grid=lam_grid(study))
     write_table(cells, cells_out, schema=CELL_SCHEMA)
     write_table(cv.with_columns(pl.lit(group).alias("group"), pl.lit(patient).alias("patient")), cv_out,
                 schema={**cep.CV_SCHEMA, "group": pl.String, "patient": pl.String})

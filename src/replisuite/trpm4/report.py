@@ -50,7 +50,9 @@ def summarise(study: Mapping[str, Any], *, fits: list[str], cell_tables: list[st
         save_figure(figures.gam_fits(cells, cep_table, group=group, anchor=study["anchor"], focus=study["focus_set"]),
                     *figure_paths(figure_stems[f"gam_fits_{group}"]))
     save_figure(figures.de_heatmap(fit_table), *figure_paths(figure_stems["de_heatmap"]))
-    save_figure(figures.cv_boxplots(cv_frame, groups), *figure_paths(figure_stems["cv"]))
+    shown = study["cv"]["selections"][0]
+    save_figure(figures.cv_boxplots(cv_frame.filter(pl.col("selection") == shown), groups, selection=shown),
+                *figure_paths(figure_stems["cv"]))
     save_figure(figures.quadrant_mosaic(cep_table, groups), *figure_paths(figure_stems["quadrants"]))
     save_figure(figures.go_dotplot(top, comparisons={"pre_ip": "pre-IP", "post_ip": "post-IP"}),
                 *figure_paths(figure_stems["go"]))

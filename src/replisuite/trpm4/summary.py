@@ -46,7 +46,7 @@ def cep_table(summaries: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
     rows = []
     for s in summaries:
         rows.append({key: s[key] for key in ("group", "patient", "n_cells", "deviance_explained", "k", "lam", "n_trep", "ip",
-                                              "ip_low", "ip_high", "crossings")}
+                                              "ip_low", "ip_high", "crossings", "residual_p", "ip_gated")}
                     | {"pre_post_test": s["pre_post"].get("test", "none"), "pre_post_p": s["pre_post"].get("p_value", np.nan),
                        "above_below_chi2": s["above_below"].get("chi2", np.nan),
                        "above_below_p": s["above_below"].get("p_value", np.nan)}
@@ -56,14 +56,16 @@ def cep_table(summaries: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
 
 
 def cv_table(cv: pl.DataFrame, *, alpha: float) -> pl.DataFrame:
-    """Per group, patient and ranking method: the test of RMSE(non-TREP) - RMSE(TREP) against 0; BH across patients."""
+    """Per group, patient, k/lambda selection and ranking method: the test of RMSE(non-TREP) -
+    RMSE(TREP) against 0; BH across patients."""
     rows = []
-    for (group, patient, method), frame in cv.group_by("group", "patient", "method", maintain_order=True):
-        rows.append({"group": group, "patient": patient, "method": method, "repeats": frame.height,
-                     **one_sample_test(frame["difference"].to_numpy(), alpha=alpha)})
-    table = pl.DataFrame(rows).sort("group", "method", "patient")
+    for (group, patient, selection, method), frame in cv.group_by("group", "patient", "selection", "method",
+                                                                    maintain_order=True):
+        rows.append({"group": group, "patient": patient, "selection": selection, "method": method,
+                     "repeats": frame.height, **one_sample_test(frame["difference"].to_numpy(), alpha=alpha)})
+    table = pl.DataFrame(rows).sort("group", "selection", "method", "patient")
     return pl.concat([part.with_columns(pl.Series("fdr", bh_fdr(part["p_value"].to_numpy())))
-                      for part in table.partition_by("group", "method", maintain_order=True)])
+                      for part in table.partition_by("group", "selection", "method", maintain_order=True)])
 
 
 def deg_counts(degs: pl.DataFrame, *, min_abs_log2fc: float, max_p: float) -> pl.DataFrame:

@@ -1,0 +1,83 @@
+"""Calibration scenarios: the published checks on data where the answer is known, nulls included."""
+
+import numpy as np
+import polars as pl
+import pytest
+
+from replisuite.trpm4.calibration import (
+    PATIENT_SCHEMA,
+    SCENARIOS,
+    calibrate,
+    calibration_table,
+    mean_crossing,
+    simulate_scores,
+)
+from replisuite.trpm4.claims import calibration_claims
+
+SETTINGS = {"gam": {"k_min": 3, "k_max": 8, "lam_log10_low": -3, "lam_log10_high": 3, "lam_num": 7},
+            "ip": {"grid_points": 500, "level": 0.95, "grid_quantiles": [0.0, 1.0], "detected_only": True},
+            "cv": {"repeats": 20, "train_fraction": 0.7}, "smooth_alpha": 0.05}
+
+
+def test_mean_crossing_of_a_known_curve():
+    x = np.concatenate([np.zeros(20), np.linspace(0.5, 3.0, 200)])
+    assert mean_crossing(x, x, 1.25) == pytest.approx(1.25, abs=0.01)
+    assert np.isnan(mean_crossing(x, np.full(x.size, 2.0), 1.0))
+
+
+def test_scenarios_plant_what_they_say():
+    planted = simulate_scores("planted", n_cells=600, seed=1)
+    shifted = simulate_scores("planted_shifted", n_cells=600, seed=1)
+    flat = simulate_scores("no_relation", n_cells=600, seed=1)
+    smooth = simulate_scores("no_subpopulation", n_cells=600, seed=1)
+    assert np.quantile(planted["x"], 0.35) <= planted["planted_ip"] <= np.quantile(planted["x"], 0.65)
+    crossing = mean_crossing(shifted["x"], shifted["curve"], float(shifted["curve"].mean()))
+    assert abs(shifted["planted_ip"] - crossing) > 0.3  # the two explanations are far apart
+    assert np.isnan(flat["planted_ip"]) and np.isnan(smooth["planted_ip"])
+    assert abs(np.corrcoef(flat["x"], flat["y"])[0, 1]) < 0.1 < np.corrcoef(smooth["x"], smooth["y"])[0, 1]
+    with pytest.raises(ValueError, match="unknown calibration scenario 'none'"):
+        simulate_scores("none", n_cells=10, seed=1)
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return pl.concat([calibrate(s, 0, patients=["A", "B", "C", "D"], n_cells=600, seed=7, settings=SETTINGS)
+                      for s in SCENARIOS])
+
+
+def test_the_published_checks_under_the_nulls_behave_as_measured(rows):
+    """Without a subpopulation the published CV is still 'significant' and an IP is still found
+    (at the fit's mean crossing); without a relation the method degenerates (almost no TREP cell)."""
+    smooth = rows.filter(pl.col("scenario") == "no_subpopulation")
+    assert smooth["cv_significant"].mean() >= 0.75 and smooth["ip"].is_not_nan().all()
+    assert (smooth["ip"] - smooth["mean_crossing"]).abs().max() < 0.15
+    flat = rows.filter(pl.col("scenario") == "no_relation")
+    assert flat["deviance_explained"].max() < 0.03 and flat["n_trep"].max() < 0.03 * 600
+    assert (flat["reason"] != "").any()  # a patient the method cannot handle is a row with its reason
+
+
+def test_planted_shifted_reports_the_ip_against_both_explanations(rows):
+    shifted = rows.filter(pl.col("scenario") == "planted_shifted")
+    assert shifted["planted_ip"].is_not_nan().all() and shifted["mean_crossing"].is_not_nan().all()
+    table = calibration_table(rows).filter(pl.col("scenario") == "planted_shifted").row(0, named=True)
+    for column in ("median_ip_minus_mean_crossing", "median_ip_minus_planted", "median_abs_trivial_error",
+                   "interval_coverage"):
+        assert table[column] is not None and np.isfinite(table[column]), column
+    nulls = calibration_table(rows).filter(pl.col("scenario") == "no_relation").row(0, named=True)
+    assert nulls["median_ip_minus_planted"] is None  # nothing was planted
+
+
+def test_seeds_come_from_names_not_positions():
+    one = calibrate("planted", 3, patients=["A", "B"], n_cells=300, seed=7, settings=SETTINGS)
+    other = calibrate("planted", 3, patients=["B"], n_cells=300, seed=7, settings=SETTINGS)
+    assert one.filter(pl.col("patient") == "B").equals(other)
+    assert one.schema == pl.Schema(PATIENT_SCHEMA)
+
+
+def test_calibration_claims_fail_when_the_null_is_called_significant(rows):
+    claims = {c.claim_id: c for c in calibration_claims(rows, seed=1)}
+    assert claims["cv_null_no_subpopulation"].verdict == "not reproduced"
+    assert claims["cv_null_no_subpopulation"].reproduced >= 0.75
+    silent = rows.with_columns(pl.when(pl.col("scenario") == "no_subpopulation").then(False)
+                               .otherwise(pl.col("cv_significant")).alias("cv_significant"))
+    assert {c.claim_id: c for c in calibration_claims(silent, seed=1)}["cv_null_no_subpopulation"].verdict == "null passed"
