@@ -6,8 +6,8 @@ import pandas as pd
 import polars as pl
 import pytest
 from scipy import sparse, stats
+from statsmodels.stats.multitest import multipletests
 
-from replisuite.stats import bh_fdr
 from replisuite.trpm4.cells import dual_filter
 
 
@@ -23,7 +23,8 @@ def test_dual_filter_tiers_fdr_and_constant_genes(tmp_path):
     adata.var_names = ["TRPM4", "CLOSE", "LOOSE", "NOISE", "ZERO"]
     path = tmp_path / "cells.h5ad"
     adata.write_h5ad(path)
-    study = {"anchor": "TRPM4", "dual_filter": {"tier1": {"rho": 0.6, "tau": 0.5}, "tier2": {"rho": 0.3, "tau": 0.2}}}
+    study = {"anchor": "TRPM4", "dual_filter": {"tier1": {"rho": 0.6, "tau": 0.5}, "tier2": {"rho": 0.3, "tau": 0.2},
+                                                "max_fdr": 0.05}}
     dual_filter(study, "PCa", cells=str(path), table_out=str(tmp_path / "out.csv"))
     table = pl.read_csv(tmp_path / "out.csv")
     rows = {row["gene"]: row for row in table.iter_rows(named=True)}
@@ -32,6 +33,24 @@ def test_dual_filter_tiers_fdr_and_constant_genes(tmp_path):
     assert rows["ZERO"]["spearman_rho"] is None and rows["ZERO"]["tier"] == "none"
     rho, tau = stats.spearmanr(anchor, loose)[0], stats.kendalltau(anchor, loose)[0]
     assert rows["LOOSE"]["spearman_rho"] == pytest.approx(rho) and rows["LOOSE"]["kendall_tau_b"] == pytest.approx(tau)
-    assert rows["LOOSE"]["tier"] == ("tier1" if rho >= 0.6 and tau >= 0.5 else "tier2" if rho >= 0.3 and tau >= 0.2 else "none")
+    # built half-correlated: rho 0.54 and tau 0.52 pass tier 2 (0.3, 0.2) but not tier 1's rho of 0.6
+    assert 0.3 <= rho < 0.6 and tau >= 0.2 and rows["LOOSE"]["tier"] == "tier2"
     defined = table.filter(pl.col("kendall_p").is_not_null())
-    assert defined["kendall_fdr"].to_numpy() == pytest.approx(bh_fdr(defined["kendall_p"].to_numpy()))
+    reference = multipletests(defined["kendall_p"].to_numpy(), method="fdr_bh")[1]
+    assert defined["kendall_fdr"].to_numpy() == pytest.approx(reference)
+
+
+def test_dual_filter_tiers_need_significant_fdr(tmp_path):
+    rng = np.random.default_rng(1)
+    n = 12  # strongly correlated, but too few cells to survive BH at 1e-9
+    anchor = rng.gamma(2.0, 1.0, n)
+    values = np.column_stack([anchor, anchor + rng.normal(0, 0.05, n), rng.gamma(1.0, 1.0, n)])
+    adata = ad.AnnData(X=sparse.csr_matrix(values), obs=pd.DataFrame({"group": ["PCa"] * n}, index=[f"c{i}" for i in range(n)]))
+    adata.var_names = ["TRPM4", "CLOSE", "NOISE"]
+    adata.write_h5ad(tmp_path / "cells.h5ad")
+    rule = {"tier1": {"rho": 0.6, "tau": 0.5}, "tier2": {"rho": 0.3, "tau": 0.2}}
+    for max_fdr, expected in ((0.05, "tier1"), (1e-9, "none")):
+        dual_filter({"anchor": "TRPM4", "dual_filter": {**rule, "max_fdr": max_fdr}}, "PCa", cells=str(tmp_path / "cells.h5ad"),
+                    table_out=str(tmp_path / "out.csv"))
+        close = pl.read_csv(tmp_path / "out.csv").filter(pl.col("gene") == "CLOSE").row(0, named=True)
+        assert close["spearman_rho"] > 0.9 and close["tier"] == expected, (max_fdr, close)

@@ -5,6 +5,7 @@ import functools
 
 from replisuite.stigma.study import (
     check_model_entries,
+    grading_reads,
     published_record_files,
     published_record_sources,
     referenced_sources,
@@ -37,31 +38,13 @@ STIGMA_READS = {
         STIGMA["sources"]["combined_interjections"],
     ],
 }
-
-
-def stigma_raw(names):
-    """Source name -> raw path, for the sources a rule reads (its params name only those)."""
-    return {name: STIGMA_RAW[name] for name in names}
-
-
-def stigma_grading_keys(wildcards):
-    """A published model's replies are graded by the replayed paper judge, a live model's by the
-    configured judge: each job's params hold the keys of its own branch."""
-    if wildcards.model in STIGMA["published"]:
-        study = config_keys("stigma", "protocol", f"published/{wildcards.model}/interjections", "published_judge",
-                            "published_verdict_field", "judge_params")
-        models = [STIGMA["published_judge"]]
-    else:
-        study = config_keys("stigma", "protocol", "judge", "interjection_params", "live_max_tokens", "judge_params",
-                            "judge_method", "seed")
-        models = dict.fromkeys([wildcards.model, STIGMA["judge"]])
-    llm = config_keys("llm", "store_dir", *(f"models/{name}" for name in models))
-    return study, llm
+# source name -> raw path, for the sources each of those rules reads
+STIGMA_RAW_READ = {rule: {name: STIGMA_RAW[name] for name in names} for rule, names in STIGMA_READS.items()}
 
 
 rule prepare_stigma_stimuli:
     input:
-        list(stigma_raw(STIGMA_READS["prepare"]).values()),
+        list(STIGMA_RAW_READ["prepare"].values()),
         protocol=STIGMA["protocol"],
     output:
         stigma="results/stigma/stimuli/stigma.parquet",
@@ -70,7 +53,7 @@ rule prepare_stigma_stimuli:
         study=config_keys("stigma", "sources/vignettes", "sources/questions", "sources/prompts",
                           "sources/interjection_stimuli", "limit_vignettes", "limit_interjections",
                           *(f"published/{model}/stigma" for model in STIGMA_PUBLISHED)),
-        raw=stigma_raw(STIGMA_READS["prepare"]),
+        raw=STIGMA_RAW_READ["prepare"],
     log:
         "logs/stigma/prepare_stigma_stimuli.log",
     benchmark:
@@ -95,7 +78,9 @@ rule ask_stigma_questions:
         study=config_keys("stigma", "protocol", "answer_method/{model}?", "stigma_params", "published/{model}/stigma/{prompt}?",
                           "stigma_items"),
         llm=config_keys("llm", "store_dir", "models/{model}"),
-        raw=lambda wildcards: stigma_raw(published_record_sources(STIGMA, wildcards.model, "stigma", wildcards.prompt)),
+        raw=lambda wildcards: {
+            name: STIGMA_RAW[name] for name in published_record_sources(STIGMA, wildcards.model, "stigma", wildcards.prompt)
+        },
     wildcard_constraints:
         model="|".join(map(re.escape, STIGMA_MODELS)),
         prompt="plain|steel_man",
@@ -121,9 +106,13 @@ rule grade_interjections:
         verdicts="results/stigma/answers/interjections/{model}.parquet",
         provenance="results/stigma/llm/interjections_{model}.json",
     params:
-        study=lambda wildcards: stigma_grading_keys(wildcards)[0],
-        llm=lambda wildcards: stigma_grading_keys(wildcards)[1],
-        raw=lambda wildcards: stigma_raw(published_record_sources(STIGMA, wildcards.model, "interjections")),
+        study=lambda wildcards: config_keys("stigma", *grading_reads(STIGMA, wildcards.model)[0]),
+        llm=lambda wildcards: config_keys(
+            "llm", "store_dir", *(f"models/{name}" for name in grading_reads(STIGMA, wildcards.model)[1])
+        ),
+        raw=lambda wildcards: {
+            name: STIGMA_RAW[name] for name in published_record_sources(STIGMA, wildcards.model, "interjections")
+        },
     wildcard_constraints:
         model="|".join(map(re.escape, STIGMA_MODELS)),
     threads: 1
@@ -144,7 +133,7 @@ rule summarise_stigma:
     input:
         answers=expand(rules.ask_stigma_questions.output.answers, model=STIGMA_MODELS, prompt=STIGMA_PROMPTS),
         stimuli=rules.prepare_stigma_stimuli.output.stigma,
-        raw=list(stigma_raw(STIGMA_READS["summarise_stigma"]).values()),
+        raw=list(STIGMA_RAW_READ["summarise_stigma"].values()),
     output:
         by_condition=report("results/stigma/tables/stigma_by_condition.csv", caption="../report/stigma/stigma_by_condition.rst", category="stigma", subcategory="Experiment 1: stigma"),
         by_question=report("results/stigma/tables/answers_by_question.csv", caption="../report/stigma/answers_by_question.rst", category="stigma", subcategory="Experiment 1: stigma"),
@@ -160,7 +149,7 @@ rule summarise_stigma:
         study=config_keys("stigma", "seed", "n_boot", "stigma_items", "sources/gss_2018", "sources/combined_stigma",
                           "limit_vignettes", *(f"published/{model}/stigma" for model in STIGMA_PUBLISHED)),
         llm=model_labels_of(STIGMA_MODELS),
-        raw=stigma_raw(STIGMA_READS["summarise_stigma"]),
+        raw=STIGMA_RAW_READ["summarise_stigma"],
     log:
         main="logs/stigma/summarise_stigma.log",
         # what differs from the published table: kept when the check fails (outputs are removed)
@@ -179,7 +168,7 @@ rule summarise_stigma:
 rule summarise_interjections:
     input:
         verdicts=expand(rules.grade_interjections.output.verdicts, model=STIGMA_MODELS),
-        raw=list(stigma_raw(STIGMA_READS["summarise_interjections"]).values()),
+        raw=list(STIGMA_RAW_READ["summarise_interjections"].values()),
     output:
         by_condition=report("results/stigma/tables/appropriateness_by_condition.csv", caption="../report/stigma/appropriateness_by_condition.rst", category="stigma", subcategory="Experiment 2: interjections"),
         overall=report("results/stigma/tables/appropriateness_overall.csv", caption="../report/stigma/appropriateness_overall.rst", category="stigma", subcategory="Experiment 2: interjections"),
@@ -191,7 +180,7 @@ rule summarise_interjections:
         study=config_keys("stigma", "seed", "n_boot", "human_graded", "sources/judge_validation", "sources/combined_interjections",
                           "published_verdict_field", "live", *(f"published/{model}/interjections" for model in STIGMA_PUBLISHED)),
         llm=model_labels_of(STIGMA_MODELS),
-        raw=stigma_raw(STIGMA_READS["summarise_interjections"]),
+        raw=STIGMA_RAW_READ["summarise_interjections"],
     log:
         main="logs/stigma/summarise_interjections.log",
         # what differs from the published table: kept when the check fails (outputs are removed)

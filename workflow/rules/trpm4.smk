@@ -157,7 +157,7 @@ rule trpm4_markers:
         degs="results/trpm4/degs/{trpm4_group}/{trpm4_patient}.parquet",
         go="results/trpm4/go/{trpm4_group}/{trpm4_patient}.parquet",
     params:
-        study=config_keys("trpm4", "degs"),
+        study=config_keys("trpm4", "degs", "gene_sets", "focus_set"),
     log:
         "logs/trpm4/trpm4_markers/{trpm4_group}/{trpm4_patient}.log",
     benchmark:
@@ -188,7 +188,8 @@ rule summarise_trpm4:
                                     category="trpm4") for name in TRPM4_FIGURES},
         **{f"pdf_{name}": f"results/trpm4/figures/{name}.pdf" for name in TRPM4_FIGURES},
     params:
-        study=config_keys("trpm4", "groups", "degs", "go", "focus_set", "cv/normality_alpha", "cv/selections", "simulation/programmes",
+        study=config_keys("trpm4", "groups", "degs", "go", "focus_set", "cv/normality_alpha", "cv/selections", "dual_filter",
+                          "simulation/programmes",
                           "cohort/source", "anchor"),
         tables=TRPM4_TABLES,
         figures=TRPM4_FIGURES,

@@ -41,6 +41,19 @@ def published_record_files(study: Mapping[str, Any], raw: Mapping[str, str], mod
     return [raw[source] for source in published_record_sources(study, model, experiment, prompt)]
 
 
+def grading_reads(study: Mapping[str, Any], model: str) -> tuple[list[str], list[str]]:
+    """The ``stigma`` keys and the ``llm.models`` entries a grading job of ``model`` reads.
+
+    A published model's replies are graded by the replayed paper judge, a live model's by the
+    configured judge: each job's params hold the keys of its own branch only.
+    """
+    if model in study["published"]:
+        keys = ["protocol", f"published/{model}/interjections", "published_judge", "published_verdict_field", "judge_params"]
+        return keys, [study["published_judge"]]
+    keys = ["protocol", "judge", "interjection_params", "live_max_tokens", "judge_params", "judge_method", "seed"]
+    return keys, list(dict.fromkeys([model, study["judge"]]))
+
+
 def stigma_directions(study: Mapping[str, Any]) -> dict[str, str]:
     """Stigma question -> the answer direction that counts as stigmatising."""
     return {item["question"]: item["stigmatising"] for item in study["stigma_items"]}

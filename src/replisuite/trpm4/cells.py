@@ -34,9 +34,12 @@ from replisuite.tables import write_table
 DUAL_SCHEMA = {"group": pl.String, "gene": pl.String, "n": pl.Int64, "spearman_rho": pl.Float64, "spearman_p": pl.Float64,
                "spearman_fdr": pl.Float64, "kendall_tau_b": pl.Float64, "kendall_p": pl.Float64, "kendall_fdr": pl.Float64,
                "tier": pl.String}
-DEGS_SCHEMA = {**DEG_SCHEMA, "comparison": pl.String, "group": pl.String, "patient": pl.String}
+# a comparison that could not be made is one row with no gene and its reason
+DEGS_SCHEMA = {**DEG_SCHEMA, "comparison": pl.String, "group": pl.String, "patient": pl.String, "reason": pl.String}
+# score_genes: "kept" (as published) or "removed": the DEG list without the focus score set's genes, since
+# TREP cells are selected on that score and its genes would otherwise drive e.g. a "ribosome" theme
 GO_SCHEMA = {**ENRICHMENT_SCHEMA, "comparison": pl.String, "p_filter": pl.String, "direction": pl.String, "n_genes": pl.Int64,
-             "rank": pl.Int64, "group": pl.String, "patient": pl.String}
+             "rank": pl.Int64, "score_genes": pl.String, "group": pl.String, "patient": pl.String}
 COMPARISONS = {"post_ip": ("post_trep", "post_non_trep"), "pre_ip": ("pre_trep", "pre_non_trep"), "all": ("trep", "non_trep")}
 
 
@@ -107,8 +110,9 @@ def dual_filter(study: Mapping[str, Any], group: str, *, cells: str, table_out: 
                                pl.Series("kendall_fdr", bh_fdr(table["kendall_p"].to_numpy())))
     # a gene constant in these cells has no correlation: null, never a tier (polars orders NaN above every number)
     table = table.with_columns(pl.col(pl.Float64).fill_nan(None))
-    passes = {name: (pl.col("spearman_rho") >= rule["rho"]) & (pl.col("kendall_tau_b") >= rule["tau"])
-              for name, rule in tiers.items()}
+    significant = (pl.col("spearman_fdr") < tiers["max_fdr"]) & (pl.col("kendall_fdr") < tiers["max_fdr"])
+    passes = {name: (pl.col("spearman_rho") >= tiers[name]["rho"]) & (pl.col("kendall_tau_b") >= tiers[name]["tau"]) & significant
+              for name in ("tier1", "tier2")}
     table = table.with_columns(pl.when(passes["tier1"]).then(pl.lit("tier1")).when(passes["tier2"]).then(pl.lit("tier2"))
                                .otherwise(pl.lit("none")).alias("tier"), pl.lit(group).alias("group"))
     table = table.select(list(DUAL_SCHEMA)).sort("spearman_rho", descending=True, nulls_last=True)
@@ -119,6 +123,12 @@ def markers(study: Mapping[str, Any], group: str, patient: str, *, cells: str, c
             go_out: str) -> None:
     """Wilcoxon DEGs of TREP vs non-TREP (post-IP, pre-IP, all) and GO BP over-representation of their up-regulated genes."""
     labels = pl.read_parquet(cell_power_table)
+    keys = [pl.lit(group).alias("group"), pl.lit(patient).alias("patient")]
+    if labels.is_empty():  # the patient has no CEP/IP (its summary says why)
+        skipped = pl.DataFrame({"comparison": list(COMPARISONS), "reason": "no TREP cells for this patient"})
+        write_table(_skipped_rows(skipped).with_columns(*keys).select(list(DEGS_SCHEMA)), degs_out, schema=DEGS_SCHEMA)
+        write_table(pl.DataFrame(schema=GO_SCHEMA), go_out, schema=GO_SCHEMA)
+        return
     adata = ad.read_h5ad(cells, backed="r")
     adata = adata[labels["cell"].to_list()].to_memory()
     background = qc.expressed_genes(adata)
@@ -127,9 +137,12 @@ def markers(study: Mapping[str, Any], group: str, patient: str, *, cells: str, c
     trep = labels["trep"].to_numpy()
     masks = {"trep": trep, "non_trep": ~trep, **{q: quadrant == q for q in ("pre_trep", "pre_non_trep", "post_trep", "post_non_trep")}}
     settings = study["degs"]
-    tables, enrichments = [], []
+    score_set = set(study["gene_sets"][study["focus_set"]])
+    tables, enrichments, skipped = [], [], []
     for comparison, (target, reference) in COMPARISONS.items():
         if min(masks[target].sum(), masks[reference].sum()) < settings["min_cells"]:
+            skipped.append({"comparison": comparison, "reason": f"{int(masks[target].sum())} {target} and "
+                            f"{int(masks[reference].sum())} {reference} cells (fewer than {settings['min_cells']} on a side)"})
             continue
         table = rank_genes(adata, masks[target], masks[reference])
         tables.append(table.with_columns(pl.lit(comparison).alias("comparison")))
@@ -137,13 +150,20 @@ def markers(study: Mapping[str, Any], group: str, patient: str, *, cells: str, c
             for direction in ("up", "down"):
                 genes = significant(table, min_abs_log2fc=settings["min_abs_log2fc"], max_p=settings["max_p"],
                                     adjusted=adjusted, direction=direction)
-                found = enrich(genes, background, library).with_columns(
-                    pl.lit(comparison).alias("comparison"), pl.lit("bh" if adjusted else "raw").alias("p_filter"),
-                    pl.lit(direction).alias("direction"), pl.lit(len(genes)).cast(pl.Int64).alias("n_genes"),
-                    pl.int_range(pl.len()).add(1).cast(pl.Int64).alias("rank"))
-                enrichments.append(found)
-    keys = [pl.lit(group).alias("group"), pl.lit(patient).alias("patient")]
-    degs = pl.concat(tables) if tables else pl.DataFrame(schema={**DEG_SCHEMA, "comparison": pl.String})
-    write_table(degs.with_columns(*keys), degs_out, schema=DEGS_SCHEMA)
+                for score_genes, listed in (("kept", genes), ("removed", [g for g in genes if g not in score_set])):
+                    found = enrich(listed, background, library).with_columns(
+                        pl.lit(comparison).alias("comparison"), pl.lit("bh" if adjusted else "raw").alias("p_filter"),
+                        pl.lit(direction).alias("direction"), pl.lit(len(listed)).cast(pl.Int64).alias("n_genes"),
+                        pl.int_range(pl.len()).add(1).cast(pl.Int64).alias("rank"), pl.lit(score_genes).alias("score_genes"))
+                    enrichments.append(found)
+    degs = pl.concat([*(t.with_columns(pl.lit(None, dtype=pl.String).alias("reason")) for t in tables),
+                      _skipped_rows(pl.DataFrame(skipped, schema={"comparison": pl.String, "reason": pl.String}))])
+    write_table(degs.with_columns(*keys).select(list(DEGS_SCHEMA)), degs_out, schema=DEGS_SCHEMA)
     go = pl.concat(enrichments).with_columns(*keys) if enrichments else pl.DataFrame(schema=GO_SCHEMA)
     write_table(go, go_out, schema=GO_SCHEMA)
+
+
+def _skipped_rows(skipped: pl.DataFrame) -> pl.DataFrame:
+    """Comparisons not made, as DEG rows with no gene and their reason."""
+    return skipped.select(*(pl.lit(None, dtype=dtype).alias(name) for name, dtype in DEG_SCHEMA.items()),
+                          "comparison", "reason")

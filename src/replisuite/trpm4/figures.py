@@ -117,7 +117,8 @@ def quadrant_mosaic(summary: pl.DataFrame, groups: Sequence[str]) -> plt.Figure:
 
 def go_dotplot(top: pl.DataFrame, *, comparisons: Mapping[str, str], terms_per_comparison: int = 5) -> plt.Figure:
     """Top GO BP terms of the up-regulated raw-p lists: terms x (comparison, group, patient), size = hits, colour = -log10 p."""
-    frame = top.filter((pl.col("direction") == "up") & (pl.col("p_filter") == "raw") & pl.col("comparison").is_in(list(comparisons)))
+    frame = top.filter((pl.col("direction") == "up") & (pl.col("p_filter") == "raw") & (pl.col("score_genes") == "kept")
+                       & pl.col("comparison").is_in(list(comparisons)))
     chosen = (frame.group_by("comparison", "term").agg(pl.col("p_value").min().alias("best"))
               .sort("best").group_by("comparison", maintain_order=True).head(terms_per_comparison))
     terms = list(dict.fromkeys(chosen.sort("comparison", "best")["term"].to_list()))

@@ -7,6 +7,7 @@ Kept free of AnnData and scanpy: these are the many small jobs, and their start-
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,11 @@ import polars as pl
 
 from replisuite.atomic import atomic_open
 from replisuite.singlecell import cep
-from replisuite.singlecell.gam import fit_anchor_gam
+from replisuite.singlecell.gam import TooFewAnchorValuesError, fit_anchor_gam
 from replisuite.stats import name_seed
 from replisuite.tables import write_table
+
+log = logging.getLogger("replisuite.trpm4")
 
 CELL_SCHEMA = {"cell": pl.String, "group": pl.String, "patient": pl.String, "anchor": pl.Float64, "score": pl.Float64,
                "fitted": pl.Float64, "residual": pl.Float64, "explanatory_power": pl.Float64, "trep": pl.Boolean,
@@ -42,36 +45,80 @@ def lam_grid(study: Mapping[str, Any]) -> np.ndarray:
     return np.logspace(gam["lam_log10_low"], gam["lam_log10_high"], gam["lam_num"])
 
 
+FITTED_SCHEMA = {"cell": pl.String, "anchor": pl.Float64, "score": pl.Float64, "fitted": pl.Float64}
+NO_FIT = {"n_cells": 0, "unique_anchor": 0, "k": None, "lam": float("nan"), "edf": float("nan"),
+          "deviance_explained": float("nan"), "rss": float("nan"), "penalised_rss": float("nan"), "gcv": float("nan")}
+
+
 def fit_gam(study: Mapping[str, Any], group: str, patient: str, gene_set: str, *, scores: str, fit_out: str,
             fitted_out: str) -> None:
-    """``score ~ s(anchor)`` for one group, patient and gene set: the fit record and per-cell fitted values."""
+    """``score ~ s(anchor)`` for one group, patient and gene set: the fit record and per-cell fitted values.
+
+    A patient whose anchor takes too few values gets a record with NaN and its ``reason`` (and no
+    fitted values), so one bad patient does not stop the cohort.
+    """
     frame = _patient_scores(scores, group, patient)
     x, y = frame["anchor"].to_numpy(), frame[gene_set].to_numpy()
-    gam, fit = fit_anchor_gam(x, y, k_min=study["gam"]["k_min"], k_max=study["gam"]["k_max"], lam_grid=lam_grid(study))
+    key = {"group": group, "patient": patient, "gene_set": gene_set}
+    try:
+        gam, fit = fit_anchor_gam(x, y, k_min=study["gam"]["k_min"], k_max=study["gam"]["k_max"], lam_grid=lam_grid(study))
+    except TooFewAnchorValuesError as error:
+        log.warning("%s %s %s: no fit (%s)", group, patient, gene_set, error)
+        write_table(pl.DataFrame(schema=FITTED_SCHEMA), fitted_out, schema=FITTED_SCHEMA)
+        _write_json({**key, **NO_FIT, "n_cells": int(x.size), "unique_anchor": int(np.unique(x).size), "reason": str(error)},
+                    fit_out)
+        return
     fitted = frame.select("cell", "anchor", pl.col(gene_set).alias("score")).with_columns(
         pl.Series("fitted", gam.predict(x[:, None])))
-    write_table(fitted, fitted_out, schema={"cell": pl.String, "anchor": pl.Float64, "score": pl.Float64, "fitted": pl.Float64})
-    _write_json({"group": group, "patient": patient, "gene_set": gene_set, **fit.as_dict()}, fit_out)
+    write_table(fitted, fitted_out, schema=FITTED_SCHEMA)
+    _write_json({**key, **fit.as_dict(), "reason": ""}, fit_out)
+
+
+def _no_power(group: str, patient: str, record: Mapping[str, Any], reason: str, *, cells_out: str, summary_out: str,
+              cv_out: str) -> None:
+    """The outputs of a patient the method cannot analyse: empty tables and a summary with its reason."""
+    log.warning("%s %s: no CEP/IP (%s)", group, patient, reason)
+    write_table(pl.DataFrame(schema=CELL_SCHEMA), cells_out, schema=CELL_SCHEMA)
+    cv_schema = {**cep.CV_SCHEMA, "group": pl.String, "patient": pl.String}
+    write_table(pl.DataFrame(schema=cv_schema), cv_out, schema=cv_schema)
+    nan = float("nan")
+    _write_json({"group": group, "patient": patient, "n_cells": record.get("n_cells", 0),
+                 "deviance_explained": record.get("deviance_explained", nan), "k": record.get("k"),
+                 "lam": record.get("lam", nan), "n_trep": 0, "ip": nan, "ip_low": nan, "ip_high": nan, "crossings": 0,
+                 "residual_p": nan, "ip_gated": nan, "pre_post": {}, "above_below": {},
+                 "quadrants": {q: 0 for q in ("pre_trep", "pre_non_trep", "post_trep", "post_non_trep")}, "reason": reason},
+                summary_out)
 
 
 def cell_power(study: Mapping[str, Any], group: str, patient: str, *, fit: str, fitted: str, cells_out: str,
                summary_out: str, cv_out: str) -> None:
     """EP, TREP cells, Monte Carlo CV with controls, the inflection point, pre/post and quadrant tests."""
     record = json.loads(Path(fit).read_text())
+    outputs = {"cells_out": cells_out, "summary_out": summary_out, "cv_out": cv_out}
+    if record.get("reason") or not np.isfinite(record["deviance_explained"]):
+        _no_power(group, patient, record, record.get("reason") or "deviance explained is not a number", **outputs)
+        return
     frame = pl.read_parquet(fitted)
     x, y, yhat = (frame[c].to_numpy() for c in ("anchor", "score", "fitted"))
     residual = y - yhat
     ep, trep = cep.trep_cells(y, yhat, record["deviance_explained"])
     settings = study["ip"]
-    ip = cep.inflection_point(x[trep], residual[trep], grid_points=settings["grid_points"], level=settings["level"],
-                              grid_quantiles=tuple(settings["grid_quantiles"]), detected_only=settings["detected_only"],
-                              k_min=study["gam"]["k_min"], k_max=study["gam"]["k_max"], lam_grid=lam_grid(study))
+    if trep.sum() < study["gam"]["k_min"] + 1:
+        _no_power(group, patient, record, f"{int(trep.sum())} TREP cells: too few for the residual GAM", **outputs)
+        return
+    try:
+        ip = cep.inflection_point(x[trep], residual[trep], grid_points=settings["grid_points"], level=settings["level"],
+                                  grid_quantiles=tuple(settings["grid_quantiles"]), detected_only=settings["detected_only"],
+                                  k_min=study["gam"]["k_min"], k_max=study["gam"]["k_max"], lam_grid=lam_grid(study))
+    except TooFewAnchorValuesError as error:
+        _no_power(group, patient, record, f"TREP cells: {error}", **outputs)
+        return
     # corrected variant beside the published IP: reported only when the residual smooth is significant
     ip["ip_gated"] = ip["ip"] if ip["residual_p"] < settings["smooth_alpha"] else float("nan")
     found = not np.isnan(ip["ip"])
     post = x > ip["ip"] if found else np.zeros(x.size, dtype=bool)
     summary = {"group": group, "patient": patient, "n_cells": int(x.size), "deviance_explained": record["deviance_explained"],
-               "k": record["k"], "lam": record["lam"], "n_trep": int(trep.sum()), **ip}
+               "k": record["k"], "lam": record["lam"], "n_trep": int(trep.sum()), **ip, "reason": ""}
     alpha = study["cv"]["normality_alpha"]
     if found:
         summary["pre_post"] = cep.compare_pre_post(residual[trep & ~post], residual[trep & post], alpha=alpha)

@@ -21,6 +21,9 @@ def summarise(study: Mapping[str, Any], *, fits: list[str], cell_tables: list[st
     groups = list(study["groups"])
     fit_table = summary.gam_table(summary.read_records(fits))
     cep_table = summary.cep_table(summary.read_records(summaries))
+    if (cep_table["reason"] != "").all():
+        reasons = "; ".join(f"{r['group']} {r['patient']}: {r['reason']}" for r in cep_table.iter_rows(named=True))
+        raise ValueError(f"no patient could be analysed ({reasons})")
     cells = pl.concat([pl.read_parquet(p) for p in cell_tables])
     cv_frame = pl.concat([pl.read_parquet(p) for p in cv])
     deg_frame = pl.concat([pl.read_parquet(p) for p in degs])
@@ -38,7 +41,7 @@ def summarise(study: Mapping[str, Any], *, fits: list[str], cell_tables: list[st
         "degs": deg_frame.filter((pl.col("log2fc").abs() > settings["min_abs_log2fc"]) & (pl.col("p_value") < settings["max_p"])),
         "go_top": top,
         "go_themes": summary.theme_check(top),
-        "dual_filter": summary.dual_filter_summary(dual_tables),
+        "dual_filter": summary.dual_filter_summary(dual_tables, study["dual_filter"]),
         "recovery": summary.recovery(cells, cep_table, truth_frame, go_frame, study["simulation"]["programmes"]
                                      if study["cohort"]["source"] == "simulate" else {}),
     }

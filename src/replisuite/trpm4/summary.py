@@ -21,8 +21,10 @@ def read_records(paths: Sequence[str]) -> list[dict[str, Any]]:
 
 
 def gam_table(records: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
-    return pl.DataFrame(list(records)).select("group", "patient", "gene_set", "n_cells", "unique_anchor", "k", "lam", "edf",
-                                               "deviance_explained", "rss", "penalised_rss", "gcv").sort("group", "patient", "gene_set")
+    rows = [{"reason": "", **record} for record in records]
+    return pl.DataFrame(rows, infer_schema_length=None).select(
+        "group", "patient", "gene_set", "n_cells", "unique_anchor", "k", "lam", "edf", "deviance_explained", "rss",
+        "penalised_rss", "gcv", "reason").sort("group", "patient", "gene_set")
 
 
 def compare_sets(fits: pl.DataFrame, focus: str) -> pl.DataFrame:
@@ -32,9 +34,10 @@ def compare_sets(fits: pl.DataFrame, focus: str) -> pl.DataFrame:
         wide = frame.pivot(on="gene_set", index="patient", values="deviance_explained").sort("patient")
         for other in [c for c in wide.columns if c not in ("patient", focus)]:
             difference = (wide[focus] - wide[other]).to_numpy()
+            difference = difference[np.isfinite(difference)]  # a patient without a fit has no DE
             p = float(stats.wilcoxon(difference).pvalue) if np.any(difference != 0) else float("nan")
             rows.append({"group": group, "focus_set": focus, "other_set": other, "n_patients": int(difference.size),
-                         "median_de_focus": float(np.median(wide[focus])), "median_de_other": float(np.median(wide[other])),
+                         "median_de_focus": float(np.nanmedian(wide[focus])), "median_de_other": float(np.nanmedian(wide[other])),
                          "median_difference": float(np.median(difference)), "patients_focus_higher": int((difference > 0).sum()),
                          "wilcoxon_p": p})
     table = pl.DataFrame(rows)
@@ -47,6 +50,7 @@ def cep_table(summaries: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
     for s in summaries:
         rows.append({key: s[key] for key in ("group", "patient", "n_cells", "deviance_explained", "k", "lam", "n_trep", "ip",
                                               "ip_low", "ip_high", "crossings", "residual_p", "ip_gated")}
+                    | {"reason": s.get("reason", "")}
                     | {"pre_post_test": s["pre_post"].get("test", "none"), "pre_post_p": s["pre_post"].get("p_value", np.nan),
                        "above_below_chi2": s["above_below"].get("chi2", np.nan),
                        "above_below_p": s["above_below"].get("p_value", np.nan)}
@@ -73,6 +77,7 @@ def deg_counts(degs: pl.DataFrame, *, min_abs_log2fc: float, max_p: float) -> pl
     return degs.group_by("group", "patient", "comparison").agg(
         (up & (pl.col("p_value") < max_p)).sum().alias("up_raw"), (down & (pl.col("p_value") < max_p)).sum().alias("down_raw"),
         (up & (pl.col("p_adj") < max_p)).sum().alias("up_bh"), (down & (pl.col("p_adj") < max_p)).sum().alias("down_bh"),
+        pl.col("reason").drop_nulls().first().fill_null("").alias("reason"),
     ).sort("group", "patient", "comparison")
 
 
@@ -83,22 +88,34 @@ def go_top(go: pl.DataFrame, *, top: int, themes: Mapping[str, str]) -> pl.DataF
 
 
 def theme_check(top: pl.DataFrame) -> pl.DataFrame:
-    """Is pre-IP TREP immune-enriched, and post-IP TREP ribosome/translation/adhesion-enriched (raw-p up lists, top terms)?"""
-    def hit(frame, comparison, theme):
-        part = frame.filter((pl.col("comparison") == comparison) & (pl.col("direction") == "up") & (pl.col("p_filter") == "raw"))
+    """Is pre-IP TREP immune-enriched, and post-IP TREP ribosome/translation/adhesion-enriched (raw-p
+    up lists, top terms), with the focus score set's genes kept in the lists (as published) and removed?
+
+    On a simulated cohort the programmes behind these themes were planted, so this is a recovery
+    check; on a real cohort it is a description, never a test.
+    """
+    def hit(frame, comparison, theme, score_genes):
+        part = frame.filter((pl.col("comparison") == comparison) & (pl.col("direction") == "up") & (pl.col("p_filter") == "raw")
+                            & (pl.col("score_genes") == score_genes))
         return bool(part[theme].any()) if part.height and theme in part.columns else False
 
-    rows = [{"group": group, "patient": patient, "pre_ip_trep_immune": hit(frame, "pre_ip", "immune"),
-             "post_ip_trep_translation_adhesion": hit(frame, "post_ip", "translation_adhesion")}
+    rows = [{"group": group, "patient": patient, "pre_ip_trep_immune": hit(frame, "pre_ip", "immune", "kept"),
+             "post_ip_trep_translation_adhesion": hit(frame, "post_ip", "translation_adhesion", "kept"),
+             "post_ip_trep_translation_adhesion_without_score_genes": hit(frame, "post_ip", "translation_adhesion", "removed")}
             for (group, patient), frame in top.group_by("group", "patient", maintain_order=True)]
     return pl.DataFrame(rows, schema={"group": pl.String, "patient": pl.String, "pre_ip_trep_immune": pl.Boolean,
-                                      "post_ip_trep_translation_adhesion": pl.Boolean}).sort("group", "patient")
+                                      "post_ip_trep_translation_adhesion": pl.Boolean,
+                                      "post_ip_trep_translation_adhesion_without_score_genes": pl.Boolean}).sort("group", "patient")
 
 
-def dual_filter_summary(tables: Sequence[pl.DataFrame]) -> pl.DataFrame:
+def dual_filter_summary(tables: Sequence[pl.DataFrame], rule: Mapping[str, Any]) -> pl.DataFrame:
+    """Per group: genes tested and the genes in each tier; ``tier_rule`` names the columns a tier uses."""
+    described = "; ".join(f"{name}: spearman_rho >= {rule[name]['rho']} and kendall_tau_b >= {rule[name]['tau']}"
+                          for name in ("tier1", "tier2"))
+    described += f"; both with spearman_fdr and kendall_fdr < {rule['max_fdr']} (BH over the group's genes)"
     rows = []
     for table in tables:
-        rows.append({"group": table["group"][0], "genes_tested": table.height,
+        rows.append({"group": table["group"][0], "genes_tested": table.height, "tier_rule": described,
                      "tier1": int((table["tier"] == "tier1").sum()),
                      "tier1_or_2": int(table["tier"].is_in(["tier1", "tier2"]).sum()),
                      "tier1_genes": ",".join(table.filter(pl.col("tier") == "tier1")["gene"].to_list()),
@@ -108,13 +125,15 @@ def dual_filter_summary(tables: Sequence[pl.DataFrame]) -> pl.DataFrame:
 
 RECOVERY_SCHEMA = {"group": pl.String, "patient": pl.String, "planted_ip": pl.Float64, "recovered_ip": pl.Float64,
                    "ip_low": pl.Float64, "ip_high": pl.Float64, "ip_error": pl.Float64, "planted_in_interval": pl.Boolean,
+                   "trivial_guess_error": pl.Float64,
                    "n_planted": pl.Int64, "n_trep": pl.Int64, "jaccard_trep_planted": pl.Float64,
                    "pre_ip_programme_best_rank": pl.Int64, "post_ip_programme_best_rank": pl.Int64}
 
 
 def recovery(cells: pl.DataFrame, summary: pl.DataFrame, truth: pl.DataFrame, go: pl.DataFrame,
              programmes: Mapping[str, Sequence[str]]) -> pl.DataFrame:
-    """Planted vs recovered per group and patient: IP, TREP overlap (Jaccard), GO rank of the planted programmes."""
+    """Planted vs recovered per group and patient: IP (beside the trivial guess, the median detected
+    anchor), TREP overlap (Jaccard), GO rank of the planted programmes."""
     if truth.is_empty():
         return pl.DataFrame(schema=RECOVERY_SCHEMA)
     joined = cells.join(truth.select("cell", "planted_cell", "planted_ip"), on="cell", how="inner")
@@ -126,6 +145,7 @@ def recovery(cells: pl.DataFrame, summary: pl.DataFrame, truth: pl.DataFrame, go
         rows.append({"group": group, "patient": patient, "planted_ip": planted_ip, "recovered_ip": found["ip"],
                      "ip_low": found["ip_low"], "ip_high": found["ip_high"], "ip_error": found["ip"] - planted_ip,
                      "planted_in_interval": bool(found["ip_low"] <= planted_ip <= found["ip_high"]),
+                     "trivial_guess_error": _median_detected(frame["anchor"].to_numpy()) - planted_ip,
                      "n_planted": int(planted.sum()), "n_trep": int(trep.sum()),
                      "jaccard_trep_planted": float((planted & trep).sum() / max((planted | trep).sum(), 1)),
                      "pre_ip_programme_best_rank": _best_rank(go, group, patient, "pre_ip", programmes.get("pre_ip", [])),
@@ -133,7 +153,13 @@ def recovery(cells: pl.DataFrame, summary: pl.DataFrame, truth: pl.DataFrame, go
     return pl.DataFrame(rows, schema=RECOVERY_SCHEMA).sort("group", "patient")
 
 
+def _median_detected(anchor: np.ndarray) -> float:
+    detected = anchor[anchor > 0]
+    return float(np.median(detected)) if detected.size else float("nan")
+
+
 def _best_rank(go: pl.DataFrame, group: str, patient: str, comparison: str, terms: Sequence[str]) -> int | None:
     ranks = go.filter((pl.col("group") == group) & (pl.col("patient") == patient) & (pl.col("comparison") == comparison)
-                      & (pl.col("direction") == "up") & (pl.col("p_filter") == "raw") & pl.col("term").is_in(list(terms)))["rank"]
+                      & (pl.col("direction") == "up") & (pl.col("p_filter") == "raw") & (pl.col("score_genes") == "kept")
+                      & pl.col("term").is_in(list(terms)))["rank"]
     return int(ranks.min()) if ranks.len() else None
