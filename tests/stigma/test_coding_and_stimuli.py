@@ -141,3 +141,14 @@ def test_published_check_writes_its_table_and_the_differing_rows_then_fails(tmp_
         write_published_check(check, strict=True, what="x", table_out=str(table), differences_out=str(differences))
     write_published_check(check.head(1), strict=True, what="x", table_out=str(table), differences_out=str(differences))
     assert pl.read_csv(differences).height == 0
+
+
+def test_grading_reads_only_its_own_branch():
+    from replisuite.stigma.study import grading_reads
+
+    study = {"published": {"gpt-4o": {}}, "published_judge": "gpt-4o", "judge": "small"}
+    keys, models = grading_reads(study, "gpt-4o")
+    assert models == ["gpt-4o"] and "published/gpt-4o/interjections" in keys and "live_max_tokens" not in keys
+    keys, models = grading_reads(study, "lab-model")
+    assert models == ["lab-model", "small"] and "live_max_tokens" in keys and "published_judge" not in keys
+    assert grading_reads(study, "small")[1] == ["small"]  # a live model that is its own judge
