@@ -69,6 +69,13 @@ def test_gene_sets_fits_and_cross_validation(trpm4_run):
     ep = cv.filter(pl.col("method") == "explanatory_power")
     assert (ep["mean"] > 0).all() and (ep["fdr"] < 0.05).all()
     assert cv.filter(pl.col("method") == "random")["effect_size"].abs().max() < ep["effect_size"].min()
+    recovered = table(work, "dual_filter_recovery")
+    assert recovered.height == 2 * 10 and recovered["found_tier"].is_not_null().all()
+    pca = recovered.filter(pl.col("group") == "PCa")
+    assert (pca.filter(pl.col("planted_tier") == "tier1")["found_tier"] == "tier1").all()
+    for (group,), rows in recovered.group_by("group"):  # planted strength orders the measured one
+        by_tier = dict(rows.group_by("planted_tier").agg(pl.col("spearman_rho").min()).iter_rows())
+        assert by_tier["tier1"] > rows.filter(pl.col("planted_tier") == "tier2")["spearman_rho"].max(), group
     dual = pl.read_csv(work / "results/trpm4/tables/dual_filter/PCa.csv")
     assert dual.height == 2999 and set(dual["tier"]) <= {"tier1", "tier2", "none"}
     cep = table(work, "cep")
@@ -82,7 +89,7 @@ def test_figures_and_manifest(trpm4_run):
         assert (work / f"results/trpm4/figures/{name}.pdf").exists()
     manifest = json.loads((work / TARGET).read_text())
     inputs = {entry["path"] for entry in manifest["inputs"]}
-    assert inputs == {"data/trpm4/simulated_cohort.h5ad", "data/trpm4/planted_truth.parquet"}
+    assert inputs == {"data/trpm4/simulated_cohort.h5ad", "data/trpm4/planted_truth.parquet", "data/trpm4/planted_genes.json"}
     assert manifest["config"]["trpm4"]["simulation"]["seed"] == 11
     assert "pygam" in manifest["software"]["packages"]
 

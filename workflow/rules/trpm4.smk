@@ -7,13 +7,14 @@ if not TRPM4_SIMULATED and not TRPM4["cohort"]["h5ad"]:
     raise WorkflowError("config trpm4.cohort.source is 'h5ad' but trpm4.cohort.h5ad names no file")
 TRPM4_COHORT = "data/trpm4/simulated_cohort.h5ad" if TRPM4_SIMULATED else TRPM4["cohort"]["h5ad"]
 TRPM4_TRUTH = "data/trpm4/planted_truth.parquet" if TRPM4_SIMULATED else []
+TRPM4_PLANTED_GENES = "data/trpm4/planted_genes.json" if TRPM4_SIMULATED else []
 TRPM4_GROUPS = list(TRPM4["groups"])
 TRPM4_FIGURES = ["dual_filter", "de_heatmap", "cv", "quadrants", "go"] + [f"gam_fits_{g}" for g in TRPM4_GROUPS]
 # one caption for the per-group GAM panels
 TRPM4_CAPTIONS = {name: "gam_fits" if name.startswith("gam_fits_") else name for name in TRPM4_FIGURES}
 TRPM4_PER_PATIENT = {"trpm4_group": TRPM4_GROUPS, "trpm4_patient": TRPM4["patients"]}
 TRPM4_TABLES = ["gam_fits", "set_comparison", "cep", "cv", "deg_counts", "degs", "go_top", "go_themes",
-                "dual_filter", "recovery"]
+                "dual_filter", "dual_filter_recovery", "recovery"]
 
 
 wildcard_constraints:
@@ -26,6 +27,7 @@ rule simulate_trpm4_cohort:
     output:
         cohort="data/trpm4/simulated_cohort.h5ad",
         truth="data/trpm4/planted_truth.parquet",
+        genes="data/trpm4/planted_genes.json",
     params:
         study=config_keys("trpm4", "simulation", "groups", "gene_sets", "focus_set", "patients", "anchor"),
     log:
@@ -181,6 +183,7 @@ rule summarise_trpm4:
         go=expand(rules.trpm4_markers.output.go, **TRPM4_PER_PATIENT),
         dual=expand(rules.trpm4_dual_filter.output.table, trpm4_group=TRPM4_GROUPS),
         truth=TRPM4_TRUTH,
+        planted_genes=TRPM4_PLANTED_GENES,
     output:
         **{name: report(f"results/trpm4/tables/{name}.csv", caption=f"../report/trpm4/{name}.rst", category="trpm4")
            for name in TRPM4_TABLES},
@@ -259,7 +262,7 @@ STUDY_OUTPUTS["trpm4"] = [
     *rules.score_trpm4_cells.output,
     *rules.summarise_trpm4.input.dual,
 ]
-STUDY_INPUTS["trpm4"] = [TRPM4_COHORT] + ([TRPM4_TRUTH] if TRPM4_SIMULATED else [])
+STUDY_INPUTS["trpm4"] = [TRPM4_COHORT] + ([TRPM4_TRUTH, TRPM4_PLANTED_GENES] if TRPM4_SIMULATED else [])
 STUDY_CLAIMS["trpm4"] = {
     "inputs": {
         **{name: rules.summarise_trpm4.output[name] for name in ("gam_fits", "recovery", "cep")},

@@ -11,7 +11,7 @@ import anndata as ad
 import numpy as np
 import polars as pl
 
-from replisuite.atomic import atomic_path
+from replisuite.atomic import atomic_open, atomic_path
 from replisuite.singlecell import qc
 from replisuite.singlecell.correlation import anchor_correlations
 from replisuite.singlecell.genesets import (
@@ -54,11 +54,15 @@ def simulation_spec(study: Mapping[str, Any]) -> CohortSpec:
                       genes=simulation["genes"], anchor=study["anchor"], focus_genes=tuple(focus),
                       other_sets={k: v for k, v in study["gene_sets"].items() if k != study["focus_set"]},
                       conditions=conditions, anchor_per_10k=simulation["anchor_per_10k"],
-                      programmes=simulation["programmes"], seed=simulation["seed"])
+                      programmes=simulation["programmes"], coexpressed=simulation["coexpressed"], seed=simulation["seed"])
 
 
-def simulate(study: Mapping[str, Any], *, cohort_out: str, truth_out: str) -> None:
+def simulate(study: Mapping[str, Any], *, cohort_out: str, truth_out: str, genes_out: str) -> None:
+    """The simulated cohort, its per-cell truth, and the planted genes (programmes, co-expressed with the anchor)."""
     adata, truth = simulate_cohort(simulation_spec(study))
+    planted = {key: adata.uns["simulation"][key] for key in ("programme_genes", "coexpressed")}
+    with atomic_open(genes_out) as handle:
+        json.dump(planted, handle, indent=2)
     adata.uns["simulation"] = json.dumps(adata.uns["simulation"])
     with atomic_path(cohort_out) as tmp:
         adata.write_h5ad(tmp, compression="gzip")

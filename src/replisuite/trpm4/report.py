@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -16,6 +18,7 @@ from replisuite.trpm4.cells import DUAL_SCHEMA
 
 def summarise(study: Mapping[str, Any], *, fits: list[str], cell_tables: list[str], summaries: list[str], cv: list[str],
               degs: list[str], go: list[str], dual: list[str], truth: str | None, tables: Mapping[str, str],
+              planted_genes: str | None = None,
               figure_stems: Mapping[str, str]) -> None:
     """Every study-level table and figure from the per-job outputs."""
     groups = list(study["groups"])
@@ -42,6 +45,8 @@ def summarise(study: Mapping[str, Any], *, fits: list[str], cell_tables: list[st
         "go_top": top,
         "go_themes": summary.theme_check(top),
         "dual_filter": summary.dual_filter_summary(dual_tables, study["dual_filter"]),
+        "dual_filter_recovery": summary.dual_filter_recovery(
+            dual_tables, json.loads(Path(planted_genes).read_text())["coexpressed"] if planted_genes else {}),
         "recovery": summary.recovery(cells, cep_table, truth_frame, go_frame, study["simulation"]["programmes"]
                                      if study["cohort"]["source"] == "simulate" else {}),
     }

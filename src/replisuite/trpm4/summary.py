@@ -123,6 +123,23 @@ def dual_filter_summary(tables: Sequence[pl.DataFrame], rule: Mapping[str, Any])
     return pl.DataFrame(rows)
 
 
+DUAL_RECOVERY_SCHEMA = {"group": pl.String, "gene": pl.String, "planted_tier": pl.String, "found_tier": pl.String,
+                        "spearman_rho": pl.Float64, "kendall_tau_b": pl.Float64, "spearman_fdr": pl.Float64,
+                        "kendall_fdr": pl.Float64}
+
+
+def dual_filter_recovery(tables: Sequence[pl.DataFrame], planted: Mapping[str, Sequence[str]]) -> pl.DataFrame:
+    """Per group and planted co-expressed gene: the tier it was planted at and the tier the filter gave it."""
+    rows = [{"group": table["group"][0], "gene": gene, "planted_tier": tier}
+            for table in tables for tier, genes in planted.items() for gene in genes]
+    if not rows:
+        return pl.DataFrame(schema=DUAL_RECOVERY_SCHEMA)
+    found = pl.concat([t.select("group", "gene", pl.col("tier").alias("found_tier"), "spearman_rho", "kendall_tau_b",
+                                "spearman_fdr", "kendall_fdr") for t in tables])
+    return (pl.DataFrame(rows).join(found, on=["group", "gene"], how="left")
+            .select(list(DUAL_RECOVERY_SCHEMA)).cast(DUAL_RECOVERY_SCHEMA).sort("group", "planted_tier", "gene"))
+
+
 RECOVERY_SCHEMA = {"group": pl.String, "patient": pl.String, "planted_ip": pl.Float64, "recovered_ip": pl.Float64,
                    "ip_low": pl.Float64, "ip_high": pl.Float64, "ip_error": pl.Float64, "planted_in_interval": pl.Boolean,
                    "trivial_guess_error": pl.Float64,
