@@ -14,9 +14,9 @@ from replisuite.trpm4.calibration import (
 )
 from replisuite.trpm4.claims import calibration_claims
 
-SETTINGS = {"gam": {"k_min": 3, "k_max": 8, "lam_log10_low": -3, "lam_log10_high": 3, "lam_num": 7},
-            "ip": {"grid_points": 500, "level": 0.95, "grid_quantiles": [0.0, 1.0], "detected_only": True},
-            "cv": {"repeats": 20, "train_fraction": 0.7}, "smooth_alpha": 0.05}
+STUDY = {"gam": {"k_min": 3, "k_max": 8, "lam_log10_low": -3, "lam_log10_high": 3, "lam_num": 7},
+         "ip": {"grid_points": 500, "level": 0.95, "grid_quantiles": [0.0, 1.0], "detected_only": True, "smooth_alpha": 0.05},
+         "cv": {"repeats": 20, "train_fraction": 0.7}}
 
 
 def test_mean_crossing_of_a_known_curve():
@@ -41,7 +41,7 @@ def test_scenarios_plant_what_they_say():
 
 @pytest.fixture(scope="module")
 def rows():
-    return pl.concat([calibrate(s, 0, patients=["A", "B", "C", "D"], n_cells=600, seed=7, settings=SETTINGS)
+    return pl.concat([calibrate(s, 0, patients=["A", "B", "C", "D"], n_cells=600, seed=7, study=STUDY)
                       for s in SCENARIOS])
 
 
@@ -68,8 +68,8 @@ def test_planted_shifted_reports_the_ip_against_both_explanations(rows):
 
 
 def test_seeds_come_from_names_not_positions():
-    one = calibrate("planted", 3, patients=["A", "B"], n_cells=300, seed=7, settings=SETTINGS)
-    other = calibrate("planted", 3, patients=["B"], n_cells=300, seed=7, settings=SETTINGS)
+    one = calibrate("planted", 3, patients=["A", "B"], n_cells=300, seed=7, study=STUDY)
+    other = calibrate("planted", 3, patients=["B"], n_cells=300, seed=7, study=STUDY)
     assert one.filter(pl.col("patient") == "B").equals(other)
     assert one.schema == pl.Schema(PATIENT_SCHEMA)
 

@@ -117,6 +117,12 @@ def one_sample_test(values: np.ndarray, *, alpha: float = 0.05) -> dict[str, flo
             "shapiro_p": normal_p, "test": test, "p_value": p}
 
 
+def median_detected(x: np.ndarray) -> float:
+    """The median anchor over cells where it is detected: the trivial guess an IP must beat."""
+    detected = x[x > 0]
+    return float(np.median(detected)) if detected.size else float("nan")
+
+
 def zero_crossings(curve: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """Every negative-to-non-negative zero crossing of ``curve`` on ``grid``, linearly interpolated."""
     at = np.flatnonzero((curve[:-1] < 0) & (curve[1:] >= 0))

@@ -27,14 +27,14 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from replisuite.plotting import apply_style, figure_paths, save_figure
 from replisuite.singlecell import cep
 from replisuite.singlecell.gam import TooFewAnchorValuesError, fit_anchor_gam
-from replisuite.singlecell.simulate import _curve
+from replisuite.singlecell.simulate import CohortSpec, _curve, _nb
 from replisuite.stats import name_seed
 from replisuite.tables import write_table
-from replisuite.trpm4 import figures
+from replisuite.trpm4.fits import lam_grid, locate_ip
 
+COHORT = CohortSpec()  # the cohort simulator's defaults
 SCENARIOS = ("planted", "planted_shifted", "no_subpopulation", "no_relation")
 PATIENT_SCHEMA = {
     "scenario": pl.String, "replicate": pl.Int64, "patient": pl.String, "n_cells": pl.Int64,
@@ -45,17 +45,18 @@ PATIENT_SCHEMA = {
 }
 
 
-def simulate_scores(scenario: str, *, n_cells: int, seed: int, planted_fraction: float = 0.45,
-                    planted_delta: float = 0.1, planted_noise: float = 0.015, background_noise: float = 0.12,
-                    null_noise: float = 0.05, anchor_per_10k: float = 12.0) -> dict[str, Any]:
+def simulate_scores(scenario: str, *, n_cells: int, seed: int, null_noise: float = 0.05,
+                    spec: CohortSpec = COHORT) -> dict[str, Any]:
     """One patient's anchor ``x`` and score ``y`` under ``scenario``, with the planted IP (NaN
-    under the nulls) and the curve's mean crossing."""
+    under the nulls) and the noiseless curve. Library sizes, anchor depth (the first condition's),
+    planted fraction, offset and noise are the cohort simulator's (``spec``); ``null_noise`` is
+    the homoscedastic noise of ``no_subpopulation`` and ``no_relation``."""
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown calibration scenario {scenario!r}; expected one of {list(SCENARIOS)}")
     rng = np.random.default_rng(seed)
-    library = np.exp(rng.normal(8.6, 0.35, n_cells))
-    expression = np.exp(rng.normal(np.log(anchor_per_10k), 1.0, n_cells)) * library / 1e4
-    counts = rng.poisson(rng.gamma(8.0, expression / 8.0))
+    library = np.exp(rng.normal(spec.library_log_mean, spec.library_log_sd, n_cells))
+    depth = next(iter(spec.anchor_per_10k.values()))
+    counts = _nb(rng, np.exp(rng.normal(np.log(depth), 1.0, n_cells)) * library / 1e4, spec.dispersion)
     x = np.log2(np.log1p(1e4 * counts / library) + 1)
     base, amplitude = rng.uniform(2.2, 2.3), rng.uniform(0.35, 0.45)
     scale = rng.uniform(0.8, 1.2) * float(np.quantile(x, 0.9))
@@ -69,14 +70,14 @@ def simulate_scores(scenario: str, *, n_cells: int, seed: int, planted_fraction:
     else:
         crossing = mean_crossing(x, curve, float(curve.mean()))
         if scenario == "planted":
-            planted_ip = float(rng.uniform(*np.quantile(x, (0.35, 0.65))))
+            planted_ip = float(rng.uniform(*np.quantile(x, spec.ip_quantiles)))
         else:  # as far from the mean crossing as the detected anchor's 15-85% range allows
             low, high = np.quantile(detected, (0.15, 0.85))
             planted_ip = float(high if abs(high - crossing) >= abs(low - crossing) else low)
         width = max(float(np.std(x)) / 2, 1e-3)
-        chosen = rng.random(n_cells) < planted_fraction
-        offset = np.where(chosen, planted_delta * np.tanh((x - planted_ip) / width), 0.0)
-        noise = np.where(chosen, rng.normal(0, planted_noise, n_cells), rng.normal(0, background_noise, n_cells))
+        chosen = rng.random(n_cells) < spec.planted_fraction
+        offset = np.where(chosen, spec.planted_delta * np.tanh((x - planted_ip) / width), 0.0)
+        noise = np.where(chosen, rng.normal(0, spec.planted_noise, n_cells), rng.normal(0, spec.background_noise, n_cells))
         y = curve + offset + noise
     return {"x": x, "y": y, "planted_ip": planted_ip, "curve": curve}
 
@@ -103,59 +104,47 @@ def _unique_mean(xs: np.ndarray, fs: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return unique, np.bincount(inverse, weights=fs) / np.bincount(inverse)
 
 
-def calibrate_patient(x: np.ndarray, y: np.ndarray, *, planted_ip: float, settings: Mapping[str, Any],
+def calibrate_patient(x: np.ndarray, y: np.ndarray, *, planted_ip: float, study: Mapping[str, Any],
                       seed: int) -> dict[str, Any]:
     """The study's steps on one patient and what they report (see the module docstring).
 
-    ``settings`` holds ``gam`` (k_min, k_max, lam_log10_low/high/num), ``ip`` (grid_points,
-    level, grid_quantiles, detected_only), ``cv`` (repeats, train_fraction) and
-    ``smooth_alpha`` (the residual smooth's significance level for the gated IP). A patient the
-    method cannot handle (too few anchor values, no TREP cell) gets a row with its ``reason``.
+    ``study`` holds the method's settings as the study config names them: ``gam``, ``ip``
+    (``smooth_alpha`` included) and ``cv`` (``repeats``, ``train_fraction``). A patient the method
+    cannot handle (too few anchor values, too few TREP cells) gets a row with its ``reason``.
     """
-    gam_settings, ip_settings, cv_settings = settings["gam"], settings["ip"], settings["cv"]
-    grid = np.logspace(gam_settings["lam_log10_low"], gam_settings["lam_log10_high"], gam_settings["lam_num"])
-    detected = x[x > 0]
-    row: dict[str, Any] = {"n_cells": int(x.size), "planted_ip": planted_ip,
-                           "trivial_guess": float(np.median(detected)) if detected.size else float("nan"), "reason": ""}
+    row: dict[str, Any] = {"n_cells": int(x.size), "planted_ip": planted_ip, "trivial_guess": cep.median_detected(x),
+                           "reason": ""}
     try:
-        gam, fit = fit_anchor_gam(x, y, k_min=gam_settings["k_min"], k_max=gam_settings["k_max"], lam_grid=grid)
+        gam, fit = fit_anchor_gam(x, y, k_min=study["gam"]["k_min"], k_max=study["gam"]["k_max"], lam_grid=lam_grid(study))
     except TooFewAnchorValuesError as error:
         return {**row, "reason": str(error)}
     fitted = gam.predict(x[:, None])
-    ep, trep = cep.trep_cells(y, fitted, fit.deviance_explained)
+    _, trep = cep.trep_cells(y, fitted, fit.deviance_explained)
     row.update(deviance_explained=fit.deviance_explained, n_trep=int(trep.sum()),
                mean_crossing=mean_crossing(x, fitted, float(y.mean())))
-    cv = cep.cross_validate(x, y, k=fit.k, lam=fit.lam, repeats=cv_settings["repeats"],
-                            train_fraction=cv_settings["train_fraction"], seed=seed, selections=("patient",))
+    cv = cep.cross_validate(x, y, k=fit.k, lam=fit.lam, repeats=study["cv"]["repeats"],
+                            train_fraction=study["cv"]["train_fraction"], seed=seed, selections=("patient",))
     ep_minus_random = (cv.filter(pl.col("method") == "explanatory_power")["difference"].to_numpy()
                        - cv.filter(pl.col("method") == "random")["difference"].to_numpy())
     test = cep.one_sample_test(ep_minus_random)
     row.update(cv_effect=test["mean"], cv_p=test["p_value"],
                cv_significant=bool(test["p_value"] < 0.05 and test["mean"] > 0))
-    if trep.sum() < gam_settings["k_min"] + 1:
-        return {**row, "reason": f"{int(trep.sum())} TREP cells: too few for the residual GAM"}
-    residual = y - fitted
-    try:
-        ip = cep.inflection_point(x[trep], residual[trep], grid_points=ip_settings["grid_points"], level=ip_settings["level"],
-                                  grid_quantiles=tuple(ip_settings["grid_quantiles"]), detected_only=ip_settings["detected_only"],
-                                  k_min=gam_settings["k_min"], k_max=gam_settings["k_max"], lam_grid=grid)
-    except TooFewAnchorValuesError as error:
-        return {**row, "reason": f"residual GAM: {error}"}
-    significant = ip["residual_p"] < settings["smooth_alpha"]
+    ip, reason = locate_ip(x, y - fitted, trep, study)
+    if ip is None:
+        return {**row, "reason": reason}
     covers = bool(ip["ip_low"] <= planted_ip <= ip["ip_high"]) if not np.isnan(planted_ip) and not np.isnan(ip["ip"]) else None
-    row.update(ip=ip["ip"], ip_low=ip["ip_low"], ip_high=ip["ip_high"], residual_p=ip["residual_p"],
-               ip_gated=ip["ip"] if significant else float("nan"), ip_covers_planted=covers)
+    row.update({key: ip[key] for key in ("ip", "ip_low", "ip_high", "residual_p", "ip_gated")}, ip_covers_planted=covers)
     return row
 
 
 def calibrate(scenario: str, replicate: int, *, patients: Sequence[str], n_cells: int, seed: int,
-              settings: Mapping[str, Any]) -> pl.DataFrame:
+              study: Mapping[str, Any]) -> pl.DataFrame:
     """Every patient of one scenario replicate; seeds derive from (seed, scenario, replicate, patient)."""
     rows = []
     for patient in patients:
         patient_seed = name_seed(seed, scenario, str(replicate), patient)
         data = simulate_scores(scenario, n_cells=n_cells, seed=patient_seed)
-        row = calibrate_patient(data["x"], data["y"], planted_ip=data["planted_ip"], settings=settings, seed=patient_seed)
+        row = calibrate_patient(data["x"], data["y"], planted_ip=data["planted_ip"], study=study, seed=patient_seed)
         rows.append({"scenario": scenario, "replicate": replicate, "patient": patient, **row})
     return pl.DataFrame(rows, schema=PATIENT_SCHEMA, strict=False)
 
@@ -186,26 +175,9 @@ def calibration_table(rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def study_settings(study: Mapping[str, Any]) -> dict[str, Any]:
-    """The study's own method settings, as `calibrate_patient` takes them."""
-    return {"gam": study["gam"], "ip": study["ip"], "cv": study["cv"], "smooth_alpha": study["ip"]["smooth_alpha"]}
-
-
 def run_replicate(study: Mapping[str, Any], scenario: str, replicate: int, *, out: str) -> None:
     """One scenario replicate (the workflow's job): a row per simulated patient."""
     settings = study["calibration"]
     patients = [f"S{i + 1}" for i in range(settings["patients"])]
-    rows = calibrate(scenario, replicate, patients=patients, n_cells=settings["cells"], seed=settings["seed"],
-                     settings=study_settings(study))
+    rows = calibrate(scenario, replicate, patients=patients, n_cells=settings["cells"], seed=settings["seed"], study=study)
     write_table(rows, out, schema=PATIENT_SCHEMA)
-
-
-def summarise(parts: Sequence[str], *, table_out: str, patients_out: str, figure_stem: str) -> pl.DataFrame:
-    """The calibration table, every patient's row, and the figure."""
-    rows = pl.concat([pl.read_parquet(p) for p in parts]).sort("scenario", "replicate", "patient")
-    table = calibration_table(rows)
-    write_table(table, table_out, schema=table.schema)
-    write_table(rows, patients_out, schema=PATIENT_SCHEMA)
-    apply_style()
-    save_figure(figures.calibration(rows, table), *figure_paths(figure_stem))
-    return table

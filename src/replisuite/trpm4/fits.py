@@ -90,6 +90,24 @@ def _no_power(group: str, patient: str, record: Mapping[str, Any], reason: str, 
                 summary_out)
 
 
+def locate_ip(x: np.ndarray, residual: np.ndarray, trep: np.ndarray,
+              study: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """The IP of one patient's TREP residuals with the study's ``ip`` and ``gam`` settings, and
+    beside it ``ip_gated``: the IP only when the residual smooth is significant at
+    ``ip.smooth_alpha`` (the corrected variant). ``(None, reason)`` when it cannot be fitted."""
+    if trep.sum() < study["gam"]["k_min"] + 1:
+        return None, f"{int(trep.sum())} TREP cells: too few for the residual GAM"
+    settings = study["ip"]
+    try:
+        ip = cep.inflection_point(x[trep], residual[trep], grid_points=settings["grid_points"], level=settings["level"],
+                                  grid_quantiles=tuple(settings["grid_quantiles"]), detected_only=settings["detected_only"],
+                                  k_min=study["gam"]["k_min"], k_max=study["gam"]["k_max"], lam_grid=lam_grid(study))
+    except TooFewAnchorValuesError as error:
+        return None, f"TREP cells: {error}"
+    ip["ip_gated"] = ip["ip"] if ip["residual_p"] < settings["smooth_alpha"] else float("nan")
+    return ip, ""
+
+
 def cell_power(study: Mapping[str, Any], group: str, patient: str, *, fit: str, fitted: str, cells_out: str,
                summary_out: str, cv_out: str) -> None:
     """EP, TREP cells, Monte Carlo CV with controls, the inflection point, pre/post and quadrant tests."""
@@ -102,19 +120,10 @@ def cell_power(study: Mapping[str, Any], group: str, patient: str, *, fit: str, 
     x, y, yhat = (frame[c].to_numpy() for c in ("anchor", "score", "fitted"))
     residual = y - yhat
     ep, trep = cep.trep_cells(y, yhat, record["deviance_explained"])
-    settings = study["ip"]
-    if trep.sum() < study["gam"]["k_min"] + 1:
-        _no_power(group, patient, record, f"{int(trep.sum())} TREP cells: too few for the residual GAM", **outputs)
+    ip, reason = locate_ip(x, residual, trep, study)
+    if ip is None:
+        _no_power(group, patient, record, reason, **outputs)
         return
-    try:
-        ip = cep.inflection_point(x[trep], residual[trep], grid_points=settings["grid_points"], level=settings["level"],
-                                  grid_quantiles=tuple(settings["grid_quantiles"]), detected_only=settings["detected_only"],
-                                  k_min=study["gam"]["k_min"], k_max=study["gam"]["k_max"], lam_grid=lam_grid(study))
-    except TooFewAnchorValuesError as error:
-        _no_power(group, patient, record, f"TREP cells: {error}", **outputs)
-        return
-    # corrected variant beside the published IP: reported only when the residual smooth is significant
-    ip["ip_gated"] = ip["ip"] if ip["residual_p"] < settings["smooth_alpha"] else float("nan")
     found = not np.isnan(ip["ip"])
     post = x > ip["ip"] if found else np.zeros(x.size, dtype=bool)
     summary = {"group": group, "patient": patient, "n_cells": int(x.size), "deviance_explained": record["deviance_explained"],

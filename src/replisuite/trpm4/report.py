@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ import polars as pl
 from replisuite.plotting import apply_style, figure_paths, save_figure
 from replisuite.singlecell.simulate import TRUTH_SCHEMA
 from replisuite.tables import write_table
-from replisuite.trpm4 import figures, summary
+from replisuite.trpm4 import calibration, figures, summary
 from replisuite.trpm4.cells import DUAL_SCHEMA
 
 
@@ -64,3 +64,14 @@ def summarise(study: Mapping[str, Any], *, fits: list[str], cell_tables: list[st
     save_figure(figures.quadrant_mosaic(cep_table, groups), *figure_paths(figure_stems["quadrants"]))
     save_figure(figures.go_dotplot(top, comparisons={"pre_ip": "pre-IP", "post_ip": "post-IP"}),
                 *figure_paths(figure_stems["go"]))
+
+
+def summarise_calibration(parts: Sequence[str], *, table_out: str, patients_out: str, figure_stem: str) -> pl.DataFrame:
+    """The calibration table, every simulated patient's row, and the figure."""
+    rows = pl.concat([pl.read_parquet(p) for p in parts]).sort("scenario", "replicate", "patient")
+    table = calibration.calibration_table(rows)
+    write_table(table, table_out, schema=table.schema)
+    write_table(rows, patients_out, schema=calibration.PATIENT_SCHEMA)
+    apply_style()
+    save_figure(figures.calibration(rows, table), *figure_paths(figure_stem))
+    return table

@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from replisuite.singlecell.cep import one_sample_test
+from replisuite.singlecell.cep import median_detected, one_sample_test
 from replisuite.singlecell.markers import themed
 from replisuite.stats import bh_fdr
 
@@ -162,17 +162,12 @@ def recovery(cells: pl.DataFrame, summary: pl.DataFrame, truth: pl.DataFrame, go
         rows.append({"group": group, "patient": patient, "planted_ip": planted_ip, "recovered_ip": found["ip"],
                      "ip_low": found["ip_low"], "ip_high": found["ip_high"], "ip_error": found["ip"] - planted_ip,
                      "planted_in_interval": bool(found["ip_low"] <= planted_ip <= found["ip_high"]),
-                     "trivial_guess_error": _median_detected(frame["anchor"].to_numpy()) - planted_ip,
+                     "trivial_guess_error": median_detected(frame["anchor"].to_numpy()) - planted_ip,
                      "n_planted": int(planted.sum()), "n_trep": int(trep.sum()),
                      "jaccard_trep_planted": float((planted & trep).sum() / max((planted | trep).sum(), 1)),
                      "pre_ip_programme_best_rank": _best_rank(go, group, patient, "pre_ip", programmes.get("pre_ip", [])),
                      "post_ip_programme_best_rank": _best_rank(go, group, patient, "post_ip", programmes.get("post_ip", []))})
     return pl.DataFrame(rows, schema=RECOVERY_SCHEMA).sort("group", "patient")
-
-
-def _median_detected(anchor: np.ndarray) -> float:
-    detected = anchor[anchor > 0]
-    return float(np.median(detected)) if detected.size else float("nan")
 
 
 def _best_rank(go: pl.DataFrame, group: str, patient: str, comparison: str, terms: Sequence[str]) -> int | None:
