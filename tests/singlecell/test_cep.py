@@ -8,6 +8,7 @@ from statsmodels.stats.weightstats import DescrStatsW
 
 from replisuite.singlecell.cep import (
     above_below_test,
+    classifier_ranking,
     compare_pre_post,
     cross_validate,
     explanatory_power,
@@ -70,6 +71,36 @@ def test_cross_validation_separates_ep_ranking_from_controls():
     assert cv.filter(cv["method"] == "random")["n_trep"].to_list() == cv.filter(cv["method"] == "explanatory_power")["n_trep"].to_list()
     again = cross_validate(x, y, k=6, lam=1.0, repeats=10, train_fraction=0.7, seed=3, selections=("patient",))
     assert again.equals(cv)
+
+
+def test_classifier_ranking_learns_the_training_labels():
+    rng = np.random.default_rng(8)
+    features = rng.normal(size=(400, 3))
+    labels = features[:, 0] + 0.3 * rng.normal(size=400) > 0
+    probability = classifier_ranking(features[:300], labels[:300], features[300:])
+    assert stats.spearmanr(probability, features[300:, 0])[0] > 0.9
+    assert not classifier_ranking(features[:300], np.zeros(300, dtype=bool), features[300:]).any()
+
+
+def test_corrected_cv_needs_expression_that_marks_the_subpopulation():
+    x, y, well = planted()
+    rng = np.random.default_rng(9)
+    marked = np.column_stack([well + rng.normal(0, 0.5, x.size), rng.normal(size=(x.size, 4))])
+    noise = rng.normal(size=(x.size, 5))
+
+    def gains(features):
+        cv = cross_validate(x, y, k=6, lam=1.0, repeats=10, train_fraction=0.7, seed=3, selections=("patient",),
+                            features=features)
+        by = {m: cv.filter(pl.col("method") == m)["difference"].to_numpy() for m in ("explanatory_power", "classifier", "random")}
+        return by["explanatory_power"] - by["random"], by["classifier"] - by["random"]
+
+    ep, marked_gain = gains(marked)
+    assert marked_gain.min() > 0
+    ep_again, noise_gain = gains(noise)
+    assert np.array_equal(ep, ep_again)  # the features touch only the classifier's calls
+    assert abs(noise_gain.mean()) < 0.1 * ep.mean() < marked_gain.mean()
+    with pytest.raises(ValueError, match="features have 3 rows"):
+        cross_validate(x, y, k=6, lam=1.0, repeats=1, train_fraction=0.7, seed=3, features=noise[:3])
 
 
 def test_nested_selection_chooses_k_and_lambda_on_the_training_cells_only():

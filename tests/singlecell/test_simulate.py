@@ -29,6 +29,18 @@ def test_same_seed_same_cohort_other_seed_other_cohort():
     assert (first.X != third.X).nnz > 0
 
 
+def test_a_patients_cells_do_not_depend_on_the_other_patients():
+    both, truth_both = simulate_cohort(small_spec(patients=("P1", "P2"), cells_per_group=60, genes=800))
+    alone, truth_alone = simulate_cohort(small_spec(patients=("P2",), cells_per_group=60, genes=800))
+    swapped, _ = simulate_cohort(small_spec(patients=("P2", "P1"), cells_per_group=60, genes=800))
+    p2 = (both.obs["patient"] == "P2").to_numpy()
+    assert list(both.obs_names[p2]) == list(alone.obs_names) == list(swapped.obs_names[:alone.n_obs])
+    assert (both.X[p2] != alone.X).nnz == 0 and (swapped.X[:alone.n_obs] != alone.X).nnz == 0
+    assert truth_both.filter(truth_both["patient"] == "P2").equals(truth_alone)
+    # and the patients are not copies of one another
+    assert (both.X[p2] != both.X[~p2]).nnz > 0
+
+
 def test_planted_cells_ip_and_programmes(small_cohort):
     adata, truth = small_cohort
     assert truth["planted_cell"].mean() == pytest.approx(0.45, abs=0.05)

@@ -16,7 +16,7 @@ from replisuite.trpm4.claims import calibration_claims
 
 STUDY = {"gam": {"k_min": 3, "k_max": 8, "lam_log10_low": -3, "lam_log10_high": 3, "lam_num": 7},
          "ip": {"grid_points": 500, "level": 0.95, "grid_quantiles": [0.0, 1.0], "detected_only": True, "smooth_alpha": 0.05},
-         "cv": {"repeats": 20, "train_fraction": 0.7}}
+         "cv": {"repeats": 20, "train_fraction": 0.7, "classifier": {"c": 1.0}}}
 
 
 def test_mean_crossing_of_a_known_curve():
@@ -54,6 +54,16 @@ def test_the_published_checks_under_the_nulls_behave_as_measured(rows):
     flat = rows.filter(pl.col("scenario") == "no_relation")
     assert flat["deviance_explained"].max() < 0.03 and flat["n_trep"].max() < 0.03 * 600
     assert (flat["reason"] != "").any()  # a patient the method cannot handle is a row with its reason
+
+
+def test_the_corrected_cv_is_silent_under_the_nulls_and_finds_the_planted_cells(rows):
+    """The classifier never sees a held-out cell's score: it separates TREP from the rest only
+    where expression marks a subpopulation that the score follows (the nulls mark a random one)."""
+    table = {r["scenario"]: r for r in calibration_table(rows).iter_rows(named=True)}
+    assert table["no_subpopulation"]["cv_corrected_significant_rate"] <= 0.25
+    assert table["no_relation"]["cv_corrected_significant_rate"] <= 0.25
+    assert table["planted"]["cv_corrected_significant_rate"] >= 0.75
+    assert table["no_subpopulation"]["cv_significant_rate"] >= 0.75  # the published CV, on the same cells
 
 
 def test_planted_shifted_reports_the_ip_against_both_explanations(rows):

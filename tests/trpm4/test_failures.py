@@ -10,7 +10,8 @@ from replisuite.trpm4.fits import cell_power, fit_gam
 
 STUDY = {"gam": {"k_min": 3, "k_max": 6, "lam_log10_low": -2, "lam_log10_high": 2, "lam_num": 5},
          "ip": {"grid_points": 200, "level": 0.95, "grid_quantiles": [0.0, 1.0], "detected_only": True, "smooth_alpha": 0.05},
-         "cv": {"repeats": 3, "train_fraction": 0.7, "seed": 1, "normality_alpha": 0.05, "selections": ["patient"]}}
+         "cv": {"repeats": 3, "train_fraction": 0.7, "seed": 1, "normality_alpha": 0.05, "selections": ["patient"],
+                "classifier": {"c": 1.0}}}
 
 
 def scores(tmp_path):
@@ -23,6 +24,8 @@ def scores(tmp_path):
     })
     path = tmp_path / "scores.parquet"
     frame.write_parquet(path)
+    pl.DataFrame({"cell": frame["cell"], **{f"pc{i}": rng.normal(size=600) for i in (1, 2)}}).write_parquet(
+        tmp_path / "features.parquet")
     return str(path)
 
 
@@ -30,7 +33,8 @@ def run_patient(tmp_path, path, patient):
     out = {name: str(tmp_path / f"{patient}.{name}") for name in ("fit.json", "fitted.parquet", "cells.parquet",
                                                                   "summary.json", "cv.parquet")}
     fit_gam(STUDY, "PCa", patient, "Ribo", scores=path, fit_out=out["fit.json"], fitted_out=out["fitted.parquet"])
-    cell_power(STUDY, "PCa", patient, fit=out["fit.json"], fitted=out["fitted.parquet"], cells_out=out["cells.parquet"],
+    cell_power(STUDY, "PCa", patient, fit=out["fit.json"], fitted=out["fitted.parquet"],
+               features=str(tmp_path / "features.parquet"), cells_out=out["cells.parquet"],
                summary_out=out["summary.json"], cv_out=out["cv.parquet"])
     return out
 

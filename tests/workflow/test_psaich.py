@@ -57,8 +57,9 @@ def test_rerun_sends_nothing(psaich_run):
 
 def test_one_config_key_reruns_only_the_jobs_that_read_it(psaich_run):
     work, env = psaich_run
-    by_params, scheduled = rerun_plan(work, env, [TARGET], {"psaich/n_boot": 300})
-    assert by_params == {"summarise_psaich": 1}
-    assert "administer_psaich" not in scheduled
+    for key, value in (("psaich/n_boot", 300), ("psaich/bootstrap_seed", 9)):
+        by_params, scheduled = rerun_plan(work, env, [TARGET], {key: value})
+        assert by_params == {"summarise_psaich": 1}, key
+        assert "administer_psaich" not in scheduled
     by_params, _ = rerun_plan(work, env, [TARGET], {"psaich/whole_tokens_per_item": 7})
     assert by_params == {"administer_psaich": 1}

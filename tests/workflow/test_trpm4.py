@@ -69,6 +69,11 @@ def test_gene_sets_fits_and_cross_validation(trpm4_run):
     ep = cv.filter(pl.col("method") == "explanatory_power")
     assert (ep["mean"] > 0).all() and (ep["fdr"] < 0.05).all()
     assert cv.filter(pl.col("method") == "random")["effect_size"].abs().max() < ep["effect_size"].min()
+    variants = dict(cv.select("method", "variant").unique().iter_rows())
+    assert variants == {"explanatory_power": "published", "classifier": "corrected", "random": "control", "leverage": "control"}
+    # the planted cells carry expression programmes, so the corrected CV finds them without their scores
+    corrected = cv.filter(pl.col("method") == "classifier")
+    assert (corrected["mean"] > 0).all() and (corrected["fdr"] < 0.05).all()
     recovered = table(work, "dual_filter_recovery")
     assert recovered.height == 2 * 10 and recovered["found_tier"].is_not_null().all()
     pca = recovered.filter(pl.col("group") == "PCa")
@@ -103,6 +108,7 @@ def test_calibration_scenarios_are_tabled_and_drawn(trpm4_run):
     assert (work / "results/trpm4/figures/calibration.png").stat().st_size > 5000
     claims = pl.read_csv(work / "results/trpm4/claims.csv")
     assert {"cv_null_no_subpopulation", "ip_null_no_subpopulation", "ip_beats_trivial_guess"} <= set(claims["claim_id"])
+    assert calibration["cv_corrected_significant_rate"].is_not_null().all()
 
 
 def test_rerun_is_a_no_op(trpm4_run):
@@ -119,6 +125,11 @@ def test_one_config_key_reruns_only_the_jobs_that_read_it(trpm4_run):
     by_params, scheduled = rerun_plan(work, env, [TARGET], {"trpm4/cv/repeats": 4})
     assert by_params == {"trpm4_cell_power": 6, "trpm4_calibration": 8}  # 4 scenarios x 2 replicates read cv/repeats
     assert not scheduled & {"simulate_trpm4_cohort", "prepare_trpm4_cells", "trpm4_gam", "trpm4_dual_filter"}
+    by_params, scheduled = rerun_plan(work, env, [TARGET], {"trpm4/cv/classifier/components": 5})
+    assert by_params == {"trpm4_features": 1}
+    assert not scheduled & {"trpm4_gam", "trpm4_calibration", "score_trpm4_cells"}
+    by_params, _ = rerun_plan(work, env, [TARGET], {"trpm4/cv/classifier/c": 0.5})
+    assert by_params == {"trpm4_cell_power": 6, "trpm4_calibration": 8}
 
 
 def test_real_cohort_with_a_missing_gene_fails_naming_it(trpm4_run, tmp_path):

@@ -46,7 +46,7 @@ rule summarise_psaich:
         differences_png=report("results/psaich/figures/item_minus_whole.png", caption="../report/psaich/figure_differences.rst", category="psaich"),
         differences_pdf="results/psaich/figures/item_minus_whole.pdf",
     params:
-        study=config_keys("psaich", "instrument_files", "instruments", "n_boot", "seeds"),
+        study=config_keys("psaich", "instrument_files", "instruments", "n_boot", "bootstrap_seed"),
         llm=model_labels_of(PSAICH["models"]),
     log:
         "logs/psaich/summarise_psaich.log",

@@ -107,6 +107,27 @@ rule trpm4_dual_filter:
         "../scripts/trpm4/dual_filter.py"
 
 
+rule trpm4_features:
+    input:
+        cells=rules.prepare_trpm4_cells.output.cells,
+    output:
+        features="results/trpm4/features.parquet",
+    params:
+        study=config_keys("trpm4", "cv/classifier/genes", "cv/classifier/components", "cv/classifier/exclude_pattern",
+                          "cv/classifier/seed", "anchor", "gene_sets", "focus_set"),
+    log:
+        "logs/trpm4/trpm4_features.log",
+    benchmark:
+        "logs/trpm4/trpm4_features.benchmark.tsv"
+    conda:
+        "../../envs/scrna.yaml"
+    resources:
+        mem_mb=6000,
+        runtime=15,
+    script:
+        "../scripts/trpm4/features.py"
+
+
 rule trpm4_gam:
     input:
         scores=rules.score_trpm4_cells.output.scores,
@@ -132,12 +153,14 @@ rule trpm4_cell_power:
     input:
         fit=f"results/trpm4/fits/{{trpm4_group}}/{{trpm4_patient}}/{TRPM4['focus_set']}.json",
         fitted=f"results/trpm4/fits/{{trpm4_group}}/{{trpm4_patient}}/{TRPM4['focus_set']}.parquet",
+        features=rules.trpm4_features.output.features,
     output:
         cells="results/trpm4/cep/{trpm4_group}/{trpm4_patient}.cells.parquet",
         summary="results/trpm4/cep/{trpm4_group}/{trpm4_patient}.json",
         cv="results/trpm4/cep/{trpm4_group}/{trpm4_patient}.cv.parquet",
     params:
-        study=config_keys("trpm4", "ip", "gam", "cv"),
+        study=config_keys("trpm4", "ip", "gam", "cv/repeats", "cv/train_fraction", "cv/seed", "cv/selections",
+                          "cv/normality_alpha", "cv/classifier/c"),
     log:
         "logs/trpm4/trpm4_cell_power/{trpm4_group}/{trpm4_patient}.log",
     benchmark:
@@ -213,7 +236,7 @@ rule trpm4_calibration:
     output:
         "results/trpm4/calibration/{scenario}/{replicate}.parquet",
     params:
-        study=config_keys("trpm4", "gam", "ip", "cv/repeats", "cv/train_fraction", "calibration/patients",
+        study=config_keys("trpm4", "gam", "ip", "cv/repeats", "cv/train_fraction", "cv/classifier/c", "calibration/patients",
                           "calibration/cells", "calibration/seed"),
     wildcard_constraints:
         scenario="|".join(TRPM4["calibration"]["scenarios"]),

@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 
 from replisuite.instruments import Instrument, score
-from replisuite.stats import bootstrap_mean_ci
+from replisuite.stats import bootstrap_mean_ci, name_seed
 
 SCORES_SCHEMA = {
     "model": pl.String, "seed": pl.Int64, "instrument": pl.String, "mode": pl.String, "answer_method": pl.String,
@@ -33,7 +33,8 @@ def scores(answers: pl.DataFrame, instruments: Mapping[str, Instrument]) -> tupl
 
 def mode_differences(totals: pl.DataFrame, *, reference: str = "whole", n_boot: int, seed: int) -> pl.DataFrame:
     """Per model x instrument x mode: mean over seeds of (mode total - ``reference`` total), with
-    a bootstrap 95% interval over seeds; seeds where either total is missing are left out and counted."""
+    a bootstrap 95% interval over seeds; seeds where either total is missing are left out and counted.
+    Each interval's bootstrap seed derives from ``seed`` and the model, instrument and mode names."""
     wide = totals.pivot(on="mode", index=["model", "instrument", "seed"], values="total")
     rows = []
     for mode in [c for c in wide.columns if c not in ("model", "instrument", "seed", reference)]:
@@ -42,7 +43,8 @@ def mode_differences(totals: pl.DataFrame, *, reference: str = "whole", n_boot: 
                 continue
             both = group.filter(pl.col(mode).is_not_null() & pl.col(reference).is_not_null())
             differences = (both[mode] - both[reference]).to_numpy().astype(float)
-            mean, low, high = bootstrap_mean_ci(differences, n_boot=n_boot, seed=seed)
+            mean, low, high = bootstrap_mean_ci(differences, n_boot=n_boot,
+                                                seed=name_seed(seed, model, instrument, mode))
             rows.append({"model": model, "instrument": instrument, "mode": mode, "reference": reference,
                          "mean_difference": mean, "ci_low": low, "ci_high": high, "seeds": both.height,
                          "seeds_missing": group.height - both.height})

@@ -64,7 +64,7 @@ def summarise(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, answe
     totals = totals.with_columns(pl.col("model").replace_strict(labels, default=pl.col("model")).alias("label"))
     write_table(totals, tables["scores"], schema=totals.schema)
     write_table(subscales, tables["subscales"], schema=subscales.schema)
-    differences = mode_differences(totals, n_boot=study["n_boot"], seed=study["seeds"][0])
+    differences = mode_differences(totals, n_boot=study["n_boot"], seed=study["bootstrap_seed"])
     write_table(differences, tables["differences"], schema=differences.schema)
     rows = []
     for path in transcripts:

@@ -27,6 +27,7 @@ import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import anndata as ad
 import numpy as np
@@ -35,6 +36,7 @@ import polars as pl
 from scipy import sparse
 
 from replisuite.singlecell.genesets import go_biological_process
+from replisuite.stats import name_seed
 
 RIBOSOMAL_PROTEIN = re.compile(r"(RP[SL]\d+[A-Z]?\d*|RPLP[0-2]|RPSA|MRP[SL]\d+[A-Z]?)")
 TRUTH_SCHEMA = {"cell": pl.String, "patient": pl.String, "condition": pl.String, "cluster": pl.String,
@@ -121,6 +123,11 @@ def _curve(a: np.ndarray, *, base: float, amplitude: float, scale: float) -> np.
 def simulate_cohort(spec: CohortSpec) -> tuple[ad.AnnData, pl.DataFrame]:
     """Simulate the cohort.
 
+    The genes, their expression spectrum and the planted gene lists are drawn once for the cohort
+    (seed ``(seed, "genes")``); everything about a patient's cells from the patient's own seed
+    ``(seed, patient)``, so adding, removing or reordering patients leaves every other patient's
+    cells unchanged.
+
     Returns
     -------
     adata
@@ -133,44 +140,85 @@ def simulate_cohort(spec: CohortSpec) -> tuple[ad.AnnData, pl.DataFrame]:
     unlevelled = sorted(set(spec.conditions) - set(spec.anchor_per_10k))
     if unlevelled:
         raise ValueError(f"simulation: no anchor level (anchor_per_10k) for condition(s) {unlevelled}")
-    rng = np.random.default_rng(spec.seed)
-    go = go_biological_process()
-    genes, programme_genes = _gene_universe(spec, go, rng)
-    index = {g: i for i, g in enumerate(genes)}
-    obs, cells = _cells(spec, rng)
-    n = len(obs)
+    genome = _Genome.draw(spec)
+    parts = [_simulate_patient(spec, genome, patient) for patient in spec.patients]
+    counts = sparse.vstack([part[0] for part in parts], format="csr")
+    counts.sort_indices()
+    obs = pl.concat([part[1] for part in parts])
+    curves: dict[str, dict[str, Any]] = {}
+    for part in parts:
+        for condition, by_patient in part[2].items():
+            curves.setdefault(condition, {}).update(by_patient)
+    adata = ad.AnnData(X=counts,
+                       obs=pd.DataFrame(obs.select("patient", "condition", "cluster").to_dict(as_series=False),
+                                        index=pd.Index(obs["cell"].to_list(), name="cell")),
+                       var=pd.DataFrame(index=pd.Index(genome.genes, name="gene")))
+    adata.uns["simulation"] = {"programme_genes": genome.programme_genes, "curves": curves,
+                               "coexpressed": genome.coexpressed}
+    return adata, obs.select(list(TRUTH_SCHEMA)).cast(TRUTH_SCHEMA)
+
+
+@dataclass(frozen=True)
+class _Genome:
+    """What every patient shares: genes, expression proportions and the planted gene lists."""
+
+    genes: list[str]
+    index: dict[str, int]
+    proportion: np.ndarray  # of the library outside the focus genes, anchor and mito (sums to 1)
+    programme_genes: dict[str, list[str]]
+    coexpressed: dict[str, list[str]]
+    focus: np.ndarray
+    focus_offsets: np.ndarray
+    ribosomal: np.ndarray
+    mito: np.ndarray
+
+    @classmethod
+    def draw(cls, spec: CohortSpec) -> _Genome:
+        rng = np.random.default_rng(name_seed(spec.seed, "genes"))
+        genes, programme_genes = _gene_universe(spec, go_biological_process(), rng)
+        index = {g: i for i, g in enumerate(genes)}
+        proportion = np.exp(rng.normal(0, 1.6, len(genes)))
+        ribosomal = np.array([_is_ribosomal(g) for g in genes])
+        mito = np.array([g.startswith("MT-") for g in genes])
+        proportion[ribosomal] = np.exp(rng.normal(2.5, 0.5, ribosomal.sum())) * proportion[~ribosomal].mean()
+        focus = np.array([index[g] for g in spec.focus_genes], dtype=int)
+        coexpressed = _choose_coexpressed(spec, rng, genes, programme_genes)
+        proportion[focus] = 0.0
+        proportion[index[spec.anchor]] = 0.0
+        proportion[mito] = 0.0
+        proportion /= proportion.sum()
+        for gene in (g for members in coexpressed.values() for g in members):
+            proportion[index[gene]] = spec.coexpressed_per_10k / 1e4
+        offsets = rng.normal(0, 0.15, len(focus))
+        return cls(genes, index, proportion, programme_genes, coexpressed, focus, offsets - offsets.mean(), ribosomal, mito)
+
+
+def _simulate_patient(spec: CohortSpec, genome: _Genome, patient: str):
+    """One patient's counts (CSR), truth rows (with the cell names) and planted curves, from the patient's own seed."""
+    rng = np.random.default_rng(name_seed(spec.seed, patient))
+    obs = _cells(spec, rng, patient)
+    n = obs.height
     library = np.exp(rng.normal(spec.library_log_mean, spec.library_log_sd, n))
-    proportion = np.exp(rng.normal(0, 1.6, len(genes)))
-    ribosomal = np.array([_is_ribosomal(g) for g in genes])
-    mito = np.array([g.startswith("MT-") for g in genes])
-    proportion[ribosomal] = np.exp(rng.normal(2.5, 0.5, ribosomal.sum())) * proportion[~ribosomal].mean()
-    focus = np.array([index[g] for g in spec.focus_genes])
-    anchor_index = index[spec.anchor]
-    proportion[focus] = 0.0
-    proportion[anchor_index] = 0.0
-    proportion[mito] = 0.0
     # the rest of the cell's library is shared out by proportion; mito takes a per-cell fraction
     mito_fraction = rng.beta(2, 40, n)
-    proportion /= proportion.sum()
-    multiplier = _set_multipliers(spec, rng, index, n)
+    multiplier = _set_multipliers(spec, rng, genome.index, n)
     median = obs["condition"].replace_strict(dict(spec.anchor_per_10k), return_dtype=pl.Float64).to_numpy()
     anchor_per_10k = np.exp(rng.normal(np.log(median), 1.0))
-    coexpressed = _plant_coexpressed(spec, rng, genes, programme_genes, anchor_per_10k / median, proportion, multiplier, index)
+    _coexpression_multipliers(spec, rng, genome, anchor_per_10k / median, multiplier)
     counts_anchor = _nb(rng, anchor_per_10k * library / 1e4, spec.dispersion)
     library_no_focus = library * 0.9  # about a tenth of each library is left for the focus genes, drawn last
     a = np.log2(np.log1p(1e4 * counts_anchor / library) + 1)
     planted, ip, post, y, curves = _plant(spec, obs, a, rng)
-    obs_pl = obs.with_columns(pl.Series("anchor_planted", a), pl.Series("planted_cell", planted),
-                              pl.Series("planted_ip", ip), pl.Series("post_ip", post))
-    for phase, chosen in programme_genes.items():
+    for phase, chosen in genome.programme_genes.items():
         in_phase = planted & (post if phase == "post_ip" else ~post)
         for gene in chosen:
-            multiplier.setdefault(index[gene], np.ones(n))
-            multiplier[index[gene]] = multiplier[index[gene]] * np.where(in_phase, spec.programme_fold, 1.0)
-    blocks, starts = [], list(range(0, len(genes), 512)) + [len(genes)]
+            multiplier[genome.index[gene]] = multiplier.get(genome.index[gene], np.ones(n)) * np.where(
+                in_phase, spec.programme_fold, 1.0)
+    anchor_index, mito = genome.index[spec.anchor], genome.mito
+    blocks, starts = [], list(range(0, len(genome.genes), 512)) + [len(genome.genes)]
     realised = np.zeros(n)
     for start, stop in itertools.pairwise(starts):
-        mean = np.outer(library_no_focus * (1 - mito_fraction), proportion[start:stop])
+        mean = np.outer(library_no_focus * (1 - mito_fraction), genome.proportion[start:stop])
         for g in range(start, stop):
             if g in multiplier:
                 mean[:, g - start] *= multiplier[g]
@@ -180,43 +228,34 @@ def simulate_cohort(spec: CohortSpec) -> tuple[ad.AnnData, pl.DataFrame]:
         if start <= anchor_index < stop:
             block[:, anchor_index - start] = counts_anchor
         realised += block.sum(axis=1)
-        blocks.append(sparse.csc_matrix(block))
-    # the focus genes: log-normalised targets whose mean is 2**y - 1, drawn against the realised library
+        blocks.append(sparse.csr_matrix(block))
+    counts = sparse.hstack(blocks, format="csr")
+    blocks.clear()
+    counts = counts + _focus_counts(spec, rng, genome, y, realised)
+    truth = obs.with_columns(pl.Series("anchor_planted", a), pl.Series("planted_cell", planted),
+                             pl.Series("planted_ip", ip), pl.Series("post_ip", post))
+    return counts.tocsr(), truth, curves
+
+
+def _focus_counts(spec: CohortSpec, rng, genome: _Genome, y: np.ndarray, realised: np.ndarray) -> sparse.csr_matrix:
+    """The focus genes' counts: log-normalised targets whose mean is ``2**y - 1``, drawn against the realised library."""
     target = 2.0**y - 1
-    offsets = rng.normal(0, 0.15, len(focus))
-    offsets -= offsets.mean()
-    share = np.expm1(np.outer(target, 1 + offsets)) / 1e4
+    share = np.expm1(np.outer(target, 1 + genome.focus_offsets)) / 1e4
     share *= np.minimum(1.0, 0.5 / share.sum(axis=1))[:, None]  # never more than half the library
     total = realised / (1 - share.sum(axis=1))
     placed = sparse.coo_matrix(_nb(rng, share * total[:, None], 10 * spec.dispersion))
-    for b, (start, stop) in enumerate(itertools.pairwise(starts)):
-        inside = (focus[placed.col] >= start) & (focus[placed.col] < stop)
-        if inside.any():  # the focus columns of this block are still all zero
-            blocks[b] = blocks[b] + sparse.csc_matrix(
-                (placed.data[inside], (placed.row[inside], focus[placed.col[inside]] - start)), shape=blocks[b].shape)
-    counts = sparse.hstack(blocks, format="csc")
-    blocks.clear()
-    counts = counts.tocsr()
-    counts.sort_indices()
-    adata = ad.AnnData(X=counts,
-                       obs=pd.DataFrame(obs.select("patient", "condition", "cluster").to_dict(as_series=False),
-                                        index=pd.Index(cells, name="cell")),
-                       var=pd.DataFrame(index=pd.Index(genes, name="gene")))
-    adata.uns["simulation"] = {"programme_genes": programme_genes, "curves": curves, "coexpressed": coexpressed}
-    truth = obs_pl.select(pl.Series("cell", cells), "patient", "condition", "cluster", "anchor_planted",
-                          "planted_cell", "planted_ip", "post_ip")
-    return adata, truth.cast(TRUTH_SCHEMA)
+    return sparse.csr_matrix((placed.data, (placed.row, genome.focus[placed.col])), shape=(y.size, len(genome.genes)))
 
 
-def _cells(spec: CohortSpec, rng) -> tuple[pl.DataFrame, list[str]]:
+def _cells(spec: CohortSpec, rng, patient: str) -> pl.DataFrame:
     rows = []
-    for patient in spec.patients:
-        for condition, clusters in spec.conditions.items():
-            extra = int(round(spec.cells_per_group * spec.other_cluster_fraction))
-            chosen = rng.choice(list(clusters), spec.cells_per_group).tolist() + ["0"] * extra
-            rows += [(patient, condition, c) for c in chosen]
+    for condition, clusters in spec.conditions.items():
+        extra = int(round(spec.cells_per_group * spec.other_cluster_fraction))
+        chosen = rng.choice(list(clusters), spec.cells_per_group).tolist() + ["0"] * extra
+        rows += [(patient, condition, c) for c in chosen]
     obs = pl.DataFrame(rows, schema={"patient": pl.String, "condition": pl.String, "cluster": pl.String}, orient="row")
-    return obs, [f"cell{i:06d}" for i in range(obs.height)]
+    return obs.with_columns(pl.format("{}_cell{}", pl.col("patient"), pl.int_range(pl.len()).cast(pl.String).str.zfill(5))
+                            .alias("cell"))
 
 
 def _set_multipliers(spec: CohortSpec, rng, index: Mapping[str, int], n: int) -> dict[int, np.ndarray]:
@@ -231,25 +270,25 @@ def _set_multipliers(spec: CohortSpec, rng, index: Mapping[str, int], n: int) ->
     return multiplier
 
 
-def _plant_coexpressed(spec: CohortSpec, rng, genes: Sequence[str], programme_genes: Mapping[str, Sequence[str]],
-                       relative_anchor: np.ndarray, proportion: np.ndarray, multiplier: dict[int, np.ndarray],
-                       index: Mapping[str, int]) -> dict[str, list[str]]:
-    """Pick ``spec.coexpressed[tier]`` unused genes per tier; make their expression follow the cell's
-    anchor rate (relative to its condition's median) times lognormal noise. Returns tier -> genes."""
+def _choose_coexpressed(spec: CohortSpec, rng, genes: Sequence[str],
+                       programme_genes: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """Pick ``spec.coexpressed[tier]`` unused genes per tier (tier -> genes)."""
     if not spec.coexpressed:
         return {}
     taken = {spec.anchor, *spec.focus_genes, *(g for members in spec.other_sets.values() for g in members),
              *(g for members in programme_genes.values() for g in members)}
     pool = [g for g in genes if g not in taken and not _is_ribosomal(g) and not g.startswith("MT-")]
     chosen = iter(rng.choice(pool, size=sum(spec.coexpressed.values()), replace=False).tolist())
-    planted = {}
-    for tier, count in spec.coexpressed.items():
-        planted[tier] = [next(chosen) for _ in range(count)]
-        for gene in planted[tier]:
-            proportion[index[gene]] = spec.coexpressed_per_10k / 1e4
+    return {tier: [next(chosen) for _ in range(count)] for tier, count in spec.coexpressed.items()}
+
+
+def _coexpression_multipliers(spec: CohortSpec, rng, genome: _Genome, relative_anchor: np.ndarray,
+                              multiplier: dict[int, np.ndarray]) -> None:
+    """Make each co-expressed gene follow the cell's anchor rate (relative to its condition's median) times lognormal noise."""
+    for tier, members in genome.coexpressed.items():
+        for gene in members:
             noise = rng.normal(0, spec.coexpressed_noise[tier], relative_anchor.size)
-            multiplier[index[gene]] = relative_anchor * np.exp(noise)
-    return planted
+            multiplier[genome.index[gene]] = relative_anchor * np.exp(noise)
 
 
 def _plant(spec: CohortSpec, obs: pl.DataFrame, a: np.ndarray, rng):

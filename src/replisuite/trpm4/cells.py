@@ -14,6 +14,7 @@ import polars as pl
 from replisuite.atomic import atomic_open, atomic_path
 from replisuite.singlecell import qc
 from replisuite.singlecell.correlation import anchor_correlations
+from replisuite.singlecell.features import principal_components
 from replisuite.singlecell.genesets import (
     MissingGenesError,
     gene_set_scores,
@@ -100,6 +101,21 @@ def score_cells(study: Mapping[str, Any], *, cells: str, scores_out: str, sets_o
                 schema={"cell": pl.String, "group": pl.String, "patient": pl.String, "anchor": pl.Float64,
                         **{name: pl.Float64 for name in study["gene_sets"]}})
     write_table(summary, sets_out, schema=summary.schema)
+
+
+def expression_features(study: Mapping[str, Any], *, cells: str, features_out: str) -> None:
+    """Principal components per cell for the corrected CV's classifier, from genes outside the focus
+    score set, the anchor and ``cv.classifier.exclude_pattern``; computed over all cells (every
+    group and patient), since the classifier only needs a shared low-dimensional expression space."""
+    settings = study["cv"]["classifier"]
+    adata = ad.read_h5ad(cells)
+    names = adata.var_names.to_series()
+    excluded = {study["anchor"], *study["gene_sets"][study["focus_set"]]}
+    if settings["exclude_pattern"]:
+        excluded |= set(names[names.str.contains(settings["exclude_pattern"])])
+    components, _ = principal_components(adata, exclude=excluded, n_genes=settings["genes"],
+                                         n_components=settings["components"], seed=settings["seed"])
+    write_table(components, features_out, schema=components.schema)
 
 
 def dual_filter(study: Mapping[str, Any], group: str, *, cells: str, table_out: str, threads: int | None = None) -> None:

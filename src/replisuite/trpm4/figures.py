@@ -9,9 +9,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import polars as pl
 
+from replisuite.singlecell.cep import CV_VARIANTS
+
 TIER_COLOURS = {"tier1": "#b2182b", "tier2": "#ef8a62", "none": "#bababa"}
 QUADRANT_COLOURS = {"pre_trep": "#2166ac", "pre_non_trep": "#92c5de", "post_trep": "#b2182b", "post_non_trep": "#f4a582"}
-METHOD_COLOURS = {"explanatory_power": "#b2182b", "random": "#999999", "leverage": "#4393c3"}
+METHOD_COLOURS = {"explanatory_power": "#b2182b", "classifier": "#1b7837", "random": "#999999", "leverage": "#4393c3"}
 
 
 def dual_filter(tables: Sequence[pl.DataFrame], *, anchor: str) -> plt.Figure:
@@ -73,10 +75,10 @@ def de_heatmap(fits: pl.DataFrame) -> plt.Figure:
 
 
 def cv_boxplots(cv: pl.DataFrame, groups: Sequence[str], *, selection: str) -> plt.Figure:
-    """RMSE(non-TREP) - RMSE(TREP) over CV repeats, per patient, for EP ranking and the two controls
-    (``cv`` holds one k/lambda selection, named in the titles)."""
+    """RMSE(non-TREP) - RMSE(TREP) over CV repeats, per patient, for EP ranking (published), the
+    classifier (corrected) and the two controls (``cv`` holds one k/lambda selection, named in the titles)."""
     figure, axes = plt.subplots(len(groups), 1, figsize=(9, 2.8 * len(groups)), squeeze=False)
-    methods = list(METHOD_COLOURS)
+    methods = [m for m in METHOD_COLOURS if m in set(cv["method"])]
     for ax, group in zip(axes[:, 0], groups, strict=True):
         frame = cv.filter(pl.col("group") == group)
         patients = frame["patient"].unique().sort().to_list()
@@ -86,11 +88,11 @@ def cv_boxplots(cv: pl.DataFrame, groups: Sequence[str], *, selection: str) -> p
             box = ax.boxplot(data, positions=positions, widths=0.8, patch_artist=True, showfliers=False)
             for patch in box["boxes"]:
                 patch.set_facecolor(METHOD_COLOURS[method])
-            ax.plot([], [], c=METHOD_COLOURS[method], lw=6, label=method)
+            ax.plot([], [], c=METHOD_COLOURS[method], lw=6, label=f"{method} ({CV_VARIANTS[method]})")
         ax.axhline(0, c="black", lw=0.8)
-        ax.set_xticks(np.arange(len(patients)) * (len(methods) + 1) + 1, patients)
+        ax.set_xticks(np.arange(len(patients)) * (len(methods) + 1) + (len(methods) - 1) / 2, patients)
         ax.set(title=f"{group}: Monte Carlo CV (k and lambda: {selection})", ylabel="RMSE(non-TREP) - RMSE(TREP)")
-        ax.legend(loc="upper right", ncols=3)
+        ax.legend(loc="upper right", ncols=len(methods), fontsize=7)
     return figure
 
 
@@ -139,7 +141,9 @@ def go_dotplot(top: pl.DataFrame, *, comparisons: Mapping[str, str], terms_per_c
     return figure
 
 
-CALIBRATION_RATES = {"cv_significant_rate": "CV 'significant' (published)", "ip_reported_rate": "IP reported (published)",
+CALIBRATION_RATES = {"cv_significant_rate": "CV 'significant' (published)",
+                     "cv_corrected_significant_rate": "CV 'significant' (corrected: classifier)",
+                     "ip_reported_rate": "IP reported (published)",
                      "ip_reported_rate_gated": "IP reported (residual smooth significant)"}
 
 
@@ -151,7 +155,7 @@ def calibration(rows: pl.DataFrame, table: pl.DataFrame) -> plt.Figure:
     width = 0.8 / len(CALIBRATION_RATES)
     for i, (column, label) in enumerate(CALIBRATION_RATES.items()):
         values = [v if v is not None else 0.0 for v in table[column].to_list()]
-        rates_ax.bar(np.arange(len(scenarios)) + (i - 1) * width, values, width, label=label)
+        rates_ax.bar(np.arange(len(scenarios)) + (i - (len(CALIBRATION_RATES) - 1) / 2) * width, values, width, label=label)
     rates_ax.set_xticks(np.arange(len(scenarios)), scenarios, rotation=15)
     rates_ax.set(ylim=(0, 1.05), ylabel="share of simulated patients", title="Calls under each scenario")
     rates_ax.legend(fontsize=8, loc="upper right")

@@ -108,9 +108,19 @@ def locate_ip(x: np.ndarray, residual: np.ndarray, trep: np.ndarray,
     return ip, ""
 
 
-def cell_power(study: Mapping[str, Any], group: str, patient: str, *, fit: str, fitted: str, cells_out: str,
-               summary_out: str, cv_out: str) -> None:
-    """EP, TREP cells, Monte Carlo CV with controls, the inflection point, pre/post and quadrant tests."""
+def patient_features(features: str, cells: pl.Series) -> np.ndarray:
+    """The rows of the features table for ``cells``, in their order (cells x components)."""
+    table = pl.DataFrame({"cell": cells}).join(pl.read_parquet(features), on="cell", how="left", maintain_order="left")
+    missing = table.filter(pl.any_horizontal(pl.exclude("cell").is_null()))["cell"]
+    if missing.len():
+        raise ValueError(f"{features}: no expression features for {missing.len()} cell(s), e.g. {missing[0]!r}")
+    return table.drop("cell").to_numpy()
+
+
+def cell_power(study: Mapping[str, Any], group: str, patient: str, *, fit: str, fitted: str, features: str,
+               cells_out: str, summary_out: str, cv_out: str) -> None:
+    """EP, TREP cells, Monte Carlo CV with controls (published and corrected, see `cep.cross_validate`),
+    the inflection point, pre/post and quadrant tests."""
     record = json.loads(Path(fit).read_text())
     outputs = {"cells_out": cells_out, "summary_out": summary_out, "cv_out": cv_out}
     if record.get("reason") or not np.isfinite(record["deviance_explained"]):
@@ -143,7 +153,8 @@ def cell_power(study: Mapping[str, Any], group: str, patient: str, *, fit: str, 
     cv = cep.cross_validate(x, y, k=record["k"], lam=record["lam"], repeats=study["cv"]["repeats"],
                             train_fraction=study["cv"]["train_fraction"], seed=name_seed(study["cv"]["seed"], group, patient),
                             selections=tuple(study["cv"]["selections"]), k_min=study["gam"]["k_min"],
-                            k_max=study["gam"]["k_max"], lam_grid=lam_grid(study))
+                            k_max=study["gam"]["k_max"], lam_grid=lam_grid(study),
+                            features=patient_features(features, frame["cell"]), classifier_c=study["cv"]["classifier"]["c"])
     write_table(cells, cells_out, schema=CELL_SCHEMA)
     write_table(cv.with_columns(pl.lit(group).alias("group"), pl.lit(patient).alias("patient")), cv_out,
                 schema={**cep.CV_SCHEMA, "group": pl.String, "patient": pl.String})

@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from replisuite.singlecell.cep import median_detected, one_sample_test
+from replisuite.singlecell.cep import CV_VARIANTS, median_detected, one_sample_test
 from replisuite.singlecell.markers import themed
 from replisuite.stats import bh_fdr
 
@@ -60,13 +60,14 @@ def cep_table(summaries: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
 
 
 def cv_table(cv: pl.DataFrame, *, alpha: float) -> pl.DataFrame:
-    """Per group, patient, k/lambda selection and ranking method: the test of RMSE(non-TREP) -
-    RMSE(TREP) against 0; BH across patients."""
+    """Per group, patient, k/lambda selection and ranking method (``variant``: published EP
+    ranking, the corrected classifier, or a control): the test of RMSE(non-TREP) - RMSE(TREP)
+    against 0; BH across patients."""
     rows = []
     for (group, patient, selection, method), frame in cv.group_by("group", "patient", "selection", "method",
                                                                     maintain_order=True):
         rows.append({"group": group, "patient": patient, "selection": selection, "method": method,
-                     "repeats": frame.height, **one_sample_test(frame["difference"].to_numpy(), alpha=alpha)})
+                     "variant": CV_VARIANTS[method], "repeats": frame.height, **one_sample_test(frame["difference"].to_numpy(), alpha=alpha)})
     table = pl.DataFrame(rows).sort("group", "selection", "method", "patient")
     return pl.concat([part.with_columns(pl.Series("fdr", bh_fdr(part["p_value"].to_numpy())))
                       for part in table.partition_by("group", "selection", "method", maintain_order=True)])
