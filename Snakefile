@@ -39,6 +39,11 @@ if "trpm4" in config:
     include: "workflow/rules/trpm4.smk"
 
 
+if "judge" in config:
+
+    include: "workflow/rules/judge.smk"
+
+
 include: "workflow/rules/claims.smk"
 include: "workflow/rules/provenance.smk"
 

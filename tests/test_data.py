@@ -183,9 +183,11 @@ def test_citation_keys_are_expanded(tmp_path):
 
 def test_project_sources_file_is_complete():
     sources = load_sources("config/sources.yaml")
-    assert len(sources) == 52
+    assert len(sources) == 63
     names = {s.study for s in sources.values()}
-    assert names == {"stigma", "mi", "topics"}
+    assert names == {"stigma", "mi", "topics", "judge"}
+    spaced = [s for s in sources.values() if "%20" in s.url]  # PsychEval prompt files with spaces in their names
+    assert {s.file_name for s in spaced} == {"cultivating change talk.txt", "softening sustain talk.txt"}
     encoded = [s for s in sources.values() if "%3D" in s.url and "%26" in s.url]
     assert len(encoded) == 39
 

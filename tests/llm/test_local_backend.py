@@ -265,3 +265,27 @@ def test_prefill_continues_the_reply(backend):
     assert tokenizer.decode(backend._prompt_ids(request, tokenizer)).endswith("<|im_start|>assistant\n1: 2\n2: ")
     completion = backend.complete(request)
     assert completion.parsed["option"] in request.options and len(completion.parsed["scores"]) == 4
+
+
+def test_a_batch_that_continues_no_kept_row_is_prefilled_afresh(backend):
+    """Regression: with nothing reusable, padding could make the reuse path look cheaper, and it
+    then failed (no kept row to seed the cache from). Pairwise-judge prompts triggered it."""
+    import torch
+
+    tokenizer, model = local._load(backend.path)
+
+    def ids(text):
+        return backend._prompt_ids(Request(kind="chat", backend="local", model=local.SMOLLM2_MODEL,
+                                           messages=(Message("system", "Compare the replies."), Message("user", text))), tokenizer)
+
+    question = "My partner and I argue every night about money and I cannot sleep. " * 6
+    prompts = [ids(question + "Reply A: take a walk."), ids(question + "Reply A: talk to them calmly about a budget." * 14),
+               ids("A different question altogether, asked with a long preamble of its own. " * 16)]
+    rows = local._RowCache(max_tokens=10_000)  # a fresh backend keeps no rows yet
+    common = local._common_prefix(prompts)
+    groups = local._prefix_groups(prompts, start=common)
+    assert local._tree_tokens(prompts, common, groups, True) > len(prompts) * max(map(len, prompts))  # the case that failed
+    state = local._prefill(model, prompts, pad_id=tokenizer.eos_token_id, reuse=rows)
+    for row, prompt in enumerate(prompts):
+        full = model(input_ids=torch.tensor([prompt])).logits[0, -1].float()
+        assert torch.allclose(state.logits[row], full, atol=1e-3), row

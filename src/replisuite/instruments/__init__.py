@@ -92,18 +92,25 @@ class Instrument:
         return [option.label for option in self.options]
 
 
-def load_instrument(path: str | os.PathLike[str]) -> Instrument:
-    """Read and validate one instrument file."""
+def read_spec(path: str | os.PathLike[str], required: tuple[str, ...], *,
+              error: type[ValueError] = ValueError) -> tuple[dict[str, Any], str]:
+    """A YAML definition file (instrument, rubric) and its id; names the file and any missing field."""
     path = Path(path)
     try:
         values = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise InstrumentError(f"{path}: not valid YAML ({error})") from None
+    except yaml.YAMLError as problem:
+        raise error(f"{path}: not valid YAML ({problem})") from None
     name = values.get("id", path.stem) if isinstance(values, dict) else path.stem
-    required = ("id", "name", "citation", "licence", "instructions", "options", "items", "scoring")
     missing = [key for key in required if not isinstance(values, dict) or key not in values]
     if missing:
-        raise InstrumentError(f"{path} ({name}): missing field(s) {missing}")
+        raise error(f"{path} ({name}): missing field(s) {missing}")
+    return values, name
+
+
+def load_instrument(path: str | os.PathLike[str]) -> Instrument:
+    """Read and validate one instrument file."""
+    values, name = read_spec(path, ("id", "name", "citation", "licence", "instructions", "options", "items", "scoring"),
+                             error=InstrumentError)
     options = tuple(_option(name, index, option) for index, option in enumerate(values["options"]))
     if len({o.value for o in options}) != len(options):
         raise InstrumentError(f"{name}: options: two options share a value")
@@ -149,23 +156,29 @@ def _item(instrument: str, index: int, item: Any) -> Item:
 
 
 def _check_bands(instrument: Instrument) -> None:
-    """Bands must tile the possible total scores: start at the minimum, end at the maximum,
-    each starting one point after the previous one ends (sum scoring) with no overlap."""
-    if not instrument.bands:
-        return
     low, high = instrument.score_range()
-    bands = sorted(instrument.bands, key=lambda b: b.min)
-    step = 1.0 if instrument.scoring == "sum" else 0.0
+    check_bands(instrument.id, instrument.bands, low, high, step=1.0 if instrument.scoring == "sum" else 0.0,
+                error=InstrumentError)
+
+
+def check_bands(owner: str, bands: tuple[Band, ...], low: float, high: float, *, step: float,
+                error: type[ValueError] = ValueError) -> None:
+    """Bands must tile the possible totals ``low..high``: start at the minimum, end at the maximum,
+    each starting ``step`` after the previous one ends (1 for integer sums, 0 for means) with no overlap."""
+    if not bands:
+        return
+    bands = tuple(sorted(bands, key=lambda b: b.min))
     if bands[0].min != low or bands[-1].max != high:
-        raise InstrumentError(f"{instrument.id}: bands: must cover {low:g}-{high:g}, they cover {bands[0].min:g}-{bands[-1].max:g}")
+        raise error(f"{owner}: bands: must cover {low:g}-{high:g}, they cover {bands[0].min:g}-{bands[-1].max:g}")
     for before, after in zip(bands, bands[1:]):
         if after.min <= before.max and not (step == 0.0 and after.min == before.max):
-            raise InstrumentError(f"{instrument.id}: bands: {before.label!r} ({before.min:g}-{before.max:g}) overlaps {after.label!r}")
+            raise error(f"{owner}: bands: {before.label!r} ({before.min:g}-{before.max:g}) overlaps {after.label!r}")
         if after.min > before.max + step:
-            raise InstrumentError(f"{instrument.id}: bands: gap between {before.label!r} (ends {before.max:g}) and {after.label!r} (starts {after.min:g})")
+            raise error(f"{owner}: bands: gap between {before.label!r} (ends {before.max:g}) and {after.label!r} "
+                        f"(starts {after.min:g})")
     for band in bands:
         if band.min > band.max:
-            raise InstrumentError(f"{instrument.id}: bands: {band.label!r} has min above max")
+            raise error(f"{owner}: bands: {band.label!r} has min above max")
 
 
 def shipped() -> dict[str, Instrument]:

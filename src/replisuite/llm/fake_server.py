@@ -1,6 +1,7 @@
 """A local OpenAI-compatible server for tests and benchmarks (127.0.0.1 only).
 
-It answers ``POST /v1/chat/completions`` with ``"echo: <last user message>"`` and can be told
+It answers ``POST /v1/chat/completions`` with ``"echo: <last user message>"`` (or with what a
+``respond(body)`` callable returns, e.g. a judge's JSON) and can be told
 to delay, fail with a status code, or drop the connection for the first N attempts at each
 distinct prompt.  It counts calls and the most requests it had in flight at once.
 """
@@ -11,6 +12,7 @@ import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -28,6 +30,7 @@ class Behaviour:
     always_status: int | None = None
     model_version: str = "fake-model-2026-01-01"
     fingerprint: str = "fp_fake"
+    respond: Callable[[dict], str] | None = None
 
 
 @dataclass
@@ -113,7 +116,8 @@ class FakeOpenAIServer:
                 "model": behaviour.model_version,
                 "system_fingerprint": behaviour.fingerprint,
                 "choices": [
-                    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": f"echo: {prompt}"}}
+                    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant",
+                                 "content": behaviour.respond(body) if behaviour.respond else f"echo: {prompt}"}}
                 ],
                 "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": 2, "total_tokens": len(prompt.split()) + 2},
             }

@@ -326,7 +326,8 @@ def _prefill(model, prompts: list[list[int]], *, pad_id: int, reuse: _RowCache |
     tree = len(groups) < len(prompts) and all(end > common for _, end in groups)
     if reuse is not None:
         reused = reuse.lookup(prompts)
-        if len(prompts) * max(len(p) - length for p, (length, _) in zip(prompts, reused)) < _tree_tokens(
+        # the reuse path only pays (and only works) when some row continues a kept one
+        if any(kv is not None for _, kv in reused) and len(prompts) * max(len(p) - length for p, (length, _) in zip(prompts, reused)) < _tree_tokens(
                 prompts, common, groups, tree):
             cache, mask = _seeded_cache(reused)
             logits, mask = _extend(model, cache, mask, [p[length:] for p, (length, _) in zip(prompts, reused)], pad_id)

@@ -1,0 +1,110 @@
+"""Agreement and validity statistics for judges: Cohen's (weighted) kappa, ICC(2,1), Krippendorff's
+alpha (the ``krippendorff`` package), Spearman, and the AUC of a score for a binary label with a
+stratified bootstrap interval."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+WEIGHTS = (None, "linear", "quadratic")
+
+
+def cohen_kappa(a: np.ndarray, b: np.ndarray, *, weights: str | None = None,
+                categories: np.ndarray | None = None) -> float:
+    """Cohen's kappa of two raters' paired ratings (``weights``: None, "linear" or "quadratic" for
+    ordinal scales, distances on the index of ``categories``, default the sorted observed values).
+    Pairs with a missing rating (NaN) are dropped."""
+    if weights not in WEIGHTS:
+        raise ValueError(f"weights must be one of {WEIGHTS}, got {weights!r}")
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    keep = ~(np.isnan(a) | np.isnan(b))
+    a, b = a[keep], b[keep]
+    if not a.size:
+        return float("nan")
+    levels = np.unique(np.concatenate([a, b])) if categories is None else np.asarray(categories, dtype=np.float64)
+    index = {value: i for i, value in enumerate(levels)}
+    k = len(levels)
+    observed = np.zeros((k, k))
+    for x, y in zip(a, b, strict=True):
+        observed[index[x], index[y]] += 1
+    observed /= observed.sum()
+    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0))
+    distance = np.abs(np.subtract.outer(np.arange(k), np.arange(k))).astype(np.float64)
+    disagreement = {None: (distance > 0).astype(np.float64), "linear": distance, "quadratic": distance**2}[weights]
+    denominator = (disagreement * expected).sum()
+    if denominator == 0:
+        return float("nan")
+    return float(1 - (disagreement * observed).sum() / denominator)
+
+
+def icc_2_1(ratings: np.ndarray) -> float:
+    """ICC(2,1) (Shrout & Fleiss 1979): two-way random effects, absolute agreement, single rater.
+
+    ``ratings`` is targets x raters; targets with any missing rating are dropped.
+    """
+    ratings = np.asarray(ratings, dtype=np.float64)
+    ratings = ratings[~np.isnan(ratings).any(axis=1)]
+    n, k = ratings.shape
+    if n < 2 or k < 2:
+        return float("nan")
+    grand = ratings.mean()
+    ss_rows = k * ((ratings.mean(axis=1) - grand) ** 2).sum()
+    ss_cols = n * ((ratings.mean(axis=0) - grand) ** 2).sum()
+    ss_error = ((ratings - grand) ** 2).sum() - ss_rows - ss_cols
+    ms_rows, ms_cols = ss_rows / (n - 1), ss_cols / (k - 1)
+    ms_error = ss_error / ((n - 1) * (k - 1))
+    denominator = ms_rows + (k - 1) * ms_error + k * (ms_cols - ms_error) / n
+    return float((ms_rows - ms_error) / denominator) if denominator > 0 else float("nan")
+
+
+def krippendorff_alpha(ratings: np.ndarray, *, level: str = "ordinal") -> float:
+    """Krippendorff's alpha of a raters x units matrix (NaN = not rated), by the ``krippendorff`` package."""
+    import krippendorff
+
+    ratings = np.asarray(ratings, dtype=np.float64)
+    if np.unique(ratings[~np.isnan(ratings)]).size < 2:
+        return float("nan")  # one value in all: alpha is undefined
+    return float(krippendorff.alpha(reliability_data=ratings, level_of_measurement=level))
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    keep = ~(np.isnan(a) | np.isnan(b))
+    if keep.sum() < 3 or np.ptp(a[keep]) == 0 or np.ptp(b[keep]) == 0:
+        return float("nan")
+    return float(stats.spearmanr(a[keep], b[keep]).statistic)
+
+
+def auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """P(score of a positive > score of a negative) + 0.5 P(tie): the Mann-Whitney form of the ROC AUC.
+    Units with a missing score are dropped."""
+    scores, labels = np.asarray(scores, dtype=np.float64), np.asarray(labels, dtype=bool)
+    keep = ~np.isnan(scores)
+    scores, labels = scores[keep], labels[keep]
+    positives, negatives = labels.sum(), (~labels).sum()
+    if not positives or not negatives:
+        return float("nan")
+    ranks = stats.rankdata(scores)
+    return float((ranks[labels].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+
+
+def auc_ci(scores: np.ndarray, labels: np.ndarray, *, n_boot: int = 2000, level: float = 0.95,
+           seed: int = 0) -> tuple[float, float, float]:
+    """The AUC and a percentile bootstrap interval, resampling positives and negatives separately."""
+    scores, labels = np.asarray(scores, dtype=np.float64), np.asarray(labels, dtype=bool)
+    keep = ~np.isnan(scores)
+    scores, labels = scores[keep], labels[keep]
+    estimate = auc(scores, labels)
+    if np.isnan(estimate):
+        return estimate, float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    positive, negative = scores[labels], scores[~labels]
+    draws = np.empty(n_boot)
+    for b in range(n_boot):
+        p = rng.choice(positive, positive.size)
+        q = rng.choice(negative, negative.size)
+        draws[b] = auc(np.concatenate([p, q]), np.r_[np.ones(p.size, bool), np.zeros(q.size, bool)])
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(draws, [tail, 100 - tail])
+    return estimate, float(low), float(high)
