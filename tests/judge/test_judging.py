@@ -47,6 +47,8 @@ def test_one_repair_pass_then_unparseable(store, scripted_env):
             return json_reply({**dict.fromkeys(IDS, 4), "empathy": 5}) if repairing else json_reply(dict.fromkeys(IDS[:3], 4))
         return "no idea"  # never JSON
     llm = model(store, ScriptedBackend(responder))
+    judge(llm, MITI, {"good": "session good"}, method="json")  # a run stopped after the first session
+    assert llm.totals["new_calls"] == 2
     rows = judge(llm, MITI, {"good": "session good", "bad": "session bad"}, method="json")
     good, bad = rows.filter(pl.col("unit") == "good"), rows.filter(pl.col("unit") == "bad")
     assert good["status"].to_list() == ["ok"] * 4 and good["repaired"].all()

@@ -41,7 +41,7 @@ def validation(judgements: pl.DataFrame, rubrics: Mapping[str, Rubric], *, n_boo
                      f"{frame.height - usable.height} sessions without a complete total; "
                      f"{int((frame['truncated_chars'] > 0).sum())} transcripts truncated"))
     for (judge,), frame in first.group_by("judge", maintain_order=True):
-        units = frame.unique("unit")
+        units = frame.unique("unit", maintain_order=True).sort("unit")
         value, low, high = auc_ci(units["counsellor_words"].to_numpy().astype(float), (units["label"] == POSITIVE).to_numpy(),
                                   n_boot=n_boot, seed=name_seed(seed, judge, "length"))
         rows.append(("annomi_mi_quality", "baseline: counsellor words", judge, "auc", value, low, high, units.height,
@@ -124,8 +124,5 @@ def arena(pairs: pl.DataFrame, replies: pl.DataFrame, *, n_boot: int, seed: int)
                              & pl.col("loser").str.starts_with("human"))
         agree = sum(votes[(c, w)] > votes[(c, lo)] for c, w, lo in zip(human["context"], human["winner"], human["loser"], strict=True))
         checks.append({"judge": judge, **bias, "upvote_pairs": human.height, "upvote_agreement": agree / human.height if human.height else None})
-    return pl.concat(ratings).select("judge", *pairwise_columns()), pl.DataFrame(checks)
-
-
-def pairwise_columns() -> list[str]:
-    return ["reply", "strength", "ci_low", "ci_high", "games", "wins"]
+    columns = ["judge", "reply", "strength", "ci_low", "ci_high", "games", "wins"]
+    return pl.concat(ratings).select(columns), pl.DataFrame(checks)

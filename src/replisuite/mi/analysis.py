@@ -90,7 +90,7 @@ def annotator_agreement(full: pl.DataFrame, tasks: Sequence[str] = ("therapist_b
     for task in tasks:
         speaker, column = TASKS[task]
         coded = full.filter(pl.col("interlocutor") == speaker)
-        multi = coded.group_by("transcript_id", "utterance_id").agg(
+        multi = coded.group_by("transcript_id", "utterance_id", maintain_order=True).agg(
             pl.col(column), pl.col("annotator_id")).filter(pl.col(column).list.len() > 1)
         if multi.height == 0:
             continue
