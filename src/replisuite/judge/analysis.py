@@ -8,6 +8,7 @@ from itertools import combinations
 
 import numpy as np
 import polars as pl
+from scipy import stats
 
 from replisuite.judge import pairwise
 from replisuite.judge.judging import totals
@@ -123,6 +124,9 @@ def arena(pairs: pl.DataFrame, replies: pl.DataFrame, *, n_boot: int, seed: int)
         human = frame.filter((pl.col("status") == "ok") & pl.col("winner").str.starts_with("human")
                              & pl.col("loser").str.starts_with("human"))
         agree = sum(votes[(c, w)] > votes[(c, lo)] for c, w, lo in zip(human["context"], human["winner"], human["loser"], strict=True))
-        checks.append({"judge": judge, **bias, "upvote_pairs": human.height, "upvote_agreement": agree / human.height if human.height else None})
+        checks.append({"judge": judge, **bias, "upvote_pairs": human.height,
+                       "upvote_agreement": agree / human.height if human.height else None,
+                       # against chance (0.5): a judge that ignores quality agrees with the upvotes half the time
+                       "upvote_p": float(stats.binomtest(agree, human.height, 0.5).pvalue) if human.height else None})
     columns = ["judge", "reply", "strength", "ci_low", "ci_high", "games", "wins"]
     return pl.concat(ratings).select(columns), pl.DataFrame(checks)
