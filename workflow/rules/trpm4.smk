@@ -114,7 +114,7 @@ rule trpm4_features:
         features="results/trpm4/features.parquet",
     params:
         study=config_keys("trpm4", "cv/classifier/genes", "cv/classifier/components", "cv/classifier/exclude_pattern",
-                          "cv/classifier/seed", "anchor", "gene_sets", "focus_set"),
+                          "cv/classifier/seed", "anchor", f"gene_sets/{TRPM4['focus_set']}", "focus_set"),
     log:
         "logs/trpm4/trpm4_features.log",
     benchmark:
@@ -182,7 +182,7 @@ rule trpm4_markers:
         degs="results/trpm4/degs/{trpm4_group}/{trpm4_patient}.parquet",
         go="results/trpm4/go/{trpm4_group}/{trpm4_patient}.parquet",
     params:
-        study=config_keys("trpm4", "degs", "gene_sets", "focus_set"),
+        study=config_keys("trpm4", "degs", f"gene_sets/{TRPM4['focus_set']}", "focus_set"),
     log:
         "logs/trpm4/trpm4_markers/{trpm4_group}/{trpm4_patient}.log",
     benchmark:

@@ -24,7 +24,6 @@ from replisuite.singlecell.gam import (
     predict_with_se,
 )
 
-CV_METHODS = ("explanatory_power", "random", "leverage")
 # How held-out cells are called TREP: by EP from their own residuals (as published); by a random draw
 # or the training fit's leverage (controls); by a classifier of expression outside the score set,
 # trained on the training cells' TREP labels, which never sees a held-out cell's score (corrected).
