@@ -22,10 +22,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from replisuite.instruments import Band, check_bands, read_spec
+from replisuite.instruments import SCORING, Band, check_bands, read_spec
 
 DATA = Path(__file__).parent / "data"
-SCORING = ("sum", "mean")
 
 
 class RubricError(ValueError):
