@@ -44,6 +44,11 @@ if "judge" in config:
     include: "workflow/rules/judge.smk"
 
 
+if "support" in config:
+
+    include: "workflow/rules/support.smk"
+
+
 include: "workflow/rules/claims.smk"
 include: "workflow/rules/provenance.smk"
 

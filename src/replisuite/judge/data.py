@@ -7,8 +7,8 @@ import os
 
 import polars as pl
 
+from replisuite.coding.annomi import read_annomi, utterances
 from replisuite.judge.transcripts import Transcript, transcript
-from replisuite.mi.data import read_annomi, utterances
 from replisuite.stats import name_seed
 from replisuite.topics.data import CounselChatError
 

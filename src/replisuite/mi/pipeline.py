@@ -9,11 +9,17 @@ import numpy as np
 import polars as pl
 
 from replisuite.atomic import atomic_path
+from replisuite.coding.annomi import read_annomi, task_frame, utterances
+from replisuite.coding.classifier import (
+    PREDICTIONS_SCHEMA,
+    confusion_table,
+    cross_validate,
+    f1_scores,
+)
+from replisuite.coding.rates import session_rates
 from replisuite.llm import ResponseStore, embed, store_path
 from replisuite.mi import figures
-from replisuite.mi.analysis import annotator_agreement, quality_association, session_rates
-from replisuite.mi.classify import PREDICTIONS_SCHEMA, confusion_table, cross_validate, f1_scores
-from replisuite.mi.data import read_annomi, task_frame, utterances
+from replisuite.mi.analysis import annotator_agreement, quality_association
 from replisuite.plotting import apply_style, figure_paths, save_figure
 from replisuite.tables import write_table
 

@@ -1,4 +1,4 @@
-"""AnnoMI utterances and the labels of each coding task."""
+"""AnnoMI utterances, the labels of each coding task, and the flat therapist code."""
 
 from __future__ import annotations
 
@@ -88,3 +88,27 @@ def task_frame(frame: pl.DataFrame, task: str) -> pl.DataFrame:
         raise AnnoMIError(f"unknown task {task!r}; tasks: {list(TASKS)}")
     speaker, _ = TASKS[task]
     return frame.filter((pl.col("interlocutor") == speaker) & pl.col(task).is_not_null())
+
+
+# main therapist behaviour -> the task that refines it
+SUBTYPES: Mapping[str, str] = {
+    "reflection": "reflection_subtype", "question": "question_subtype", "therapist_input": "input_subtype",
+}
+THERAPIST_CODE = "therapist_code"
+
+
+def therapist_codes(frame: pl.DataFrame) -> pl.DataFrame:
+    """Therapist utterances with one flat code each: the main behaviour refined by its subtype.
+
+    ``reflection:complex``, ``question:open``, ``therapist_input:advice``, ``other``; a main
+    behaviour whose subtype has no majority label keeps the bare behaviour (``reflection``).
+    The code is in column :data:`THERAPIST_CODE`, the label the skill analyses count.
+    """
+    coded = task_frame(frame, "therapist_behaviour")
+    subtype = pl.lit(None, dtype=pl.String)
+    for behaviour, column in SUBTYPES.items():
+        subtype = pl.when(pl.col("therapist_behaviour") == behaviour).then(pl.col(column)).otherwise(subtype)
+    return coded.with_columns(
+        pl.when(subtype.is_null()).then(pl.col("therapist_behaviour"))
+        .otherwise(pl.concat_str(pl.col("therapist_behaviour"), pl.lit(":"), subtype)).alias(THERAPIST_CODE)
+    )

@@ -61,7 +61,7 @@ def cross_validate(
     Parameters
     ----------
     frame
-        The task's utterances (:func:`replisuite.mi.data.task_frame`).
+        The task's utterances (:func:`replisuite.coding.annomi.task_frame`).
     classifier
         ``tfidf`` / ``embedding``, optionally ``+context`` (the previous utterance's features,
         from its own vectoriser or embedding, are concatenated).
