@@ -49,6 +49,16 @@ if "support" in config:
     include: "workflow/rules/support.smk"
 
 
+if "networks" in config:
+
+    include: "workflow/rules/networks.smk"
+
+
+if "care" in config:
+
+    include: "workflow/rules/care.smk"
+
+
 include: "workflow/rules/claims.smk"
 include: "workflow/rules/provenance.smk"
 

@@ -157,3 +157,9 @@ def merge_provenance(entries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any
             target["model_versions"] |= set(entry["model_versions"])
         merged[name]["jobs"] += 1
     return [{**m, "model_versions": sorted(m["model_versions"])} for m in merged.values()]
+
+
+def write_llm_provenance(path: str | os.PathLike[str], models: Sequence[Any]) -> None:
+    """A job's record of the model entries it ran (each :meth:`replisuite.llm.LLM.provenance`), for the manifest."""
+    with atomic_open(path) as handle:
+        json.dump([model.provenance() for model in models], handle, indent=2)

@@ -86,3 +86,8 @@ def config_keys(section, *paths):
 def model_labels_of(names):
     """The llm section restricted to the labels of the named model entries (tables show them)."""
     return {"models": {name: {"label": config["llm"]["models"][name].get("label", name)} for name in names}}
+
+
+def codebook_file(name):
+    """The YAML file of a codebook named in config: a path, or a codebook shipped with the coding layer."""
+    return name if name.endswith((".yaml", ".yml")) else f"src/replisuite/coding/data/{name}.yaml"

@@ -4,7 +4,7 @@ Bradley-Terry strengths with bootstrap intervals; the position-bias rate."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import polars as pl
@@ -26,12 +26,15 @@ def pair_messages(context: str, first: str, second: str) -> list[Message]:
     ]
 
 
-def judge_pairs(llm: LLM, contexts: dict[str, str], replies: pl.DataFrame, *, seed: int, method: str | None = None) -> pl.DataFrame:
+def judge_pairs(llm: LLM, contexts: dict[str, str], replies: pl.DataFrame, *, seed: int, method: str | None = None,
+                messages: Callable[[str, str, str], list[Message]] = pair_messages) -> pl.DataFrame:
     """Every pair of replies within each context judged once.
 
     ``replies`` has ``context``, ``reply`` (the reply's name, e.g. its source) and ``text``. Which
     reply is shown first is drawn with a seed from (``seed``, context, both names). A reply the
     judge's answer cannot be matched to (parsed method) is a row with status ``unparseable``.
+    ``messages(context, first, second)`` builds the question (default: the better counselling reply);
+    its answer must be A or B.
     """
     jobs = []
     for (context,), frame in replies.group_by("context", maintain_order=True):
@@ -41,7 +44,7 @@ def judge_pairs(llm: LLM, contexts: dict[str, str], replies: pl.DataFrame, *, se
                 a, b = rows[i], rows[j]
                 if np.random.default_rng(name_seed(seed, context, a["reply"], b["reply"])).random() < 0.5:
                     a, b = b, a
-                request = llm.request(pair_messages(contexts[context], a["text"], b["text"]), options=LETTERS, method=method)
+                request = llm.request(messages(contexts[context], a["text"], b["text"]), options=LETTERS, method=method)
                 jobs.append((context, a["reply"], b["reply"], request))
     responses = llm.run([job[3] for job in jobs]).responses
     out = []

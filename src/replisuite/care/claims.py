@@ -1,0 +1,34 @@
+"""The care study's one testable premise: a model coder agrees with human coders beyond chance.
+On the shipped illustrative data this checks the pipeline, not the paper (level proxy)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from replisuite.claims import Claim, beats_baseline_verdict, embedded_label
+
+STUDY = "care"
+
+
+def care_claims(*, model_agreement: pl.DataFrame, agreement: pl.DataFrame, embedded: Sequence[str]) -> list[Claim]:
+    human = agreement.filter((pl.col("code") == "overall") & (pl.col("statistic") == "cohen_kappa")).row(0, named=True)
+    claims = []
+    for row in model_agreement.filter(pl.col("code") == "overall").iter_rows(named=True):
+        verdict, rule = beats_baseline_verdict(0.0, row["value"], row["ci_low"])
+        model = row["model"]
+        claims.append(Claim(
+            study=STUDY, claim_id=f"model_coder_agrees_{model}_{row['reference']}",
+            source="LLM-assisted thematic coding of care-encounter interviews",
+            claim=f"A model coder's codes agree with coder {row['reference']}'s beyond chance (Cohen's kappa over excerpt x code)",
+            published="", reproduced=row["value"], ci_low=row["ci_low"], ci_high=row["ci_high"], level="proxy",
+            verdict=verdict, rule=rule, models=embedded_label(model) if model in embedded else model,
+            note=f"{row['data']} data; the two human coders' kappa is {human['value']:.2f} "
+                 f"({human['ci_low']:.2f}-{human['ci_high']:.2f})"))
+    return claims
+
+
+def claims_from_files(paths: dict[str, str], *, embedded: Sequence[str]) -> list[Claim]:
+    return care_claims(model_agreement=pl.read_csv(paths["model_agreement"]), agreement=pl.read_csv(paths["agreement"]),
+                       embedded=embedded)

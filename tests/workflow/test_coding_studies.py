@@ -1,0 +1,143 @@
+"""The networks and care studies end to end on the real AnnoMI sessions and the shipped illustrative
+sets, with an OpenAI-compatible model (the local fake server) as coder and judge: a planted coder
+that spots phrases must beat the trivial guess; one that answers nonsense must not."""
+
+import json
+
+import polars as pl
+import pytest
+
+from replisuite.llm.fake_server import Behaviour, FakeOpenAIServer
+from tests.conftest import real_data_copy, rerun_plan, snakemake
+
+pytestmark = [pytest.mark.workflow, pytest.mark.slow]
+TARGETS = ["results/networks/manifest.json", "results/care/manifest.json"]
+# a planted coder: phrases it recognises, with their codes
+PHRASES = {
+    "worried": "affect-maladaptive", "discouraging": "affect-maladaptive", "not gonna quit": "motivation-maladaptive",
+    "I can quit": "self-adaptive", "I could probably do that": "self-adaptive", "get my kids back": "motivation-adaptive",
+    "step at a time": "cognition-adaptive", "disastrous": "cognition-maladaptive", "bleak": "cognition-maladaptive",
+    "helpline": "seeking_formal", "GP": "seeking_formal", "dragged me out": "encounter_disempowering",
+    "waiting list": "barrier", "A&E": "crisis", "let me": "encounter_empowering", "friend": "seeking_informal",
+    "want to": "aspiration", "I'd like": "aspiration", "stopped going": "withdrawal",
+}
+
+
+def served(body):
+    messages = body["messages"]
+    prompt = messages[-1]["content"]
+    if messages[0]["content"].find("Codes:") >= 0:
+        if "could not be used" in prompt:
+            return '{"codes": []}'
+        text = prompt.split(":\n", 1)[1]
+        found = [{"code": code, "span": phrase} for phrase, code in PHRASES.items() if phrase in text]
+        return json.dumps({"codes": found})
+    if "Name the clinical theme" in prompt:
+        return "theme " + str(len(prompt) % 3)
+    if "mean the same theme" in prompt:
+        return '{"merge": []}'
+    if "In one sentence" in prompt:
+        return "One makes the other worse."
+    if "Draw this client's network" in prompt:
+        return json.dumps({"nodes": ["worry"], "edges": []})
+    if "Network A:" in prompt:
+        a, b = prompt.split("Network A:\n")[1].split("\n\nNetwork B:\n")
+        return "A" if a.count("\n- ") >= b.split("\n\nWhich network")[0].count("\n- ") else "B"
+    return "ok"
+
+
+@pytest.fixture(scope="module")
+def coding_run(tmp_path_factory):
+    server = FakeOpenAIServer(Behaviour(respond=served)).__enter__()
+
+    def small(config):
+        config["llm"]["models"]["served"] = {"backend": "openai", "model": "fake-coder", "base_url": server.base_url,
+                                             "api_key_env": "REPLISUITE_TEST_KEY", "label": "served coder (fake server)"}
+        config["networks"].update(coder="served", judge="served", shots=[0, 2], network_shots=2, n_boot=100)
+        config["care"].update(coders=["served"], n_boot=100)
+
+    work, env = real_data_copy(tmp_path_factory, "coding", small)
+    env["REPLISUITE_TEST_KEY"] = "test-key"
+    snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default", *TARGETS)
+    yield work, env, server
+    server.__exit__(None, None, None)
+
+
+def table(work, study, name):
+    return pl.read_csv(work / f"results/{study}/tables/{name}.csv")
+
+
+def test_detection_beats_the_trivial_guess_and_is_labelled_illustrative(coding_run):
+    work, _, _ = coding_run
+    detection = table(work, "networks", "detection")
+    baseline = detection.filter(pl.col("shots").is_null()).row(0, named=True)
+    model = detection.filter(pl.col("shots") == 2).row(0, named=True)
+    assert model["precision"] > 0.6 and model["f1"] > baseline["f1"]  # the phrases are right where they fire
+    assert model["dimension_accuracy"] > 0.9
+    assert baseline["gold_spans"] == 39
+    claims = pl.read_csv(work / "results/networks/claims.csv")
+    detection_claim = claims.filter(pl.col("claim_id") == "process_detection_few_shot").row(0, named=True)
+    assert "illustrative set written by the replisuite project" in detection_claim["note"]
+    caption = (work / "workflow/report/networks/detection.rst").read_text()
+    assert "ILLUSTRATIVE" in caption
+
+
+def test_networks_themes_and_the_judge_comparison(coding_run):
+    work, _, server = coding_run
+    statistics = table(work, "networks", "network_statistics")
+    assert set(statistics["case"].cast(pl.String)) == {"16", "24", "66"} and set(statistics["method"]) == {"multi-step", "direct"}
+    edges = table(work, "networks", "edges")
+    assert edges.filter(pl.col("method") == "multi-step")["explanation"].str.contains("worse").all()
+    comparison = table(work, "networks", "comparison")
+    preferred = comparison.filter(pl.col("measure") == "multi-step preferred").row(0, named=True)
+    assert preferred["n"] == 3 and preferred["count"] == 3  # the planted judge prefers the network with more edges
+    stability = table(work, "networks", "stability_summary").row(0, named=True)
+    assert stability["pairs"] == 10 and stability["mean_ari"] > stability["mean_null_ari"]
+    manifest = json.loads((work / "results/networks/manifest.json").read_text())
+    served_entry = next(e for e in manifest["llm"] if e["entry"] == "served")
+    assert served_entry["backend"] == "openai"
+    for figure in ("detection", "networks", "themes"):
+        assert (work / f"results/networks/figures/{figure}.png").stat().st_size > 3000
+
+
+def test_care_agreement_model_coder_and_journeys(coding_run):
+    work, _, _ = coding_run
+    agreement = table(work, "care", "agreement")
+    overall = agreement.filter((pl.col("code") == "overall") & (pl.col("statistic") == "cohen_kappa")).row(0, named=True)
+    assert 0.5 < overall["value"] < 0.95 and overall["data"].startswith("illustrative")  # planted disagreements
+    versus = table(work, "care", "model_agreement").filter(pl.col("code") == "overall")
+    assert set(versus["reference"]) == {"coder_a", "coder_b"} and (versus["value"] > 0).all()
+    journeys = table(work, "care", "journeys")
+    assert journeys.height == 8 and journeys.filter(pl.col("case") == "p02")["journey"][0].startswith("crisis > seeking_formal")
+    for figure in ("cooccurrence", "timelines"):
+        assert (work / f"results/care/figures/{figure}.png").stat().st_size > 3000
+
+
+def test_rerun_sends_nothing_and_one_key_reruns_only_its_jobs(coding_run):
+    work, env, server = coding_run
+    calls = server.counters.calls
+    again = snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default", *TARGETS)
+    assert "Nothing to be done" in again.stdout + again.stderr and server.counters.calls == calls
+    by_params, scheduled = rerun_plan(work, env, TARGETS, {"networks/window": 3})
+    assert by_params == {"build_networks": 1} and "code_eemm" not in scheduled
+    by_params, _ = rerun_plan(work, env, TARGETS, {"networks/match/rule": "exact"})
+    assert by_params == {"summarise_networks": 1}
+    by_params, _ = rerun_plan(work, env, TARGETS, {"networks/coder_params/max_tokens": 150})
+    assert by_params == {"code_eemm": 2}
+    by_params, scheduled = rerun_plan(work, env, TARGETS, {"care/shots": 2})
+    assert by_params == {"code_care_excerpts": 1} and not {"code_eemm", "build_networks"} & scheduled
+
+
+def test_a_nonsense_coder_does_not_beat_the_trivial_guess():
+    """The check can fail: the claim's rule on a coder whose spans are never right."""
+    from replisuite.networks.claims import networks_claims
+
+    detection = pl.DataFrame({"coder": ["2 examples", "baseline"], "shots": [2, None], "f1": [0.05, 0.2],
+                              "f1_ci_low": [0.0, 0.1], "f1_ci_high": [0.1, 0.3]})
+    comparison = pl.DataFrame({"measure": ["multi-step preferred", "first shown picked"], "count": [1, 3], "n": [3, 3],
+                               "rate": [1 / 3, 1.0], "ci_low": [0.06, 0.44], "ci_high": [0.8, 1.0]})
+    stability = pl.DataFrame({"pairs": [10], "mean_ari": [0.01], "min_ari": [-0.05], "mean_null_ari": [0.0]})
+    verdicts = {c.claim_id: c.verdict for c in networks_claims(detection=detection, comparison=comparison, stability=stability,
+                                                               coder="x", judge="x", embedded=[])}
+    assert verdicts == {"process_detection_few_shot": "not reproduced", "multi_step_networks_preferred": "not reproduced",
+                        "theme_clusters_stable": "direction reproduced"}

@@ -1,0 +1,135 @@
+# Study networks: EEMM process coding by in-context learning (one job per number of examples),
+# two-step themes and each client's networks, a judge's multi-step vs direct preference, summary.
+# The gold codes are an illustrative set written by the project (config/networks/eemm_gold.csv).
+
+NETWORKS = config["networks"]
+NETWORKS_ANNOMI = raw_path(NETWORKS["sources"]["annomi"])
+NETWORKS_INPUTS = {"annomi": NETWORKS_ANNOMI, "gold": NETWORKS["gold"], "codebook": codebook_file(NETWORKS["codebook"])}
+NETWORKS_TABLES = ["processes", "stability", "nodes", "edges", "network_statistics", "theme_frequencies"]
+NETWORKS_SUMMARY = ["detection", "comparison", "stability_summary"]
+NETWORKS_FIGURES = ["detection", "networks", "themes"]
+
+
+rule code_eemm:
+    input:
+        **NETWORKS_INPUTS,
+    output:
+        detections="results/networks/detections/{shots}.parquet",
+        provenance="results/networks/llm/detections_{shots}.json",
+    params:
+        study=config_keys("networks", "seed", "codebook", "coder", "coder_params"),
+        llm=config_keys("llm", "store_dir", f"models/{NETWORKS['coder']}"),
+    wildcard_constraints:
+        shots=r"\d+",
+    threads: 2
+    log:
+        "logs/networks/code_eemm/{shots}.log",
+    benchmark:
+        "logs/networks/code_eemm/{shots}.benchmark.tsv"
+    conda:
+        "../../envs/llm.yaml"
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    script:
+        "../scripts/networks/code_eemm.py"
+
+
+rule build_networks:
+    input:
+        **NETWORKS_INPUTS,
+        detections=expand(rules.code_eemm.output.detections, shots=NETWORKS["network_shots"]),
+    output:
+        **{name: f"results/networks/tables/{name}.csv" for name in NETWORKS_TABLES},
+        naming="results/networks/themes/naming.json",
+        provenance="results/networks/llm/networks.json",
+    params:
+        study=config_keys("networks", "codebook", "coder", "themes", "window", "max_edges", "max_chars", "reply_params",
+                          "direct_params"),
+        llm=config_keys("llm", "store_dir", f"models/{NETWORKS['coder']}"),
+        tables=NETWORKS_TABLES,
+    threads: 2
+    log:
+        "logs/networks/build_networks.log",
+    benchmark:
+        "logs/networks/build_networks.benchmark.tsv"
+    conda:
+        "../../envs/llm.yaml"
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    script:
+        "../scripts/networks/build_networks.py"
+
+
+rule compare_networks:
+    input:
+        **NETWORKS_INPUTS,
+        nodes=rules.build_networks.output.nodes,
+        edges=rules.build_networks.output.edges,
+    output:
+        comparison="results/networks/comparison/pairs.parquet",
+        provenance="results/networks/llm/comparison.json",
+    params:
+        study=config_keys("networks", "seed", "codebook", "judge", "max_chars"),
+        llm=config_keys("llm", "store_dir", f"models/{NETWORKS['judge']}"),
+    threads: 2
+    log:
+        "logs/networks/compare_networks.log",
+    benchmark:
+        "logs/networks/compare_networks.benchmark.tsv"
+    conda:
+        "../../envs/llm.yaml"
+    resources:
+        mem_mb=3000,
+        runtime=30,
+    script:
+        "../scripts/networks/compare_networks.py"
+
+
+rule summarise_networks:
+    input:
+        **NETWORKS_INPUTS,
+        detections=expand(rules.code_eemm.output.detections, shots=NETWORKS["shots"]),
+        processes=rules.build_networks.output.processes,
+        stability=rules.build_networks.output.stability,
+        nodes=rules.build_networks.output.nodes,
+        edges=rules.build_networks.output.edges,
+        comparison=rules.compare_networks.output.comparison,
+    output:
+        **{name: report(f"results/networks/tables/{name}.csv", caption=f"../report/networks/{name}.rst",
+                        category="networks") for name in NETWORKS_SUMMARY},
+        **{f"figure_{name}": report(f"results/networks/figures/{name}.png", caption=f"../report/networks/figure_{name}.rst",
+                                    category="networks") for name in NETWORKS_FIGURES},
+        **{f"pdf_{name}": f"results/networks/figures/{name}.pdf" for name in NETWORKS_FIGURES},
+    params:
+        study=config_keys("networks", "seed", "n_boot", "codebook", "match"),
+        tables=NETWORKS_SUMMARY,
+        figures=NETWORKS_FIGURES,
+    log:
+        "logs/networks/summarise_networks.log",
+    benchmark:
+        "logs/networks/summarise_networks.benchmark.tsv"
+    conda:
+        "../../envs/llm.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=15,
+    script:
+        "../scripts/networks/summarise.py"
+
+
+STUDY_OUTPUTS["networks"] = [*rules.summarise_networks.output, *rules.build_networks.output[:len(NETWORKS_TABLES)],
+                             rules.build_networks.output.naming]
+STUDY_INPUTS["networks"] = list(NETWORKS_INPUTS.values())
+STUDY_LLM["networks"] = [
+    *expand(rules.code_eemm.output.provenance, shots=sorted({*NETWORKS["shots"], NETWORKS["network_shots"]})),
+    rules.build_networks.output.provenance, rules.compare_networks.output.provenance,
+]
+STUDY_CLAIMS["networks"] = {
+    "inputs": {"detection": rules.summarise_networks.output.detection,
+               "comparison": rules.summarise_networks.output.comparison,
+               "stability": rules.summarise_networks.output.stability_summary},
+    "options": {"coder": NETWORKS["coder"], "judge": NETWORKS["judge"],
+                "embedded": embedded_models([NETWORKS["coder"], NETWORKS["judge"]])},
+}
