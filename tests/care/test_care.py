@@ -19,6 +19,6 @@ def test_the_model_coder_claim_needs_agreement_beyond_chance():
     human = pl.DataFrame({"code": ["overall"], "statistic": ["cohen_kappa"], "value": [0.8], "ci_low": [0.7], "ci_high": [0.9]})
     versus = pl.DataFrame({"code": ["overall", "overall"], "statistic": "cohen_kappa", "value": [0.4, 0.02],
                            "ci_low": [0.2, -0.1], "ci_high": [0.6, 0.1], "model": ["good", "poor"], "reference": "a",
-                           "data": "illustrative"})
+                           "data": "illustrative", "units": 192})
     verdicts = {c.claim_id: c.verdict for c in care_claims(model_agreement=versus, agreement=human, embedded=["poor"])}
     assert verdicts == {"model_coder_agrees_good_a": "reproduced", "model_coder_agrees_poor_a": "direction reproduced"}

@@ -247,3 +247,16 @@ def test_a_killed_coding_job_resumes_without_resending_stored_requests(tmp_path,
                                                                                           "span": pl.String}), k=0, seed=0)
     assert len(answered) == 3 and len(resent) == 3 and not set(resent) & set(answered)
     assert rows["status"].to_list() == ["ok"] * 6
+
+
+def test_a_list_cut_by_the_token_limit_keeps_its_complete_entries():
+    book = shipped("care")
+    reply = '{"codes": [\n {"code": "crisis", "span": "A&E"},\n {"code": "crisis", "span": "A&E"},\n {"code": "barr'
+    rows, problem = parse_codes(reply, "I was in A&E.", book)
+    assert [(r["code"], r["status"]) for r in rows] == [("crisis", "ok")] and not problem
+
+
+def test_theme_names_lose_the_models_preamble():
+    assert themes.clean_name('The clinical theme is "Fear of relapse".', "t") == "Fear of relapse"
+    assert themes.clean_name("Ambivalence about change\nand more", "t") == "Ambivalence about change"
+    assert themes.clean_name("The clinical theme they share in", "theme 3") == "theme 3"

@@ -49,3 +49,18 @@ def test_comparison_counts_wins_position_and_unparseable():
     assert (table["multi-step preferred"]["count"], table["multi-step preferred"]["n"]) == (2, 3)
     assert table["first shown picked"]["count"] == 3 and table["unparseable"]["count"] == 1
     assert table["multi-step preferred"]["ci_low"] < 2 / 3 < table["multi-step preferred"]["ci_high"]
+
+
+def test_claims_are_stated_when_a_weak_coder_found_nothing():
+    from replisuite.networks.claims import networks_claims
+
+    detection = pl.DataFrame({"coder": ["2 examples", "baseline"], "shots": [2, None], "f1": [0.0, 0.2],
+                              "f1_ci_low": [0.0, 0.0], "f1_ci_high": [0.0, 0.4]})
+    comparison = pl.DataFrame({"measure": ["multi-step preferred", "first shown picked"], "count": [0, 0], "n": [0, 0],
+                               "rate": [None, None], "ci_low": [None, None], "ci_high": [None, None]})
+    stability = pl.DataFrame({"pairs": [0], "mean_ari": [None], "min_ari": [None], "mean_null_ari": [None]},
+                             schema={"pairs": pl.Int64, "mean_ari": pl.Float64, "min_ari": pl.Float64, "mean_null_ari": pl.Float64})
+    verdicts = {c.claim_id: c.verdict for c in networks_claims(detection=detection, comparison=comparison, stability=stability,
+                                                               coder="m", judge="m", embedded=["m"])}
+    assert verdicts == {"process_detection_few_shot": "not reproduced", "multi_step_networks_preferred": "not comparable",
+                        "theme_clusters_stable": "not comparable"}

@@ -53,7 +53,8 @@ def coding_run(tmp_path_factory):
     def small(config):
         config["llm"]["models"]["served"] = {"backend": "openai", "model": "fake-coder", "base_url": server.base_url,
                                              "api_key_env": "REPLISUITE_TEST_KEY", "label": "served coder (fake server)"}
-        config["networks"].update(coder="served", judge="served", shots=[0, 2], network_shots=2, n_boot=100)
+        config["networks"].update(coder="served", judge="served", shots=[0, 2], network_shots=2, n_boot=100,
+                                  units_per_session=None)
         config["care"].update(coders=["served"], n_boot=100)
 
     work, env = real_data_copy(tmp_path_factory, "coding", small)

@@ -5,7 +5,7 @@
 NETWORKS = config["networks"]
 NETWORKS_ANNOMI = raw_path(NETWORKS["sources"]["annomi"])
 NETWORKS_INPUTS = {"annomi": NETWORKS_ANNOMI, "gold": NETWORKS["gold"], "codebook": codebook_file(NETWORKS["codebook"])}
-NETWORKS_TABLES = ["processes", "stability", "nodes", "edges", "network_statistics", "theme_frequencies"]
+NETWORKS_TABLES = ["processes", "stability", "nodes", "edges", "network_statistics", "theme_frequencies", "theme_cooccurrence"]
 NETWORKS_SUMMARY = ["detection", "comparison", "stability_summary"]
 NETWORKS_FIGURES = ["detection", "networks", "themes"]
 
@@ -17,7 +17,7 @@ rule code_eemm:
         detections="results/networks/detections/{shots}.parquet",
         provenance="results/networks/llm/detections_{shots}.json",
     params:
-        study=config_keys("networks", "seed", "codebook", "coder", "coder_params"),
+        study=config_keys("networks", "seed", "codebook", "coder", "coder_params", "units_per_session"),
         llm=config_keys("llm", "store_dir", f"models/{NETWORKS['coder']}"),
     wildcard_constraints:
         shots=r"\d+",
@@ -103,7 +103,7 @@ rule summarise_networks:
                                     category="networks") for name in NETWORKS_FIGURES},
         **{f"pdf_{name}": f"results/networks/figures/{name}.pdf" for name in NETWORKS_FIGURES},
     params:
-        study=config_keys("networks", "seed", "n_boot", "codebook", "match"),
+        study=config_keys("networks", "seed", "n_boot", "codebook", "match", "figure_clients"),
         tables=NETWORKS_SUMMARY,
         figures=NETWORKS_FIGURES,
     log:

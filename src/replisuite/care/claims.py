@@ -25,7 +25,7 @@ def care_claims(*, model_agreement: pl.DataFrame, agreement: pl.DataFrame, embed
             published="", reproduced=row["value"], ci_low=row["ci_low"], ci_high=row["ci_high"], level="proxy",
             verdict=verdict, rule=rule, models=embedded_label(model) if model in embedded else model,
             note=f"{row['data']} data; the two human coders' kappa is {human['value']:.2f} "
-                 f"({human['ci_low']:.2f}-{human['ci_high']:.2f})"))
+                 f"({human['ci_low']:.2f}-{human['ci_high']:.2f}); {row['units']} excerpt x code cells"))
     return claims
 
 

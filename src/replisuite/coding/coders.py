@@ -6,11 +6,15 @@ name) from a labelled pool of *other* cases, and the excerpt; the reply is stric
 a span that is not in the excerpt gets one repair request with what was wrong; the repaired reply is
 kept when it has fewer problems. Every call is a stored request, so a killed job resumes where it was.
 The examples for smaller ``k`` are the first of those for larger ``k`` (one seeded order per excerpt).
+For the embedded model (``local`` backend) the reply is prefilled with ``{"codes": [`` (a
+constrained start, recorded in every request; OpenAI-compatible servers get no prefill), and a reply
+cut at the stop string ``]}`` is closed before it is parsed.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,6 +27,7 @@ from replisuite.judge.judging import extract_json
 from replisuite.llm import LLM, Message, Request
 from replisuite.stats import name_seed
 
+JSON_PREFILL = '{"codes": ['
 STATUSES = ("ok", "no_codes", "unknown_code", "span_not_found", "unparseable")
 CODER_SCHEMA = {"unit": pl.String, "coder": pl.String, "k": pl.Int64, "code": pl.String, "span": pl.String,
                 "start": pl.Int64, "end": pl.Int64, "status": pl.String, "repaired": pl.Boolean, "request_key": pl.String}
@@ -49,14 +54,10 @@ def coder_messages(codebook: Codebook, text: str, examples: Sequence[tuple[str, 
 
 def parse_codes(reply: str, text: str, codebook: Codebook) -> tuple[list[dict[str, Any]], str]:
     """Rows (code, span, offsets, status) from a reply, and the problem for a repair pass ("" if none)."""
-    try:
-        value = extract_json(reply)
-    except ValueError as error:
-        return [{"code": None, "span": None, "start": None, "end": None, "status": "unparseable"}], str(error)
-    entries = value.get("codes")
-    if not isinstance(entries, list):
+    entries = code_list(reply)
+    if entries is None:
         return [{"code": None, "span": None, "start": None, "end": None, "status": "unparseable"}], \
-            'the object has no list "codes"'
+            'no JSON object {"codes": [...]} in the reply'
     rows, problems = [], []
     for entry in entries:
         code = str(entry.get("code")) if isinstance(entry, dict) else str(entry)
@@ -77,6 +78,35 @@ def parse_codes(reply: str, text: str, codebook: Codebook) -> tuple[list[dict[st
     return rows, "; ".join(dict.fromkeys(problems))
 
 
+def code_list(reply: str) -> list[Any] | None:
+    """The reply's list of codes: the first object with a list ``codes`` (closing a reply that stopped
+    at "]}"), else the complete entries of a list cut short; None when there is neither."""
+    for candidate in (reply, reply + "]}"):
+        try:
+            value = extract_json(candidate)
+        except ValueError:
+            continue
+        if isinstance(value.get("codes"), list):
+            return value["codes"]
+    return complete_entries(reply) or None
+
+
+def complete_entries(reply: str) -> list[dict[str, Any]]:
+    """Every complete ``{"code": ..., "span": ...}`` object in a reply whose list was cut off (by the
+    token limit), each (code, span) once."""
+    decoder = json.JSONDecoder()
+    entries, seen = [], set()
+    for position in [m.start() for m in re.finditer(r"\{", reply)]:
+        try:
+            value, _ = decoder.raw_decode(reply[position:])
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict) and "code" in value and (str(value.get("code")), str(value.get("span"))) not in seen:
+            seen.add((str(value.get("code")), str(value.get("span"))))
+            entries.append(value)
+    return entries
+
+
 def repair_messages(messages: Sequence[Message], reply: str, problem: str, codebook: Codebook) -> list[Message]:
     return [*messages, Message("assistant", reply),
             Message("user", f"Your reply could not be used: {problem}. Use only these codes: "
@@ -93,6 +123,7 @@ def code_units(llm: LLM, codebook: Codebook, units: pl.DataFrame, *, pool_units:
     Rows follow :data:`CODER_SCHEMA`: one per code found, or one ``no_codes``/``unparseable`` row.
     """
     params = dict(params or {})
+    prefill = JSON_PREFILL if llm.entry.backend == "local" else ""
     case_of = dict(zip(units["unit"], units["case"])) | dict(zip(pool_units["unit"], pool_units["case"]))
     pool_texts = dict(zip(pool_units["unit"], pool_units["text"]))
     codes_of = {u: [{"code": c, "span": s} for c, s in zip(f["code"], f["span"])]
@@ -101,18 +132,19 @@ def code_units(llm: LLM, codebook: Codebook, units: pl.DataFrame, *, pool_units:
     for unit, text in zip(units["unit"], units["text"]):
         chosen = example_order(unit, pool=list(pool_texts), case_of=case_of, seed=seed)[:k]
         messages = coder_messages(codebook, text, [(pool_texts[u], codes_of.get(u, [])) for u in chosen], what=what)
-        jobs[unit] = (messages, llm.request(messages, **params), text)
+        jobs[unit] = (messages, llm.request(messages, prefill=prefill, **params), text)
     answers = _answers(llm, [request for _, request, _ in jobs.values()])
     results, repairs = {}, {}
     for unit, (messages, request, text) in jobs.items():
-        rows, problem = parse_codes(answers[request.key].text, text, codebook)
+        reply = prefill + answers[request.key].text
+        rows, problem = parse_codes(reply, text, codebook)
         results[unit] = (rows, request.key, False)
         if problem:
-            repairs[unit] = llm.request(repair_messages(messages, answers[request.key].text, problem, codebook), **params)
+            repairs[unit] = llm.request(repair_messages(messages, reply, problem, codebook), prefill=prefill, **params)
     if repairs:
         second = _answers(llm, list(repairs.values()))
         for unit, request in repairs.items():
-            rows, _ = parse_codes(second[request.key].text, jobs[unit][2], codebook)
+            rows, _ = parse_codes(prefill + second[request.key].text, jobs[unit][2], codebook)
             if _problems(rows) < _problems(results[unit][0]):
                 results[unit] = (rows, request.key, True)
     return pl.DataFrame([

@@ -9,6 +9,7 @@ random relabelling with the same cluster sizes (the null it must beat).
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -56,8 +57,14 @@ def merging_messages(names: Sequence[str]) -> list[Message]:
                             '{"merge": []}.')]
 
 
+PREAMBLE = re.compile(r"^\W*(the\s+)?(clinical\s+)?theme(\s+(they|that\s+they)\s+share)?(\s+(is|in|would\s+be))?\s*:?\s*",
+                      re.IGNORECASE)
+
+
 def clean_name(text: str, fallback: str) -> str:
-    name = " ".join(text.strip().strip('"').split()[:6]).rstrip(".")
+    """The reply's first line without a "The clinical theme is" preamble or quotes, in at most six words."""
+    line = PREAMBLE.sub("", (text.strip().splitlines() or [""])[0]).strip(' "\'')
+    name = " ".join(line.split()[:6]).rstrip(".").strip(' "\'')
     return name or fallback
 
 

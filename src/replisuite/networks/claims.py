@@ -9,6 +9,10 @@ import polars as pl
 from replisuite.claims import Claim, beats_baseline_verdict, embedded_label
 
 STUDY = "networks"
+
+
+def _number(value) -> str:
+    return "n/a" if value is None or value != value else f"{value:.3f}"
 SOURCE = "Using LLMs to Create Personalized Networks From Therapy Sessions"
 ILLUSTRATIVE = "gold EEMM codes are an illustrative set written by the replisuite project, not the paper's annotations"
 
@@ -29,7 +33,7 @@ def networks_claims(*, detection: pl.DataFrame, comparison: pl.DataFrame, stabil
             claim="A model coder given a few examples detects EEMM processes (span and code) better than a trivial guess",
             published="few examples suffice", reproduced=best["f1"], ci_low=best["f1_ci_low"], ci_high=best["f1_ci_high"],
             level="proxy", verdict=verdict, rule=rule, models=label(coder),
-            note=f"best of {models['shots'].to_list()} examples ({best['shots']}); trivial guess F1 {baseline['f1']:.3f}; "
+            note=f"best of {models['shots'].to_list()} examples ({best['shots']}); trivial guess F1 {_number(baseline['f1'])}; "
                  f"{ILLUSTRATIVE}"))
     row = comparison.filter(pl.col("measure") == "multi-step preferred").row(0, named=True)
     first = comparison.filter(pl.col("measure") == "first shown picked").row(0, named=True)
@@ -48,7 +52,7 @@ def networks_claims(*, detection: pl.DataFrame, comparison: pl.DataFrame, stabil
         claim="The processes' theme clusters are stable across clustering seeds (adjusted Rand index)",
         published="", reproduced=summary["mean_ari"], ci_low=summary["min_ari"], ci_high=None, level="proxy",
         verdict=verdict, rule=rule.replace("CI lower bound", "lowest seed-pair ARI"), models=label(coder),
-        note=f"{summary['pairs']} seed pairs; null ARI (size-preserving relabelling) {summary['mean_null_ari']:.3f}; "
+        note=f"{summary['pairs']} seed pairs; null ARI (size-preserving relabelling) {_number(summary['mean_null_ari'])}; "
              f"processes from {label(coder)}'s codes"))
     return claims
 

@@ -7,6 +7,7 @@ import polars as pl
 from replisuite.coding.annomi import read_annomi, utterances
 from replisuite.coding.codebook import Codebook
 from replisuite.coding.codings import EXCERPTS_SCHEMA, CodingsError, read_codings
+from replisuite.stats import name_seed
 
 
 def client_units(annomi_path: str, sessions: list[int]) -> pl.DataFrame:
@@ -29,3 +30,13 @@ def gold_codings(path: str, *, codebook: Codebook, annomi_path: str) -> tuple[pl
     units = client_units(annomi_path, sessions)
     codings = read_codings(path, codebook=codebook, excerpts=units, unit_of={"transcript_id": "", "utterance_id": ""})
     return units, codings
+
+
+def sample_units(units: pl.DataFrame, *, per_session: int | None, seed: int) -> pl.DataFrame:
+    """``per_session`` units of each session, chosen by a seed drawn from each unit's name (so a
+    unit's selection never depends on the others); all units when None."""
+    if per_session is None:
+        return units
+    ranked = units.with_columns(pl.col("unit").map_elements(lambda u: name_seed(seed, "sample", u),
+                                                            return_dtype=pl.UInt64).alias("_rank"))
+    return ranked.sort("_rank").group_by("case", maintain_order=True).head(per_session).drop("_rank").sort("case", "order")

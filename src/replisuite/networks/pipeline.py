@@ -18,7 +18,7 @@ from replisuite.coding.figures import networks_figure
 from replisuite.judge.pairwise import PAIR_SCHEMA, judge_pairs
 from replisuite.llm import embed, open_study_models
 from replisuite.networks import figures
-from replisuite.networks.data import gold_codings
+from replisuite.networks.data import gold_codings, sample_units
 from replisuite.plotting import apply_style, figure_paths, save_figure
 from replisuite.provenance import write_llm_provenance
 from replisuite.tables import read_table, write_table
@@ -36,8 +36,9 @@ def code_sessions(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, s
     units, codings = gold_codings(gold, codebook=codebook, annomi_path=annomi)
     store, models = open_study_models(llm_section, STUDY, [study["coder"]], threads=threads)
     llm = models[study["coder"]]
+    coded = sample_units(units, per_session=study["units_per_session"], seed=study["seed"])
     with store:
-        rows = code_units(llm, codebook, units, pool_units=units, pool_codings=codings, k=shots, seed=study["seed"],
+        rows = code_units(llm, codebook, coded, pool_units=units, pool_codings=codings, k=shots, seed=study["seed"],
                           what="client's words", params=study["coder_params"])
         write_llm_provenance(provenance_out, [llm])
     write_table(rows, out, schema=CODER_SCHEMA)
@@ -85,6 +86,8 @@ def build(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, annomi: s
     write_table(statistics, tables["network_statistics"], schema=statistics.schema)
     frequencies = themes.frequencies(processes)
     write_table(frequencies, tables["theme_frequencies"], schema=frequencies.schema)
+    co = themes.cooccurrence(processes.select("unit", "case", "theme"), column="theme")
+    write_table(co, tables["theme_cooccurrence"], schema=co.schema)
     with atomic_open(naming_out) as handle:
         json.dump(naming, handle, indent=2, sort_keys=True)
 
@@ -132,11 +135,15 @@ def compare(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, annomi:
 
 def detection_table(study: Mapping[str, Any], codebook: Codebook, units: pl.DataFrame, gold: pl.DataFrame,
                     detections: Sequence[pl.DataFrame]) -> pl.DataFrame:
-    """Span F1 by number of examples, with dimension and valence accuracy, beside the trivial guess."""
+    """Span F1 by number of examples, with dimension and valence accuracy, beside the trivial guess,
+    on the units every coder coded."""
     match, codes, n_boot = study["match"], list(codebook.code_ids), study["n_boot"]
+    coded = set.intersection(*(set(d["unit"]) for d in detections)) if detections else set()
+    guess = majority_guess(units, gold).filter(pl.col("unit").is_in(sorted(coded)))
+    units, gold = units.filter(pl.col("unit").is_in(sorted(coded))), gold.filter(pl.col("unit").is_in(sorted(coded)))
     rows = []
     candidates = [(f"{int(d['k'][0])} examples", int(d["k"][0]), d.filter(pl.col("status") == "ok")) for d in detections]
-    candidates.append(("baseline: most frequent code, whole utterance", None, majority_guess(units, gold)))
+    candidates.append(("baseline: most frequent code, whole utterance", None, guess))
     unit_ids = units["unit"].to_list()
     for label, shots, predicted in candidates:
         scores = span_scores(gold, predicted, units=unit_ids, codes=codes, rule=match["rule"], threshold=match["threshold"],
@@ -188,7 +195,12 @@ def summarise(study: Mapping[str, Any], *, annomi: str, gold: str, detections: S
     processes_frame = read_table(processes, schema=PROCESS_SCHEMA)
     apply_style()
     save_figure(figures.detection_figure(detection), *figure_paths(figure_stems["detection"]))
-    save_figure(networks_figure(read_table(nodes, schema=networks.NODE_SCHEMA), read_table(edges, schema=networks.EDGE_SCHEMA)),
+    shown = study["figure_clients"]
+    node_frame, edge_frame = read_table(nodes, schema=networks.NODE_SCHEMA), read_table(edges, schema=networks.EDGE_SCHEMA)
+    if shown is not None:
+        node_frame = node_frame.filter(pl.col("case").is_in([str(c) for c in shown]))
+        edge_frame = edge_frame.filter(pl.col("case").is_in([str(c) for c in shown]))
+    save_figure(networks_figure(node_frame, edge_frame),
                 *figure_paths(figure_stems["networks"]))
     save_figure(figures.theme_figure(processes_frame), *figure_paths(figure_stems["themes"]))
 
