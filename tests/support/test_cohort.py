@@ -5,9 +5,11 @@ import polars as pl
 import pytest
 import yaml
 
+from replisuite.coding.annomi import THERAPIST_CODE
 from replisuite.instruments import shipped
-from replisuite.support.cohort import UserTableError, read_user_table
+from replisuite.support.cohort import UserTableError, read_transcripts, read_user_table
 from replisuite.support.pipeline import simulated
+from replisuite.support.skills import transcript_skill_rates
 from tests.conftest import REPO
 
 STUDY = yaml.safe_load((REPO / "config/config.yaml").read_text())["support"]
@@ -112,3 +114,41 @@ def test_bad_user_tables_are_refused_naming_file_column_and_user(tmp_path, edit,
 def test_a_missing_file_is_named(tmp_path):
     with pytest.raises(UserTableError, match="no such user table"):
         read(tmp_path / "absent.csv")
+
+
+def transcripts_file(tmp_path, rows):
+    path = tmp_path / "chats.csv"
+    pl.DataFrame(rows, schema=["user_id", "turn", "speaker", "text"], orient="row").write_csv(path)
+    return path
+
+
+def test_transcripts_are_checked_against_the_user_table(tmp_path):
+    users = read(write(user_table(), tmp_path))
+    good = transcripts_file(tmp_path, [("a", 1, "client", "Hi."), ("a", 2, "supporter", "Tell me more."),
+                                       ("c", 1, "Supporter", "What would help?"), ("c", 2, "client", "Sleep.")])
+    turns = read_transcripts(good, users=users)
+    assert turns.select("user_id", "utterance_text", "previous_text").rows() == [
+        ("a", "Tell me more.", "Hi."), ("c", "What would help?", "")]
+    for rows, message in (
+        ([("a", 1, "bot", "x"), ("c", 1, "supporter", "y")], r"column speaker: 'bot' \(user 'a'\) is not one of"),
+        ([("a", 1, "supporter", "x"), ("b", 1, "supporter", "y"), ("c", 1, "supporter", "z")], r"\['b'\] are not chat users"),
+        ([("a", 1, "supporter", "x"), ("c", 1, "client", "y")], r"chat user\(s\) \['c'\] have no supporter turn"),
+    ):
+        with pytest.raises(UserTableError, match=message):
+            read_transcripts(transcripts_file(tmp_path, rows), users=users)
+
+
+def test_skill_rates_from_transcripts_follow_the_classifier():
+    codes = pl.DataFrame({
+        "utterance_text": ["you could try a or b", "here are your options", "it sounds really hard", "you feel let down",
+                           "smoking damages lungs", "the facts are these"] * 5,
+        "previous_text": [""] * 30,
+        THERAPIST_CODE: ["therapist_input:options", "therapist_input:options", "reflection:complex", "reflection:complex",
+                         "therapist_input:information", "therapist_input:information"] * 5})
+    turns = pl.DataFrame({"user_id": ["a", "a", "b"], "turn": [1, 2, 1],
+                          "utterance_text": ["your options are a or b", "it sounds hard", "the facts about smoking"],
+                          "previous_text": ["", "", ""]})
+    rates = transcript_skill_rates(turns, codes, skills={"autonomy": ["therapist_input:options"],
+                                                         "empathy": ["reflection:complex"]},
+                                   classifier={"name": "tfidf", "tfidf": {"ngram_max": 1, "min_df": 1}, "logistic_C": 10.0})
+    assert rates.rows() == [("a", 0.5, 0.5), ("b", 0.0, 0.0)]

@@ -96,13 +96,41 @@ def test_rerun_does_nothing_and_one_key_reruns_only_its_readers(support_run):
     assert "analyse_support_cohort" not in scheduled
 
 
-def run_on_table(work, env, table_path, check=True):
+def run_on_table(work, env, table_path, check=True, transcripts=None):
     config = yaml.safe_load((work / "config/config.yaml").read_text())
-    config["support"]["cohort"] = {"source": "table", "table": str(table_path)}
+    config["support"]["cohort"] = {"source": "table", "table": str(table_path), "transcripts": transcripts}
     edited = work / "table-config.yaml"
     edited.write_text(yaml.safe_dump(config, sort_keys=False))
     return snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default", TARGET,
                      "--configfile", str(edited), check=check)
+
+
+def test_skill_rates_measured_from_the_users_transcripts(support_run, published):
+    """A user table without skill columns and the chats as transcripts (here each chat user's AnnoMI
+    session): the classifier measures the rates. AnnoMI is also its training data, so these are in-sample
+    measurements: they track the experts' rates, and are not a copy of them."""
+    from replisuite.coding.annomi import read_annomi, utterances
+
+    work, env = support_run
+    cohort = pl.read_parquet(work / "results/support/cohort/cohort.parquet")
+    users = cohort.select("user_id", "chat", "phq9_pre", "phq9_post", "gad7_pre", "gad7_post", "age", "engagement",
+                          "prior_use", "supporter_experience")
+    annomi = utterances(read_annomi(next(work.glob("data/raw/annomi_full/*.csv"))))
+    chats = (cohort.filter(pl.col("chat")).select("user_id", "transcript_id")
+             .join(annomi.select("transcript_id", "utterance_id", "interlocutor", "utterance_text"), on="transcript_id")
+             .select("user_id", pl.col("utterance_id").alias("turn"),
+                     pl.when(pl.col("interlocutor") == "therapist").then(pl.lit("supporter")).otherwise(pl.lit("client"))
+                     .alias("speaker"), pl.col("utterance_text").alias("text")))
+    users.write_csv(work / "users_only.csv")
+    chats.write_csv(work / "chats.csv")
+    run_on_table(work, env, work / "users_only.csv", transcripts=str(work / "chats.csv"))
+    measured = pl.read_parquet(work / "results/support/cohort/cohort.parquet").filter(pl.col("chat"))
+    joined = measured.select("user_id", pl.col("skill_information").alias("from_transcripts")).join(
+        cohort.select("user_id", "skill_information"), on="user_id")
+    r = joined.select(pl.corr("from_transcripts", "skill_information"))[0, 0]
+    assert 0.6 < r < 0.999, r
+    assert json.loads((work / "results/support/cohort/truth.json").read_text())["transcripts"].endswith("chats.csv")
+    snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default", TARGET)  # back to the simulated cohort
 
 
 def test_a_users_own_table_runs_and_a_bad_one_is_refused_by_column(support_run):

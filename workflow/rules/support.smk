@@ -8,6 +8,7 @@ SUPPORT_TABLE = SUPPORT["cohort"]["table"] if SUPPORT["cohort"]["source"] == "ta
 if SUPPORT["cohort"]["source"] == "table" and not SUPPORT_TABLE:
     raise WorkflowError("config support.cohort.source is table, but support.cohort.table names no file")
 SUPPORT_SKILLS = list(SUPPORT["skills"])
+SUPPORT_TRANSCRIPTS = SUPPORT["cohort"].get("transcripts") if SUPPORT_TABLE else None
 SUPPORT_SCENARIO_KEYS = [f"scenarios/{SUPPORT['main_scenario']}", "simulation"] if SUPPORT_TABLE is None else []
 if SUPPORT_TABLE is None and SUPPORT["main_scenario"] not in SUPPORT["scenarios"]:
     raise WorkflowError(f"config support.main_scenario {SUPPORT['main_scenario']!r} is not one of support.scenarios "
@@ -46,6 +47,8 @@ rule analyse_support_cohort:
     input:
         sessions=rules.measure_support_skills.output.sessions,
         table=[SUPPORT_TABLE] if SUPPORT_TABLE else [],
+        transcripts=[SUPPORT_TRANSCRIPTS] if SUPPORT_TRANSCRIPTS else [],
+        annomi=[SUPPORT_ANNOMI] if SUPPORT_TRANSCRIPTS else [],
     output:
         cohort="results/support/cohort/cohort.parquet",
         truth="results/support/cohort/truth.json",
@@ -57,8 +60,8 @@ rule analyse_support_cohort:
                        category="support", subcategory="Skill effects"),
     params:
         study=config_keys("support", "seed", "n_boot", "outcomes", "covariates", "matching/caliper_sd", "main_scenario",
-                          *SUPPORT_SCENARIO_KEYS),
-        skills=SUPPORT_SKILLS,
+                          *SUPPORT_SCENARIO_KEYS, *(["classifier"] if SUPPORT_TRANSCRIPTS else [])),
+        skills={name: skill["codes"] for name, skill in SUPPORT["skills"].items()},
     threads: 1
     log:
         "logs/support/analyse_support_cohort.log",
@@ -150,7 +153,8 @@ rule summarise_support:
 STUDY_OUTPUTS["support"] = [
     *rules.measure_support_skills.output, *rules.analyse_support_cohort.output, *rules.summarise_support.output,
 ]
-STUDY_INPUTS["support"] = [SUPPORT_ANNOMI, *([SUPPORT_TABLE] if SUPPORT_TABLE else [])]
+STUDY_INPUTS["support"] = [SUPPORT_ANNOMI, *([SUPPORT_TABLE] if SUPPORT_TABLE else []),
+                           *([SUPPORT_TRANSCRIPTS] if SUPPORT_TRANSCRIPTS else [])]
 STUDY_CLAIMS["support"] = {
     "inputs": {
         "att": rules.analyse_support_cohort.output.att, "effects": rules.analyse_support_cohort.output.effects,

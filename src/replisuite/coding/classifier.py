@@ -72,25 +72,14 @@ def cross_validate(
     vectors
         Text -> embedding, for the embedding classifiers.
     """
-    if classifier not in CLASSIFIERS:
-        raise ValueError(f"classifier must be one of {CLASSIFIERS}, got {classifier!r}")
-    kind, context = classifier.split("+")[0], classifier.endswith("+context")
-    if kind == "embedding" and vectors is None:
-        raise ValueError("embedding classifiers need the text embeddings")
+    _check(classifier, vectors)
     folds = GroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     labels = frame[task].to_numpy()
     predicted = np.empty(frame.height, dtype=object)
     fold_of = np.empty(frame.height, dtype=np.int64)
     for fold, (train_index, test_index) in enumerate(folds.split(frame, labels, groups=frame["transcript_id"].to_numpy())):
-        train, test = frame[train_index], frame[test_index]
-        if kind == "tfidf":
-            x_train, x_test = _tfidf_features(train, test, context=context, options=tfidf)
-        else:
-            x_train = _embedding_features(train, context=context, vectors=vectors)
-            x_test = _embedding_features(test, context=context, vectors=vectors)
-        model = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
-        model.fit(x_train, labels[train_index])
-        predicted[test_index] = model.predict(x_test)
+        predicted[test_index] = fit_predict(frame[train_index], frame[test_index], labels[train_index],
+                                            classifier=classifier, tfidf=tfidf, C=C, vectors=vectors)
         fold_of[test_index] = fold
     return pl.DataFrame(
         {
@@ -99,6 +88,28 @@ def cross_validate(
         },
         schema=PREDICTIONS_SCHEMA,
     )
+
+
+def _check(classifier: str, vectors: Mapping[str, np.ndarray] | None) -> None:
+    if classifier not in CLASSIFIERS:
+        raise ValueError(f"classifier must be one of {CLASSIFIERS}, got {classifier!r}")
+    if classifier.startswith("embedding") and vectors is None:
+        raise ValueError("embedding classifiers need the text embeddings")
+
+
+def fit_predict(train: pl.DataFrame, test: pl.DataFrame, labels: np.ndarray, *, classifier: str,
+                tfidf: Mapping[str, Any], C: float, vectors: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+    """Fit on ``train`` (``utterance_text``, ``previous_text``) with ``labels`` and predict ``test``'s labels."""
+    _check(classifier, vectors)
+    kind, context = classifier.split("+")[0], classifier.endswith("+context")
+    if kind == "tfidf":
+        x_train, x_test = _tfidf_features(train, test, context=context, options=tfidf)
+    else:
+        x_train = _embedding_features(train, context=context, vectors=vectors)
+        x_test = _embedding_features(test, context=context, vectors=vectors)
+    model = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
+    model.fit(x_train, labels)
+    return model.predict(x_test)
 
 
 def _confusions(predictions: pl.DataFrame, classes: list[str]) -> tuple[np.ndarray, np.ndarray]:

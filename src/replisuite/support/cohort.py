@@ -17,6 +17,8 @@ the covariates
     for chat users: the supporter's number of earlier chats (>= 0).
 ``skill_<name>``
     for chat users: the share of the supporter's utterances in the chat that show each skill (0-1).
+    Instead, the chats themselves may be given as a transcripts table (``user_id``, ``turn``, ``speaker``
+    = supporter or client, ``text``): the rates are then measured by the skill classifier.
 """
 
 from __future__ import annotations
@@ -49,9 +51,47 @@ def skill_column(skill: str, *, measured: bool = False) -> str:
     return f"skill_{skill}_measured" if measured else f"skill_{skill}"
 
 
+SUPPORTER_SPEAKERS = ("supporter", "counsellor", "counselor", "therapist", "helper", "listener")
+CLIENT_SPEAKERS = ("client", "seeker", "user", "member")
+
+
+def read_transcripts(path: str | os.PathLike[str], *, users: pl.DataFrame) -> pl.DataFrame:
+    """A transcripts table (one row per turn) checked against the user table: every chat user has a
+    transcript with at least one supporter turn, and every transcript belongs to a chat user. Returns
+    the supporter turns with the previous turn's text (``utterance_text``, ``previous_text``)."""
+    path = Path(path)
+    try:
+        frame = pl.read_csv(path, infer_schema_length=None)
+    except (pl.exceptions.PolarsError, OSError) as error:
+        raise UserTableError(f"{path}: cannot be read as a CSV transcripts table ({error})") from None
+    _require(frame, str(path), ["user_id", "turn", "speaker", "text"])
+    frame = frame.with_columns(pl.col("user_id").cast(pl.String), pl.col("speaker").cast(pl.String).str.to_lowercase(),
+                               pl.col("text").cast(pl.String).fill_null(""))
+    speakers = (*SUPPORTER_SPEAKERS, *CLIENT_SPEAKERS)
+    bad = frame.filter(~pl.col("speaker").is_in(speakers))
+    if bad.height:
+        raise UserTableError(f"{path}: column speaker: {bad['speaker'][0]!r} (user {bad['user_id'][0]!r}) is not one of {list(speakers)}")
+    if not frame["turn"].dtype.is_integer():
+        raise UserTableError(f"{path}: column turn: expected whole numbers, got {frame['turn'].dtype}")
+    chat_users = set(users.filter(pl.col("chat"))["user_id"].cast(pl.String))
+    strangers = sorted(set(frame["user_id"]) - chat_users)
+    if strangers:
+        raise UserTableError(f"{path}: column user_id: {strangers[:5]} are not chat users of the user table")
+    ordered = frame.sort("user_id", "turn").with_columns(
+        pl.col("text").shift(1).over("user_id").fill_null("").alias("previous_text"))
+    supporter = ordered.filter(pl.col("speaker").is_in(SUPPORTER_SPEAKERS))
+    missing = sorted(chat_users - set(supporter["user_id"]))
+    if missing:
+        raise UserTableError(f"{path}: chat user(s) {missing[:5]} have no supporter turn")
+    return supporter.select("user_id", "turn", pl.col("text").alias("utterance_text"), "previous_text")
+
+
 def read_user_table(path: str | os.PathLike[str], *, instruments: Mapping[str, Instrument], covariates: Sequence[str],
-                    skills: Sequence[str]) -> pl.DataFrame:
-    """Read and validate a user table (see the module docstring); errors name the file, column and user."""
+                    skills: Sequence[str], skill_rates: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Read and validate a user table (see the module docstring); errors name the file, column and user.
+
+    ``skill_rates`` (user_id, ``skill_<name>``), measured from transcripts, replace the table's own.
+    """
     path = Path(path)
     if not path.is_file():
         raise UserTableError(f"{path}: no such user table")
@@ -60,6 +100,10 @@ def read_user_table(path: str | os.PathLike[str], *, instruments: Mapping[str, I
     except (pl.exceptions.PolarsError, OSError) as error:
         raise UserTableError(f"{path}: cannot be read as a {'Parquet' if path.suffix == '.parquet' else 'CSV'} table "
                              f"({error})") from None
+    if skill_rates is not None:
+        frame = (frame.drop([c for c in skill_rates.columns if c != "user_id" and c in frame.columns])
+                 .with_columns(pl.col("user_id").cast(pl.String).alias("_user"))
+                 .join(skill_rates.rename({"user_id": "_user"}), on="_user", how="left").drop("_user"))
     return validate_users(frame, origin=str(path), instruments=instruments, covariates=covariates, skills=skills)
 
 

@@ -16,10 +16,12 @@ from replisuite.plotting import apply_style, figure_paths, save_figure
 from replisuite.stats import name_seed
 from replisuite.support import figures
 from replisuite.support.causal import ATT_SCHEMA, BALANCE_SCHEMA, att_table, balance_table
-from replisuite.support.cohort import EXPERIENCE, read_user_table, simulate_cohort, skill_column, validate_users
+from replisuite.support.cohort import (EXPERIENCE, read_transcripts, read_user_table, simulate_cohort, skill_column,
+                                       validate_users)
 from replisuite.support.effects import EFFECTS_SCHEMA, skill_effects
 from replisuite.support.recovery import att_recovery, calibrated_coefficients, skill_recovery
-from replisuite.support.skills import SESSION_SKILLS_SCHEMA, measurement_quality, session_skills, skills_wide
+from replisuite.support.skills import (SESSION_SKILLS_SCHEMA, measurement_quality, session_skills, skills_wide,
+                                       transcript_skill_rates)
 from replisuite.tables import read_table, write_table
 
 REPLICATE_ATT_SCHEMA = {"scenario": pl.String, "replicate": pl.String, **ATT_SCHEMA, "truth": pl.Float64}
@@ -83,20 +85,28 @@ def simulated(study: Mapping[str, Any], *, skills: Sequence[str], sessions: pl.D
     return cohort, {"scenario": scenario, "replicate": replicate, "seed": seed, **truth}
 
 
-def analyse_main(study: Mapping[str, Any], *, skills: Sequence[str], sessions_path: str, user_table: str | None, cohort_out: str,
-                 truth_out: str, tables: Mapping[str, str]) -> None:
-    """The study's cohort (simulated, or the user's own table) analysed in full."""
+def analyse_main(study: Mapping[str, Any], *, skills: Mapping[str, Sequence[str]], sessions_path: str,
+                 user_table: str | None, cohort_out: str, truth_out: str, tables: Mapping[str, str],
+                 transcripts: str | None = None, annomi_path: str | None = None) -> None:
+    """The study's cohort (simulated, or the user's own table, its skill rates measured from the
+    chats' transcripts when given) analysed in full."""
     instruments = outcome_instruments(study)
+    names = list(skills)
     if user_table is None:
         sessions = skills_wide(read_table(sessions_path, schema=SESSION_SKILLS_SCHEMA))
-        cohort, truth = simulated(study, skills=skills, sessions=sessions, instruments=instruments,
-                                  scenario=study["main_scenario"],
-                                  replicate="main")
+        cohort, truth = simulated(study, skills=names, sessions=sessions, instruments=instruments,
+                                  scenario=study["main_scenario"], replicate="main")
     else:
-        cohort = read_user_table(user_table, instruments=instruments, covariates=study["covariates"],
-                                 skills=skills)
-        truth = {"scenario": None, "simulated": False, "table": user_table}
-    results = analyse(cohort, study, skills=skills, instruments=instruments, n_boot=study["n_boot"], seed=name_seed(study["seed"], "main"))
+        rates = None
+        if transcripts is not None:
+            users = read_user_table(user_table, instruments=instruments, covariates=study["covariates"], skills=[])
+            codes = therapist_codes(utterances(read_annomi(annomi_path)))
+            rates = transcript_skill_rates(read_transcripts(transcripts, users=users), codes, skills=skills,
+                                           classifier=study["classifier"])
+        cohort = read_user_table(user_table, instruments=instruments, covariates=study["covariates"], skills=names,
+                                 skill_rates=rates)
+        truth = {"scenario": None, "table": user_table, "transcripts": transcripts}
+    results = analyse(cohort, study, skills=names, instruments=instruments, n_boot=study["n_boot"], seed=name_seed(study["seed"], "main"))
     write_table(cohort, cohort_out, schema=cohort.schema)
     with atomic_path(truth_out) as tmp:
         tmp.write_text(json.dumps({"simulated": user_table is None, **truth}, indent=2, sort_keys=True) + "\n")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from replisuite.coding.annomi import THERAPIST_CODE
+from replisuite.coding.classifier import fit_predict
 
 SESSION_SKILLS_SCHEMA = {
     "transcript_id": pl.Int64, "mi_quality": pl.String, "therapist_utterances": pl.Int64, "skill": pl.String,
@@ -82,3 +84,15 @@ def _pearson(x: np.ndarray, y: np.ndarray) -> float:
     if x.std() == 0 or y.std() == 0:
         return float("nan")
     return float(np.corrcoef(x, y)[0, 1])
+
+
+def transcript_skill_rates(supporter_turns: pl.DataFrame, codes: pl.DataFrame, *, skills: Mapping[str, Sequence[str]],
+                           classifier: Mapping[str, Any]) -> pl.DataFrame:
+    """Per chat user: the share of the supporter's turns the skill classifier (fitted on every coded
+    AnnoMI therapist utterance) assigns to each skill's codes; columns ``user_id`` and ``skill_<name>``."""
+    predicted = fit_predict(codes, supporter_turns, codes[THERAPIST_CODE].to_numpy(), classifier=classifier["name"],
+                            tfidf=classifier["tfidf"], C=classifier["logistic_C"])
+    turns = supporter_turns.with_columns(pl.Series("predicted", predicted.astype(str)))
+    return turns.group_by("user_id").agg(
+        *[pl.col("predicted").is_in(list(members)).mean().alias(f"skill_{skill}") for skill, members in skills.items()]
+    ).sort("user_id")

@@ -7,4 +7,6 @@ out = snakemake.output
 with log_to(snakemake.log[0]):
     analyse_main(snakemake.params.study, skills=snakemake.params.skills, sessions_path=snakemake.input.sessions,
                  user_table=snakemake.input.table[0] if snakemake.input.table else None, cohort_out=out.cohort,
-                 truth_out=out.truth, tables={name: out[name] for name in ("balance", "att", "effects")})
+                 truth_out=out.truth, tables={name: out[name] for name in ("balance", "att", "effects")},
+                 transcripts=snakemake.input.transcripts[0] if snakemake.input.transcripts else None,
+                 annomi_path=snakemake.input.annomi[0] if snakemake.input.annomi else None)
