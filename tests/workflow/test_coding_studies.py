@@ -104,8 +104,11 @@ def test_networks_themes_and_the_judge_comparison(coding_run):
 def test_care_agreement_model_coder_and_journeys(coding_run):
     work, _, _ = coding_run
     agreement = table(work, "care", "agreement")
-    overall = agreement.filter((pl.col("code") == "overall") & (pl.col("statistic") == "cohen_kappa")).row(0, named=True)
+    humans = agreement.filter(pl.col("among") == "human coders")
+    overall = humans.filter((pl.col("code") == "overall") & (pl.col("statistic") == "cohen_kappa")).row(0, named=True)
     assert 0.5 < overall["value"] < 0.95 and overall["data"].startswith("illustrative")  # planted disagreements
+    everyone = agreement.filter((pl.col("among") == "human and model coders") & (pl.col("code") == "overall"))
+    assert set(everyone["statistic"]) == {"cohen_kappa", "fleiss_kappa", "krippendorff_alpha"}
     versus = table(work, "care", "model_agreement").filter(pl.col("code") == "overall")
     assert set(versus["reference"]) == {"coder_a", "coder_b"} and (versus["value"] > 0).all()
     journeys = table(work, "care", "journeys")

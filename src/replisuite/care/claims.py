@@ -13,7 +13,8 @@ STUDY = "care"
 
 
 def care_claims(*, model_agreement: pl.DataFrame, agreement: pl.DataFrame, embedded: Sequence[str]) -> list[Claim]:
-    human = agreement.filter((pl.col("code") == "overall") & (pl.col("statistic") == "cohen_kappa")).row(0, named=True)
+    humans = agreement.filter(pl.col("among") == "human coders") if "among" in agreement.columns else agreement
+    human = humans.filter((pl.col("code") == "overall") & (pl.col("statistic") == "cohen_kappa")).row(0, named=True)
     claims = []
     for row in model_agreement.filter(pl.col("code") == "overall").iter_rows(named=True):
         verdict, rule = beats_baseline_verdict(0.0, row["value"], row["ci_low"])

@@ -49,13 +49,22 @@ def summarise(study: Mapping[str, Any], *, excerpts: str, codings: str, model_co
     label = "illustrative (written by the replisuite project)" if provenance["illustrative"] else "as supplied"
     units, codes = frame["unit"].to_list(), list(codebook.code_ids)
     humans = sorted(human["coder"].unique().to_list())
-    inter = agreement(human, units=units, coders=humans, codes=codes, n_boot=study["n_boot"], seed=study["seed"])
-    write_table(inter.with_columns(pl.lit(label).alias("data")), tables["agreement"],
-                schema={**AGREEMENT_SCHEMA, "data": pl.String})
     model_rows = pl.concat([pl.read_parquet(p) for p in model_codings])
     found = model_rows.filter(pl.col("status") == "ok")
+    models = sorted(model_rows["coder"].unique().to_list())
+    blocks = [("human coders", human.select("unit", "coder", "code"), humans)]
+    if models:  # with the model coders too: three coders or more, so Fleiss' kappa as well
+        blocks.append(("human and model coders", pl.concat([human.select("unit", "coder", "code"),
+                                                            found.select("unit", "coder", "code")]), humans + models))
+    inter = pl.concat([
+        agreement(rows, units=units, coders=coders, codes=codes, n_boot=study["n_boot"], seed=study["seed"])
+        .with_columns(pl.lit(among).alias("among"))
+        for among, rows, coders in blocks
+    ])
+    write_table(inter.with_columns(pl.lit(label).alias("data")), tables["agreement"],
+                schema={**AGREEMENT_SCHEMA, "among": pl.String, "data": pl.String})
     versus = []
-    for model in sorted(found["coder"].unique().to_list()):
+    for model in models:
         for reference in humans:
             pair = pl.concat([human.filter(pl.col("coder") == reference).select("unit", "coder", "code"),
                               found.filter(pl.col("coder") == model).select("unit", "coder", "code")])
