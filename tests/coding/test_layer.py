@@ -260,3 +260,4 @@ def test_theme_names_lose_the_models_preamble():
     assert themes.clean_name('The clinical theme is "Fear of relapse".', "t") == "Fear of relapse"
     assert themes.clean_name("Ambivalence about change\nand more", "t") == "Ambivalence about change"
     assert themes.clean_name("The clinical theme they share in", "theme 3") == "theme 3"
+    assert themes.clean_name('The clinical theme they share in two to five words is "Family conflict', "t") == "Family conflict"

@@ -62,8 +62,11 @@ PREAMBLE = re.compile(r"^\W*(the\s+)?(clinical\s+)?theme(\s+(they|that\s+they)\s
 
 
 def clean_name(text: str, fallback: str) -> str:
-    """The reply's first line without a "The clinical theme is" preamble or quotes, in at most six words."""
-    line = PREAMBLE.sub("", (text.strip().splitlines() or [""])[0]).strip(' "\'')
+    """The name in the reply's first line: the quoted phrase if there is one, else the line without a
+    "The clinical theme is" preamble; at most six words."""
+    line = (text.strip().splitlines() or [""])[0]
+    quoted = re.search(r'"([^"]{3,})"?', line)  # a name the model put in quotes
+    line = (quoted.group(1) if quoted else PREAMBLE.sub("", line)).strip(' "\'')
     name = " ".join(line.split()[:6]).rstrip(".").strip(' "\'')
     return name or fallback
 
