@@ -59,6 +59,16 @@ if "care" in config:
     include: "workflow/rules/care.smk"
 
 
+if "roleplay" in config:
+
+    include: "workflow/rules/roleplay.smk"
+
+
+if "reconstruct" in config:
+
+    include: "workflow/rules/reconstruct.smk"
+
+
 include: "workflow/rules/claims.smk"
 include: "workflow/rules/provenance.smk"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -209,6 +210,26 @@ def real_data_copy(tmp_path_factory, name: str, edit_config) -> tuple[Path, dict
 
     work = tmp_path_factory.mktemp(name) / "repo"
     return work, copy_repo(work, mirror, edit)
+
+
+@contextlib.contextmanager
+def served_study_run(tmp_path_factory, name: str, respond, edit_config, targets: list[str]):
+    """The targets built in a copy of the repository whose config names the local fake OpenAI server
+    as model entry ``served`` (answering with ``respond(body)``), then changed by ``edit_config``.
+    Yields (work, env, server); the server stops afterwards."""
+    from replisuite.llm.fake_server import Behaviour, FakeOpenAIServer
+
+    with FakeOpenAIServer(Behaviour(respond=respond)) as server:
+        def edit(config):
+            config["llm"]["models"]["served"] = {"backend": "openai", "model": "fake-model", "base_url": server.base_url,
+                                                 "api_key_env": "REPLISUITE_TEST_KEY", "label": "served model (fake server)",
+                                                 "concurrency": 4}
+            edit_config(config)
+
+        work, env = real_data_copy(tmp_path_factory, name, edit)
+        env["REPLISUITE_TEST_KEY"] = "test-key"
+        snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default", *targets)
+        yield work, env, server
 
 
 def rerun_plan(work: Path, env: dict[str, str], targets: list[str], edits: dict[str, Any]) -> tuple[Counter, set[str]]:

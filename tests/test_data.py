@@ -5,6 +5,7 @@ from functools import partial
 from http.server import HTTPServer, SimpleHTTPRequestHandler
 
 import pytest
+import yaml
 
 from replisuite import data
 from replisuite.data import Source, SourceError, fetch_all, fetch_source, load_sources, mirror_path
@@ -183,9 +184,11 @@ def test_citation_keys_are_expanded(tmp_path):
 
 def test_project_sources_file_is_complete():
     sources = load_sources("config/sources.yaml")
-    assert len(sources) == 63
+    listed = [s for s in sources.values() if s.on_demand]
+    assert len(sources) == 63 + 9 + 369 and len(listed) == 369  # PsychEval's cases come from a checksum listing
+    assert {s.name.split("_")[2] for s in listed} == {"bt", "cbt", "het", "integrative", "pdt", "pmt"}
     names = {s.study for s in sources.values()}
-    assert names == {"stigma", "mi", "topics", "judge"}
+    assert names == {"stigma", "mi", "topics", "judge", "roleplay"}
     spaced = [s for s in sources.values() if "%20" in s.url]  # PsychEval prompt files with spaces in their names
     assert {s.file_name for s in spaced} == {"cultivating change talk.txt", "softening sustain talk.txt"}
     encoded = [s for s in sources.values() if "%3D" in s.url and "%26" in s.url]
@@ -193,8 +196,28 @@ def test_project_sources_file_is_complete():
 
 
 def test_every_declared_source_is_in_the_mirror_with_its_hash(published):
+    """Every source `data.fetch: all` fetches; of the on-demand PsychEval cases, those the mirror holds."""
     mirror_dir = published
     for source in load_sources("config/sources.yaml").values():
         local = mirror_path(source.url, mirror_dir)
+        if source.on_demand and not local.exists():
+            continue
         assert local.is_file(), source.name
         assert data.sha256_file(local) == source.sha256, source.name
+
+
+def test_a_checksum_listing_declares_on_demand_sources_and_bad_lines_are_named(tmp_path):
+    (tmp_path / "files.tsv").write_text("path\tbytes\tsha256\n" f"data/a b/1.json\t12\t{'a' * 64}\n")
+    path = tmp_path / "sources.yaml"
+    listing = {"prefix": "pe", "url_base": "https://example.org/repo/", "files": "files.tsv", "licence": "CC BY",
+               "citation": "x", "study": "roleplay"}
+    path.write_text(yaml.safe_dump({"sources": [], "source_lists": [listing]}))
+    (source,) = load_sources(path).values()
+    assert (source.name, source.url, source.on_demand, source.bytes) == (
+        "pe_data_a b_1", "https://example.org/repo/data/a%20b/1.json", True, 12)
+    (tmp_path / "files.tsv").write_text("path\tbytes\tsha256\ndata/1.json\t12\tnothex\n")
+    with pytest.raises(SourceError, match=r"files.tsv: line 2: expected path, bytes and a 64-hex sha256"):
+        load_sources(path)
+    path.write_text(yaml.safe_dump({"sources": [], "source_lists": [{**listing, "files": "missing.tsv"}]}))
+    with pytest.raises(SourceError, match="does not exist"):
+        load_sources(path)

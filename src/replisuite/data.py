@@ -49,6 +49,9 @@ class Source:
         What the file may be used for and whom to cite.
     study
         The study that reads it (informational; used to group outputs).
+    on_demand
+        Not part of ``data.fetch: all``: fetched only when a rule asks for it (large published
+        collections a study selects from, e.g. PsychEval's 369 case files).
     """
 
     name: str
@@ -58,6 +61,7 @@ class Source:
     citation: str
     study: str = ""
     bytes: int | None = None
+    on_demand: bool = False
 
     @property
     def file_name(self) -> str:
@@ -98,6 +102,44 @@ def load_sources(path: str | os.PathLike[str]) -> dict[str, Source]:
         if entry["citation"] in citations:
             entry = {**entry, "citation": " ".join(str(citations[entry["citation"]]).split())}
         sources[entry["name"]] = Source(**{**entry, "sha256": digest})
+    for index, listing in enumerate(document.get("source_lists") or []):
+        for source in _listed_sources(listing, where=f"{path}: source_lists[{index}]", base=path.parent,
+                                      citations=citations):
+            if source.name in sources:
+                raise SourceError(f"{path}: source_lists[{index}]: duplicate source name {source.name!r}")
+            sources[source.name] = source
+    return sources
+
+
+_LIST_REQUIRED = ("prefix", "url_base", "files", "licence", "citation")
+
+
+def _listed_sources(listing: dict, *, where: str, base: Path, citations: dict) -> list[Source]:
+    """Sources declared by a checksum listing (a TSV of path, bytes, sha256 under a URL base).
+
+    Each file becomes ``<prefix>_<path with / as _, extension dropped>``, on demand by default.
+    """
+    missing = [key for key in _LIST_REQUIRED if not listing.get(key)]
+    if missing:
+        raise SourceError(f"{where}: missing {', '.join(missing)}")
+    table = base / listing["files"]
+    if not table.exists():
+        raise SourceError(f"{where}: listing file {table} does not exist")
+    citation = " ".join(str(citations.get(listing["citation"], listing["citation"])).split())
+    sources = []
+    lines = table.read_text().splitlines()
+    if not lines or lines[0].split("\t") != ["path", "bytes", "sha256"]:
+        raise SourceError(f"{table}: expected a header 'path<TAB>bytes<TAB>sha256'")
+    for number, line in enumerate(lines[1:], start=2):
+        fields = line.split("\t")
+        if len(fields) != 3 or not re.fullmatch(r"[0-9a-f]{64}", fields[2]) or not fields[1].isdigit():
+            raise SourceError(f"{table}: line {number}: expected path, bytes and a 64-hex sha256")
+        file_path, size, digest = fields
+        stem = file_path.rsplit(".", 1)[0].replace("/", "_")
+        url = listing["url_base"].rstrip("/") + "/" + urllib.parse.quote(file_path)
+        sources.append(Source(name=f"{listing['prefix']}_{stem}", url=url, sha256=digest, licence=listing["licence"],
+                              citation=citation, study=listing.get("study", ""), bytes=int(size),
+                              on_demand=bool(listing.get("on_demand", True))))
     return sources
 
 
@@ -165,9 +207,8 @@ def fetch_source(
 def _fetch(source: Source, destination: Path, *, mirror, timeout: float) -> Path:
     """fetch_source without the environment: ``mirror=None`` downloads the URL."""
     with atomic_path(destination) as tmp:
-        with open(tmp, "wb") as out:
-            with _open_source(source, mirror=mirror, timeout=timeout) as stream:
-                actual = _copy_hashing(stream, out)
+        with open(tmp, "wb") as out, _open_source(source, mirror=mirror, timeout=timeout) as stream:
+            actual = _copy_hashing(stream, out)
         if actual != source.sha256:
             raise SourceError(
                 f"source {source.name!r} ({source.url}): SHA-256 mismatch: "

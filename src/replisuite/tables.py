@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -68,3 +69,22 @@ def read_table(path: str | os.PathLike[str], *, schema: Schema) -> pl.DataFrame:
         frame = pl.read_csv(path, schema_overrides=dict(schema))
     check_schema(frame, schema, name=str(path))
     return frame
+
+
+def read_jsonl(path: str | os.PathLike[str], *, required: tuple[str, ...] = (),
+               error: type[Exception] = ValueError) -> list[dict]:
+    """Read JSON lines, naming the file, line and field of any problem (raised as ``error``)."""
+    rows = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as problem:
+                raise error(f"{path}:{number}: not JSON ({problem.msg})") from None
+            missing = [field for field in required if field not in row]
+            if missing:
+                raise error(f"{path}:{number}: missing field(s) {missing}")
+            rows.append(row)
+    return rows

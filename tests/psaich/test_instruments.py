@@ -94,6 +94,6 @@ def test_bad_instrument_files_are_refused_naming_what_is_wrong(tmp_path):
 
 
 def test_shipped_instruments_record_their_source_and_licence(library):
-    assert set(library) == {"phq9", "gad7", "mini_ipip"}
+    assert set(library) == {"phq9", "gad7", "mini_ipip", "bdi2_topics", "hama"}
     for instrument in library.values():
         assert instrument.citation and instrument.licence and instrument.source.startswith("https://")

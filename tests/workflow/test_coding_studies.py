@@ -7,8 +7,7 @@ import json
 import polars as pl
 import pytest
 
-from replisuite.llm.fake_server import Behaviour, FakeOpenAIServer
-from tests.conftest import real_data_copy, rerun_plan, snakemake
+from tests.conftest import rerun_plan, served_study_run, snakemake
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 TARGETS = ["results/networks/manifest.json", "results/care/manifest.json"]
@@ -48,20 +47,15 @@ def served(body):
 
 @pytest.fixture(scope="module")
 def coding_run(tmp_path_factory):
-    server = FakeOpenAIServer(Behaviour(respond=served)).__enter__()
-
     def small(config):
-        config["llm"]["models"]["served"] = {"backend": "openai", "model": "fake-coder", "base_url": server.base_url,
-                                             "api_key_env": "REPLISUITE_TEST_KEY", "label": "served coder (fake server)"}
+        config["llm"]["models"]["served"].update(model="fake-coder", label="served coder (fake server)")
+        del config["llm"]["models"]["served"]["concurrency"]
         config["networks"].update(coder="served", judge="served", shots=[0, 2], network_shots=2, n_boot=100,
                                   units_per_session=None)
         config["care"].update(coders=["served"], n_boot=100)
 
-    work, env = real_data_copy(tmp_path_factory, "coding", small)
-    env["REPLISUITE_TEST_KEY"] = "test-key"
-    snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default", *TARGETS)
-    yield work, env, server
-    server.__exit__(None, None, None)
+    with served_study_run(tmp_path_factory, "coding", served, small, TARGETS) as run:
+        yield run
 
 
 def table(work, study, name):

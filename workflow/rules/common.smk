@@ -46,7 +46,7 @@ def raw_path(name):
 def selected_sources():
     wanted = config["data"]["fetch"]
     if wanted == "all":
-        return sorted(SOURCES)
+        return sorted(name for name, source in SOURCES.items() if not source.on_demand)
     unknown = sorted(set(wanted) - set(SOURCES))
     if unknown:
         raise WorkflowError(

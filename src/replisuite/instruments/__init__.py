@@ -11,6 +11,7 @@ item and field.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,3 +215,22 @@ def _aggregate(instrument: Instrument, item_ids: list[str], keyed: Mapping[str, 
         return None
     values = [keyed[i] for i in item_ids]
     return float(sum(values)) if instrument.scoring == "sum" else float(sum(values) / len(values))
+
+
+def options_legend(instrument: Instrument) -> str:
+    return "\n".join(f"{option.value} = {option.label}" for option in instrument.options)
+
+
+def parse_item_answer(text: str | None, instrument: Instrument) -> int | None:
+    """The option value a reply gives: a leading option number ("2", "2 - Several days") or
+    exactly an option's label. Anything else is unparseable (None), never guessed."""
+    if not text:
+        return None
+    reply = text.strip()
+    match = re.match(r"^\(?(\d+)\)?(?:\W|$)", reply)
+    if match and int(match.group(1)) in instrument.values:
+        return int(match.group(1))
+    for option in instrument.options:
+        if reply.rstrip(".").strip().lower() == option.label.lower():
+            return option.value
+    return None

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 from replisuite.config import load_yaml
-from replisuite.instruments import Instrument, Item
+from replisuite.instruments import Instrument, Item, options_legend, parse_item_answer  # noqa: F401  (re-exported)
 
 MODES = ("therapy_item", "stateless_item", "whole")
 
@@ -29,10 +29,6 @@ def load_protocol(path: str | os.PathLike[str]) -> Protocol:
     return Protocol(**{**values, "therapy_prompts": tuple(values["therapy_prompts"])})
 
 
-def options_legend(instrument: Instrument) -> str:
-    return "\n".join(f"{option.value} = {option.label}" for option in instrument.options)
-
-
 def item_prompt(protocol: Protocol, instrument: Instrument, item: Item) -> str:
     return protocol.item_prompt.format(instructions=instrument.instructions, item=item.text,
                                        options=options_legend(instrument))
@@ -42,21 +38,6 @@ def whole_prompt(protocol: Protocol, instrument: Instrument) -> str:
     items = "\n".join(f"{index}. {item.text}" for index, item in enumerate(instrument.items, 1))
     return protocol.whole_prompt.format(instructions=instrument.instructions, items=items,
                                         options=options_legend(instrument))
-
-
-def parse_item_answer(text: str | None, instrument: Instrument) -> int | None:
-    """The option value a reply gives: a leading option number ("2", "2 - Several days") or
-    exactly an option's label. Anything else is unparseable (None), never guessed."""
-    if not text:
-        return None
-    reply = text.strip()
-    match = re.match(r"^\(?(\d+)\)?(?:\W|$)", reply)
-    if match and int(match.group(1)) in instrument.values:
-        return int(match.group(1))
-    for option in instrument.options:
-        if reply.rstrip(".").strip().lower() == option.label.lower():
-            return option.value
-    return None
 
 
 _LINE = re.compile(r"^\s*(\d+)\s*[:.)\-]\s*\(?(\d+)\)?(?:\W|$)")

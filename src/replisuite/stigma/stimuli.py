@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
+from replisuite import tables
 from replisuite.config import load_yaml
 from replisuite.llm import Message
 
@@ -43,20 +43,7 @@ def load_protocol(path: str | os.PathLike[str]) -> Protocol:
 
 def read_jsonl(path: str | os.PathLike[str], *, required: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """Read JSON lines, naming the file, line and field of any problem."""
-    rows = []
-    with open(path) as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise StimulusError(f"{path}:{number}: not JSON ({error.msg})") from None
-            missing = [field for field in required if field not in row]
-            if missing:
-                raise StimulusError(f"{path}:{number}: missing field(s) {missing}")
-            rows.append(row)
-    return rows
+    return tables.read_jsonl(path, required=required, error=StimulusError)
 
 
 def stigma_prompt(vignette: str, question: str) -> str:

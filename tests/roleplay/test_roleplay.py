@@ -1,0 +1,71 @@
+"""The roleplay study's steps and claim rules."""
+
+import json
+
+import polars as pl
+import pytest
+
+from replisuite.dialogue.profiles import ProfileError
+from replisuite.dialogue.transcripts import read_transcripts
+from replisuite.llm import LLMError
+from replisuite.roleplay.claims import fidelity_claims, table1_claims
+from replisuite.roleplay.pipeline import make_profiles, read_profiles, simulate
+
+STUDY = {"seed": 1, "profiles": {"file": None, "n": 3, "severities": [{"bdi2": "mild", "hama": "mild"}]},
+         "protocols": {"sqpsych": {"file": "sqpsych", "overrides": {"max_exchanges": 3, "end_allowed_from": 2,
+                                                                     "wrap_up_from": 3}}}, "plan": []}
+
+
+def test_profiles_come_from_the_generator_or_a_validated_user_file(tmp_path):
+    make_profiles(STUDY, out=str(tmp_path / "profiles.jsonl"))
+    generated = read_profiles(str(tmp_path / "profiles.jsonl"))
+    assert [p.kind for p in generated] == ["questionnaire"] * 3
+    assert generated[0].fields["totals"]["bdi2"]["band"] == "mild"
+    mine = tmp_path / "mine.json"
+    mine.write_text(json.dumps([{"id": "a", "kind": "post", "text": "I feel alone."}]))
+    make_profiles({**STUDY, "profiles": {**STUDY["profiles"], "file": str(mine)}}, out=str(tmp_path / "user.jsonl"))
+    assert [p.id for p in read_profiles(str(tmp_path / "user.jsonl"))] == ["a"]
+    mine.write_text(json.dumps([{"id": "a", "kind": "post"}]))
+    with pytest.raises(ProfileError, match=r"mine.json: profile 1 \(profile a\).*\['text'\]"):
+        make_profiles({**STUDY, "profiles": {**STUDY["profiles"], "file": str(mine)}}, out=str(tmp_path / "bad.jsonl"))
+    assert not (tmp_path / "bad.jsonl").exists()
+
+
+def test_an_unknown_model_for_a_role_is_refused_and_nothing_is_written(tmp_path):
+    make_profiles(STUDY, out=str(tmp_path / "profiles.jsonl"))
+    llm = {"store_dir": str(tmp_path / "llm"), "models": {"a": {"backend": "local", "model": "SmolLM2-135M-Instruct"}}}
+    with pytest.raises(LLMError, match=r"unknown model entries \['nobody'\]"):
+        simulate(STUDY, llm, protocol="sqpsych", pair="a__nobody", profiles=str(tmp_path / "profiles.jsonl"),
+                 out=str(tmp_path / "t.jsonl"), provenance_out=str(tmp_path / "p.json"))
+    assert not (tmp_path / "t.jsonl").exists()
+
+
+def test_table1_claims_compare_with_the_published_row():
+    table = pl.DataFrame({"therapy": ["integrative", "cbt"], "cases": [28, 10], "avg_sessions": [7.68, 5.0],
+                          "avg_turns_per_session": [25.88, 20.0], "max_sessions": [10, 6],
+                          "published_cases": [28, None], "published_avg_sessions": [7.7, None],
+                          "published_avg_turns": [25.9, None], "published_max_sessions": [9, None]})
+    verdicts = {c.claim_id: c.verdict for c in table1_claims(table)}
+    assert verdicts == {"psycheval_table1_integrative_cases": "reproduced",
+                        "psycheval_table1_integrative_avg_sessions": "reproduced",
+                        "psycheval_table1_integrative_avg_turns_per_session": "reproduced",
+                        "psycheval_table1_integrative_max_sessions": "not reproduced"}
+
+
+def test_fidelity_claims_need_the_interval_above_chance_and_above_the_mean_guess():
+    ident = pl.DataFrame({"protocol": ["a", "b"], "pairing": "true", "k": 1, "accuracy": [0.9, 0.2],
+                          "ci_low": [0.7, 0.0], "ci_high": [1.0, 0.5], "chance": 0.125, "profiles": 8,
+                          "models": ["m/m", "m/m"]})
+    recovery = pl.DataFrame({"protocol": ["a"], "instrument": "bdi2", "rater": "m", "pairing": "true", "n": 8,
+                             "pearson_r": 0.1, "mae": 14.0, "mae_mean_guess": 11.0, "mae_gain": -3.0, "gain_low": -6.0,
+                             "gain_high": 0.5})
+    verdicts = {c.claim_id: c.verdict for c in fidelity_claims(ident, recovery, embedded=["m"])}
+    assert verdicts == {"identifiable_a_m_m": "reproduced", "identifiable_b_m_m": "direction reproduced",
+                        "recovery_a_bdi2_m": "not reproduced"}
+
+
+def test_transcripts_written_by_the_study_are_readable(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_text(json.dumps({"id": "x", "profile_id": "p", "protocol": "sqpsych", "models": {}, "stop_reason": "farewell",
+                                "turns": [{"role": "client", "text": "hi", "session": 1, "exchange": 1}]}) + "\n")
+    assert read_transcripts(path)[0]["id"] == "x"
