@@ -69,3 +69,12 @@ def test_transcripts_written_by_the_study_are_readable(tmp_path):
     path.write_text(json.dumps({"id": "x", "profile_id": "p", "protocol": "sqpsych", "models": {}, "stop_reason": "farewell",
                                 "turns": [{"role": "client", "text": "hi", "session": 1, "exchange": 1}]}) + "\n")
     assert read_transcripts(path)[0]["id"] == "x"
+
+
+def test_published_profiles_load_from_their_layouts(tmp_path):
+    posts = tmp_path / "test.json"
+    posts.write_text(json.dumps(["一", "二", "三"], ensure_ascii=False))
+    study = {**STUDY, "profiles": {**STUDY["profiles"], "published": "interactive_agents_test", "limit": 2}}
+    make_profiles(study, out=str(tmp_path / "p.jsonl"), published=[str(posts)])
+    loaded = read_profiles(str(tmp_path / "p.jsonl"))
+    assert [(p.id, p.kind, p.language) for p in loaded] == [("test-0", "post", "zh"), ("test-1", "post", "zh")]

@@ -26,9 +26,17 @@ def roleplay_pair_models(wildcards):
     return config_keys("llm", "store_dir", *dict.fromkeys([f"models/{counsellor}", f"models/{client}"]))
 
 
+ROLEPLAY_PUBLISHED_PROFILES = {
+    "interactive_agents_test": [raw_path("ia_profiles_test")],
+    "interactive_agents_train": [raw_path("ia_profiles_train")],
+    "psycheval_cases": [p for paths in ROLEPLAY_CASES.values() for p in paths],
+}
+
+
 rule prepare_roleplay_profiles:
     input:
-        [ROLEPLAY["profiles"]["file"]] if ROLEPLAY["profiles"]["file"] else [],
+        file=[ROLEPLAY["profiles"]["file"]] if ROLEPLAY["profiles"]["file"] else [],
+        published=ROLEPLAY_PUBLISHED_PROFILES.get(ROLEPLAY["profiles"]["published"] or "", []),
     output:
         "results/roleplay/profiles.jsonl",
     params:
@@ -157,7 +165,9 @@ rule summarise_roleplay:
 
 
 STUDY_OUTPUTS["roleplay"] = [*rules.summarise_roleplay.output, rules.psycheval_table1.output[0], *ROLEPLAY_TRANSCRIPTS]
-STUDY_INPUTS["roleplay"] = [*ROLEPLAY_PROMPTS.values(), *(p for paths in ROLEPLAY_CASES.values() for p in paths)]
+STUDY_INPUTS["roleplay"] = [*ROLEPLAY_PROMPTS.values(), *(p for paths in ROLEPLAY_CASES.values() for p in paths),
+                             raw_path("ia_automatic_evaluation"), raw_path("ia_human_evaluation"),
+                             raw_path("psycheval_table1_figure")]
 STUDY_LLM["roleplay"] = [
     *expand(rules.simulate_roleplay.output.provenance, protocol=ROLEPLAY_PROTOCOLS, pair=ROLEPLAY_PAIRS),
     *expand(rules.recover_roleplay_questionnaires.output.provenance, rater=ROLEPLAY["recovery"]["raters"]),

@@ -19,8 +19,8 @@ import polars as pl
 from replisuite.stats import bootstrap_mean_ci, name_seed
 
 STATS_SCHEMA = {
-    "conversation": pl.String, "protocol": pl.String, "profile_id": pl.String, "counsellor_model": pl.String,
-    "client_model": pl.String, "sessions": pl.Int64, "exchanges": pl.Int64, "turns": pl.Int64,
+    "conversation": pl.String, "protocol": pl.String, "language": pl.String, "profile_id": pl.String,
+    "counsellor_model": pl.String, "client_model": pl.String, "sessions": pl.Int64, "exchanges": pl.Int64, "turns": pl.Int64,
     "counsellor_words_per_turn": pl.Float64, "client_words_per_turn": pl.Float64, "stop_reason": pl.String,
     "over_limit_share": pl.Float64, "premature_ends": pl.Int64, "retried_turns": pl.Int64, "fillers": pl.Int64,
     "rewritten": pl.Int64, "distinct_1": pl.Float64, "distinct_2": pl.Float64, "repetition": pl.Float64,
@@ -62,8 +62,8 @@ def conversation_stats(records: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
         generated = [t for t in turns if not t.get("scripted")]
         texts = [t["text"] for t in by_role["counsellor"]]
         rows.append({
-            "conversation": record["id"], "protocol": record["protocol"], "profile_id": record["profile_id"],
-            "counsellor_model": record["models"].get("counsellor"), "client_model": record["models"].get("client"),
+            "conversation": record["id"], "protocol": record["protocol"], "language": record.get("language", "en"),
+            "profile_id": record["profile_id"], "counsellor_model": record["models"].get("counsellor"), "client_model": record["models"].get("client"),
             "sessions": int(record.get("sessions", 1)), "exchanges": int(max((t["exchange"] for t in turns), default=0)),
             "turns": len(turns),
             "counsellor_words_per_turn": _mean_words(by_role["counsellor"]), "client_words_per_turn": _mean_words(by_role["client"]),

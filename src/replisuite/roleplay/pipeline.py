@@ -11,7 +11,13 @@ import polars as pl
 
 from replisuite.dialogue import metrics
 from replisuite.dialogue.engine import Engine
-from replisuite.dialogue.profiles import Profile, generate_questionnaire_profiles, load_profiles
+from replisuite.dialogue.profiles import (
+    Profile,
+    generate_questionnaire_profiles,
+    interactive_agents_posts,
+    load_profiles,
+    psycheval_case,
+)
 from replisuite.dialogue.protocols import resolve, with_overrides
 from replisuite.dialogue.psycheval import TABLE1_SCHEMA, table1
 from replisuite.dialogue.recovery import ITEMS_SCHEMA, RECOVERED_SCHEMA, rate_items, recovered_totals
@@ -37,16 +43,30 @@ def pair_name(pair: Mapping[str, str]) -> str:
     return f"{pair['counsellor']}{PAIR_SEPARATOR}{pair['client']}"
 
 
-def make_profiles(study: Mapping[str, Any], *, out: str) -> None:
-    """The run's profiles: a user's file (validated) or the seeded generator's questionnaire profiles."""
+def make_profiles(study: Mapping[str, Any], *, out: str, published: Sequence[str] = ()) -> None:
+    """The run's profiles: a user's file (validated), published ones (Interactive Agents' posts or
+    PsychEval's cases, from ``published``), or the seeded generator's questionnaire profiles."""
     settings = study["profiles"]
-    if settings.get("file"):
+    if settings.get("published"):
+        profiles = published_profiles(settings["published"], published, limit=settings.get("limit"))
+    elif settings.get("file"):
         profiles = load_profiles(settings["file"])
     else:
         found = instruments()
         profiles = generate_questionnaire_profiles(settings["n"], seed=study["seed"], bdi2=found["bdi2"],
                                                    hama=found["hama"], severities=settings["severities"])
     write_transcripts([profile_record(p) for p in profiles], out)
+
+
+def published_profiles(kind: str, paths: Sequence[str], *, limit: int | None) -> list[Profile]:
+    """``interactive_agents_test`` / ``_train`` (one posts file) or ``psycheval_cases`` (case files)."""
+    if kind.startswith("interactive_agents"):
+        (path,) = paths
+        return interactive_agents_posts(path, prefix=kind.removeprefix("interactive_agents_").replace("_", "-"),
+                                        limit=limit)
+    if kind == "psycheval_cases":
+        return [psycheval_case(path) for path in sorted(paths)][:limit]
+    raise ValueError(f"config roleplay.profiles.published: unknown {kind!r}")
 
 
 def profile_record(profile: Profile) -> dict[str, Any]:
