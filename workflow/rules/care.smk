@@ -19,7 +19,7 @@ rule code_care_excerpts:
         llm=config_keys("llm", "store_dir", "models/{care_model}"),
     wildcard_constraints:
         care_model="|".join(map(re.escape, CARE["coders"])) or "no-model",
-    threads: 2
+    threads: 1
     log:
         "logs/care/code_care_excerpts/{care_model}.log",
     benchmark:

@@ -54,7 +54,7 @@ rule arena_replies:
     params:
         study=config_keys("judge", "arena/questions", "arena/max_chars", "arena/seed", "arena/reply_params"),
         llm=config_keys("llm", "store_dir", "models/{arena_model}"),
-    threads: 2
+    threads: 1
     log:
         "logs/judge/arena_replies/{arena_model}.log",
     benchmark:

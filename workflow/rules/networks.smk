@@ -21,7 +21,7 @@ rule code_eemm:
         llm=config_keys("llm", "store_dir", f"models/{NETWORKS['coder']}"),
     wildcard_constraints:
         shots=r"\d+",
-    threads: 2
+    threads: 1
     log:
         "logs/networks/code_eemm/{shots}.log",
     benchmark:
@@ -48,7 +48,7 @@ rule build_networks:
                           "direct_params"),
         llm=config_keys("llm", "store_dir", f"models/{NETWORKS['coder']}"),
         tables=NETWORKS_TABLES,
-    threads: 2
+    threads: 1
     log:
         "logs/networks/build_networks.log",
     benchmark:

@@ -46,7 +46,7 @@ rule reconstruct_sessions:
         llm=config_keys("llm", "store_dir", "models/{counsellor}"),
     wildcard_constraints:
         counsellor="|".join(map(re.escape, RECONSTRUCT["counsellors"])),
-    threads: 2
+    threads: 1
     log:
         "logs/reconstruct/reconstruct_sessions/{counsellor}.log",
     benchmark:
