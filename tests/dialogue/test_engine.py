@@ -265,3 +265,23 @@ def test_a_killed_run_resumes_turn_by_turn_without_resending_stored_turns(tmp_pa
                       store, people=profiles(3), batch=True)
         assert len(calls) == 24 - stored and len(store) == 24
         assert all(r["stop_reason"] == "max_exchanges" for r in records)
+
+
+def test_the_published_chinese_prompts_carry_the_profile_where_they_expect_it(store, tmp_path):
+    from replisuite.dialogue.profiles import interactive_agents_posts
+
+    protocol = with_overrides(resolve("interactive_agents_zh", prompts={"client_prompt": "来访者：{user_profile}",
+                                                                      "counselor_prompt": "咨询师"}),
+                              {"max_exchanges": 1}, where="test")
+    seen = []
+
+    def responder(request):
+        seen.append(request.messages[0].content)
+        return f"回复 {len(seen)}"
+
+    path = tmp_path / "test.json"
+    path.write_text('["我睡不着。"]', encoding="utf-8")
+    posts = interactive_agents_posts(path, prefix="ia")
+    record = run(protocol, responder, store, people=posts)[0]
+    assert seen[0] == "来访者：我睡不着。" and seen[1] == "咨询师"
+    assert record["language"] == "zh" and record["turns"][0]["role"] == "client"

@@ -21,6 +21,11 @@ def roleplay_protocol_file(wildcards):
     return name if name.endswith((".yaml", ".yml")) else f"src/replisuite/dialogue/data/{name}.yaml"
 
 
+def roleplay_prompt_files(wildcards):
+    """The published prompt files a protocol names ({file:...} placeholders), else none."""
+    return ROLEPLAY_PROMPTS if "{file:" in Path(roleplay_protocol_file(wildcards)).read_text() else {}
+
+
 def roleplay_pair_models(wildcards):
     counsellor, _, client = wildcards.pair.partition("__")
     return config_keys("llm", "store_dir", *dict.fromkeys([f"models/{counsellor}", f"models/{client}"]))
@@ -58,15 +63,14 @@ rule simulate_roleplay:
     input:
         profiles=rules.prepare_roleplay_profiles.output[0],
         protocol=roleplay_protocol_file,
-        prompts=lambda wildcards: list(ROLEPLAY_PROMPTS.values())
-        if ROLEPLAY["protocols"][wildcards.protocol]["file"].endswith("_zh") else [],
+        prompts=lambda wildcards: list(roleplay_prompt_files(wildcards).values()),
     output:
         transcripts="results/roleplay/transcripts/{protocol}/{pair}.jsonl",
         provenance="results/roleplay/llm/simulate_{protocol}_{pair}.json",
     params:
         study=config_keys("roleplay", "seed", "protocols/{protocol}", "plan"),
         llm=roleplay_pair_models,
-        prompts=ROLEPLAY_PROMPTS,
+        prompts=roleplay_prompt_files,
     wildcard_constraints:
         protocol="|".join(map(re.escape, ROLEPLAY_PROTOCOLS)),
         pair="|".join(map(re.escape, ROLEPLAY_PAIRS)),

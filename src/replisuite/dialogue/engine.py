@@ -119,7 +119,7 @@ class Engine:
             self.protocol.sessions.first_summary if self.protocol.sessions else "")
         values = {"profile": conversation.profile_text, "max_words": spec.max_words or "", "goals": self._goals(conversation),
                   "summary": summary}
-        system = spec.system
+        system = spec.system.replace(self.protocol.profile_placeholder, conversation.profile_text)
         for key, value in values.items():
             system = system.replace(f"{{{key}}}", str(value))
         if role == "counsellor" and self.protocol.wrap_up_from is not None \

@@ -21,7 +21,7 @@ ROLES = ("counsellor", "client")
 KNOWN_FIELDS = {
     "id", "name", "language", "citations", "counsellor", "client", "opener", "opening", "max_exchanges", "end_token",
     "end_allowed_from", "farewells", "farewell_roles", "wrap_up_from", "wrap_up", "retries", "retry_temperature",
-    "filler", "rewrite", "sessions", "temperature",
+    "filler", "rewrite", "sessions", "temperature", "profile_placeholder",
 }
 
 
@@ -85,6 +85,7 @@ class Protocol:
     sessions: Sessions | None = None
     temperature: float = 0.7
     source: str = ""
+    profile_placeholder: str = "{profile}"
 
     def role(self, name: str) -> RoleSpec:
         return self.counsellor if name == "counsellor" else self.client
@@ -138,6 +139,7 @@ def load_protocol(path: str | os.PathLike[str], *, prompts: Mapping[str, str] | 
             rewrite=Rewrite(**rewrite) if rewrite else None,
             sessions=Sessions(**sessions) if sessions else None,
             temperature=float(values.get("temperature", 0.7)), source=str(path),
+            profile_placeholder=str(values.get("profile_placeholder", "{profile}")),
         )
     except TypeError as problem:
         raise ProtocolError(f"{where}: {problem}") from None
