@@ -32,6 +32,8 @@ rule judge_sessions:
         llm=config_keys("llm", "store_dir", "models/{judge}"),
         prompts=JUDGE_PROMPTS,
     threads: 2
+    # long jobs first: started last, they were the run's tail on 2 cores
+    priority: 10
     log:
         "logs/judge/judge_sessions/{judge}.log",
     benchmark:

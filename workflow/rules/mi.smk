@@ -32,6 +32,8 @@ rule embed_mi_utterances:
     params:
         store_dir=lookup(dpath="llm/store_dir", within=config),
     threads: 1
+    # long jobs first: started last, they were the run's tail on 2 cores
+    priority: 10
     log:
         "logs/mi/embed_mi_utterances.log",
     benchmark:

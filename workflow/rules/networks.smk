@@ -22,6 +22,8 @@ rule code_eemm:
     wildcard_constraints:
         shots=r"\d+",
     threads: 1
+    # long jobs first: started last, they were the run's tail on 2 cores
+    priority: 10
     log:
         "logs/networks/code_eemm/{shots}.log",
     benchmark:
@@ -49,6 +51,8 @@ rule build_networks:
         llm=config_keys("llm", "store_dir", f"models/{NETWORKS['coder']}"),
         tables=NETWORKS_TABLES,
     threads: 1
+    # long jobs first: started last, they were the run's tail on 2 cores
+    priority: 10
     log:
         "logs/networks/build_networks.log",
     benchmark:

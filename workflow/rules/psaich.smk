@@ -19,6 +19,8 @@ rule administer_psaich:
     wildcard_constraints:
         model="|".join(map(re.escape, PSAICH["models"])),
     threads: 2
+    # long jobs first: started last, they were the run's tail on 2 cores
+    priority: 10
     log:
         "logs/psaich/administer_psaich/{model}.log",
     benchmark:

@@ -75,6 +75,8 @@ rule simulate_roleplay:
         protocol="|".join(map(re.escape, ROLEPLAY_PROTOCOLS)),
         pair="|".join(map(re.escape, ROLEPLAY_PAIRS)),
     threads: 1
+    # long jobs first: started last, they were the run's tail on 2 cores
+    priority: 10
     log:
         "logs/roleplay/simulate_roleplay/{protocol}.{pair}.log",
     benchmark:

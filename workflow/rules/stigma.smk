@@ -85,6 +85,8 @@ rule ask_stigma_questions:
         model="|".join(map(re.escape, STIGMA_MODELS)),
         prompt="plain|steel_man",
     threads: 1
+    # long jobs first: started last, they were the run's tail on 2 cores
+    priority: 10
     log:
         "logs/stigma/ask_stigma_questions/{model}.{prompt}.log",
     benchmark:

@@ -15,6 +15,8 @@ rule embed_answers:
         study=config_keys("topics", "groups", "min_chars", "max_documents"),
         store_dir=lookup(dpath="llm/store_dir", within=config),
     threads: 1
+    # long jobs first: started last, they were the run's tail on 2 cores
+    priority: 10
     log:
         "logs/topics/embed_answers.log",
     benchmark:
