@@ -18,7 +18,7 @@ from replisuite.dialogue.engine import Engine
 from replisuite.dialogue.profiles import Profile, load_profiles, scripted
 from replisuite.dialogue.protocols import resolve
 from replisuite.dialogue.transcripts import read_transcripts, write_transcripts
-from replisuite.judge.data import stratified_sample
+from replisuite.judge.data import annomi_sessions, stratified_sample
 from replisuite.judge.judging import judge, totals
 from replisuite.judge.rubrics import resolve as resolve_rubrics
 from replisuite.llm import open_study_models
@@ -33,19 +33,6 @@ ORIGINAL = "original"
 TASK = "therapist_behaviour"
 
 
-def session_table(annomi: str) -> tuple[pl.DataFrame, dict[str, list[dict[str, str]]]]:
-    """AnnoMI's sessions (unit, label, turns, counsellor words) and each one's speaker turns."""
-    rows = utterances(read_annomi(annomi))
-    turns, table = {}, []
-    for (transcript_id,), frame in rows.group_by("transcript_id", maintain_order=True):
-        unit = f"annomi-{transcript_id}"
-        turns[unit] = [{"role": "client" if s == "client" else "counsellor", "text": t}
-                       for s, t in zip(frame["interlocutor"], frame["utterance_text"], strict=True) if t.strip()]
-        table.append((unit, frame["mi_quality"][0], len(turns[unit]), 0))
-    return pl.DataFrame(table, schema={"unit": pl.String, "label": pl.String, "turns": pl.Int64,
-                                       "counsellor_words": pl.Int64}, orient="row"), turns
-
-
 def truncate(turns: Sequence[Mapping[str, str]], *, max_turns: int | None) -> list[Mapping[str, str]]:
     """The first ``max_turns`` speaker turns (consecutive utterances of one speaker merged first)."""
     merged = scripted("tmp", turns).script
@@ -54,7 +41,8 @@ def truncate(turns: Sequence[Mapping[str, str]], *, max_turns: int | None) -> li
 
 def prepare(study: Mapping[str, Any], *, annomi: str, profiles_out: str, originals_out: str) -> None:
     """The sampled sessions as scripted profiles, and their originals as transcript records."""
-    table, turns = session_table(annomi)
+    sessions, table = annomi_sessions(annomi)
+    turns = {unit: [{"role": t.role, "text": t.text} for t in session.turns] for unit, session in sessions.items()}
     sample = stratified_sample(table, per_label=study["sessions_per_label"], seed=study["seed"])
     labels = dict(zip(sample["unit"], sample["label"], strict=True))
     profiles, originals = [], []
