@@ -321,9 +321,3 @@ class Engine:
                 limit = self.protocol.role(spec.role).max_words
                 turn.update(original_text=turn["text"], text=rewritten, rewritten=True, rewrite_key=request.key,
                             over_limit=bool(limit and words(rewritten) > limit))
-
-
-def simulate(protocol: Protocol, profiles: Sequence[Profile], models: Mapping[str, LLM], *, seed: int,
-             plan: Sequence[Mapping[str, Any]] = (), instruments: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Run ``protocol`` over ``profiles``: one transcript record per profile (see :class:`Conversation`)."""
-    return Engine(protocol, models, seed=seed, plan=plan, instruments=instruments).run(profiles)

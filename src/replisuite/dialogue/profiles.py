@@ -259,11 +259,3 @@ def describe(profile: Profile, *, instruments: Mapping[str, Instrument] | None =
         growth_text = " ".join(growth) if isinstance(growth, list) else str(growth)
         return f"{trait_text}. Main problem: {f['main_problem']}. Background: {growth_text} Wishes: {f['core_demands']}"
     return " ".join(turn["text"] for turn in profile.script if turn["role"] == "client")
-
-
-def as_case(profile: Profile, plan: Sequence[Mapping[str, Any]]) -> Profile:
-    """A questionnaire or post profile given a global plan, so a multi-session protocol can run it."""
-    if profile.kind == "case":
-        return profile
-    return Profile(id=profile.id, kind=profile.kind, fields=profile.fields, language=profile.language,
-                   source=profile.source, plan=tuple(plan))

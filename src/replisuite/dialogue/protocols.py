@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -217,13 +217,3 @@ def resolve(name: str, *, prompts: Mapping[str, str] | None = None) -> Protocol:
     """A protocol by shipped name or file path."""
     path = Path(name) if name.endswith((".yaml", ".yml")) else shipped_path(name)
     return load_protocol(path, prompts=prompts)
-
-
-@dataclass(frozen=True)
-class PromptFiles:
-    """Published prompt texts a protocol variant needs (placeholder -> path of a fetched source)."""
-
-    files: Mapping[str, str] = field(default_factory=dict)
-
-    def read(self) -> dict[str, str]:
-        return {key: Path(path).read_text(encoding="utf-8").strip() for key, path in self.files.items()}
