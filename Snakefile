@@ -69,6 +69,11 @@ if "reconstruct" in config:
     include: "workflow/rules/reconstruct.smk"
 
 
+if "preference" in config:
+
+    include: "workflow/rules/preference.smk"
+
+
 include: "workflow/rules/claims.smk"
 include: "workflow/rules/provenance.smk"
 

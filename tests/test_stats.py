@@ -4,7 +4,7 @@ from scipy.stats import chi2_contingency
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.multitest import multipletests
 
-from replisuite.stats import bh_fdr, bootstrap_mean_ci, cohen_kappa
+from replisuite.stats import bh_fdr, bootstrap_mean_ci, cluster_bootstrap_mean_ci, cohen_kappa
 
 
 def test_bootstrap_interval_contains_the_mean_and_shrinks_with_n():
@@ -51,3 +51,17 @@ def test_condition_tests_match_scipy():
     result = condition_tests(frame)
     chi2, p, dof, _ = chi2_contingency(np.array([[10, 30], [25, 15], [5, 5]]))
     assert result["chi2"][0] == pytest.approx(chi2) and result["p_value"][0] == pytest.approx(p) and result["dof"][0] == dof
+
+
+def test_cluster_bootstrap_equals_the_plain_one_for_singletons_and_widens_for_clusters():
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=300)
+    plain = bootstrap_mean_ci(values, n_boot=4000, seed=1)
+    singletons = cluster_bootstrap_mean_ci(values, np.arange(300), n_boot=4000, seed=1)
+    assert singletons[0] == pytest.approx(plain[0]) and singletons[2] - singletons[1] == pytest.approx(plain[2] - plain[1], rel=0.1)
+    # 30 clusters of 10 identical values: the information of 30 draws, not 300
+    clustered = np.repeat(rng.normal(size=30), 10)
+    wide = cluster_bootstrap_mean_ci(clustered, np.repeat(np.arange(30), 10), n_boot=4000, seed=1)
+    naive = bootstrap_mean_ci(clustered, n_boot=4000, seed=1)
+    assert (wide[2] - wide[1]) > 2.5 * (naive[2] - naive[1])
+    assert np.isnan(cluster_bootstrap_mean_ci([np.nan], ["a"])[0])

@@ -41,6 +41,35 @@ def bootstrap_mean_ci(
     return float(data.mean()), float(low), float(high)
 
 
+def cluster_bootstrap_mean_ci(
+    values: Sequence[float] | np.ndarray,
+    groups: Sequence[str] | np.ndarray,
+    *,
+    n_boot: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """Mean of ``values`` with a percentile bootstrap interval that resamples whole groups
+    (e.g. all pairs of one question), as the units are not independent within a group.
+
+    Returns ``(mean, low, high)``; all NaN when no value is left (NaNs are dropped).
+    """
+    data = np.asarray(values, dtype=float)
+    labels = np.asarray(groups)
+    keep = ~np.isnan(data)
+    data, labels = data[keep], labels[keep]
+    if data.size == 0:
+        return (np.nan, np.nan, np.nan)
+    _, index = np.unique(labels, return_inverse=True)
+    sums = np.bincount(index, weights=data)
+    counts = np.bincount(index).astype(float)
+    picks = np.random.default_rng(seed).integers(0, sums.size, size=(n_boot, sums.size))
+    means = sums[picks].sum(axis=1) / counts[picks].sum(axis=1)
+    tail = (1 - level) / 2
+    low, high = np.quantile(means, [tail, 1 - tail])
+    return float(data.mean()), float(low), float(high)
+
+
 def bh_fdr(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
     """Benjamini-Hochberg adjusted p-values (NaNs are kept as NaN)."""
     p = np.asarray(p_values, dtype=float)

@@ -7,7 +7,8 @@ import polars as pl
 import pytest
 import statsmodels.api as sm
 
-from replisuite.judge.pairwise import bradley_terry, judge_pairs, position_bias, ratings
+from replisuite.judge.pairwise import (bradley_terry, judge_pairs, order_consistent_outcomes, position_bias, ratings,
+                                      win_rate)
 from replisuite.llm import ScriptedBackend
 
 from .conftest import model
@@ -97,3 +98,30 @@ def test_judge_pairs_randomises_positions_and_finds_a_planted_bias(store, script
     assert bias["first_rate"] > 0.75 and bias["p_value"] < 0.01
     garbled = judge_pairs(model(store, ScriptedBackend(lambda r: "both are fine"), "garbled"), contexts, replies(), seed=4)
     assert (garbled["status"] == "unparseable").all() and position_bias(garbled)["unparseable"] == 36
+
+
+def test_both_orders_cancel_position_bias_into_ties_and_keep_real_preferences(store, scripted_env):
+    contexts = {f"q{q}": f"question {q}" for q in range(12)}
+    frame = replies().filter(pl.col("reply") != "human_other")
+
+    def fair(request):
+        body = request.messages[1].content
+        a, b = body.split("Reply A:\n")[1].split("\n\nReply B:\n")
+        return "A" if quality(a) > quality(b.split("\n\n")[0]) else "B"
+
+    honest = judge_pairs(model(store, ScriptedBackend(fair), "fair"), contexts, frame, seed=4, both_orders=True)
+    assert honest.height == 24 and set(zip(honest["context"], honest["first"])) == {
+        (c, r) for c in contexts for r in ("human_top", "model")}
+    outcomes = order_consistent_outcomes(honest, player="human_top", opponent="model")
+    assert (outcomes["outcome"] == "win").all()
+    rate = win_rate(outcomes, n_boot=200)
+    assert (rate["win_rate"], rate["win"], rate["tie"]) == (1.0, 12, 0)
+    first_always = judge_pairs(model(store, ScriptedBackend(lambda r: "A"), "first"), contexts, frame, seed=4,
+                               both_orders=True)
+    outcomes = order_consistent_outcomes(first_always, player="human_top", opponent="model")
+    assert (outcomes["outcome"] == "tie").all()
+    assert win_rate(outcomes, n_boot=200)["win_rate"] == 0.5
+    garbled = judge_pairs(model(store, ScriptedBackend(lambda r: "?"), "garbled2"), contexts, frame, seed=4,
+                          both_orders=True)
+    counted = win_rate(order_consistent_outcomes(garbled, player="model", opponent="human_top"), n_boot=50)
+    assert counted["unparseable"] == 12 and np.isnan(counted["win_rate"])

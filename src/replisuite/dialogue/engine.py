@@ -125,7 +125,18 @@ class Engine:
         if role == "counsellor" and self.protocol.wrap_up_from is not None \
                 and self._exchange_of(conversation, role) >= self.protocol.wrap_up_from:
             system = f"{system} {self.protocol.wrap_up}"
+        for cue in self._cues(conversation, role, self._exchange_of(conversation, role)):
+            system = f"{system} {cue}"
         return system
+
+    def _cues(self, conversation: Conversation, role: str, exchange: int) -> list[str]:
+        """The protocol's cues for ``role`` that the profile schedules at ``exchange``, filled in."""
+        cues = []
+        for cue in self.protocol.cues:
+            schedule = conversation.profile.fields.get(cue.field) or {}
+            if cue.role == role and str(exchange) in schedule:
+                cues.append(cue.text.replace("{value}", str(schedule[str(exchange)])))
+        return cues
 
     def _messages(self, conversation: Conversation, role: str) -> list[Message]:
         messages = [Message("system", self._system(conversation, role))]
@@ -247,6 +258,7 @@ class Engine:
             "request_key": request.key if request is not None else None, "attempts": attempt + 1,
             "filler": filler, "over_limit": bool(limit and words(text) > limit), "scripted": request is None,
             "rewritten": False,
+            **({"cued": bool(self._cues(conversation, role, conversation.exchange))} if self.protocol.cues else {}),
         })
         if conversation.profile.kind == "scripted":
             conversation.script_position += 1

@@ -21,7 +21,7 @@ ROLES = ("counsellor", "client")
 KNOWN_FIELDS = {
     "id", "name", "language", "citations", "counsellor", "client", "opener", "opening", "max_exchanges", "end_token",
     "end_allowed_from", "farewells", "farewell_roles", "wrap_up_from", "wrap_up", "retries", "retry_temperature",
-    "filler", "rewrite", "sessions", "temperature", "profile_placeholder",
+    "filler", "rewrite", "sessions", "temperature", "profile_placeholder", "cues",
 }
 
 
@@ -46,6 +46,17 @@ class Rewrite:
     role: str
     p: float
     instruction: str
+
+
+@dataclass(frozen=True)
+class Cue:
+    """An instruction added to ``role``'s system prompt at the exchanges a profile schedules:
+    ``profile.fields[field]`` maps exchange numbers to a value that fills ``{value}`` (e.g. the
+    SUDS rating a planted client reports when the therapist asks for it)."""
+
+    role: str
+    field: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -86,6 +97,7 @@ class Protocol:
     temperature: float = 0.7
     source: str = ""
     profile_placeholder: str = "{profile}"
+    cues: tuple[Cue, ...] = ()
 
     def role(self, name: str) -> RoleSpec:
         return self.counsellor if name == "counsellor" else self.client
@@ -140,6 +152,7 @@ def load_protocol(path: str | os.PathLike[str], *, prompts: Mapping[str, str] | 
             sessions=Sessions(**sessions) if sessions else None,
             temperature=float(values.get("temperature", 0.7)), source=str(path),
             profile_placeholder=str(values.get("profile_placeholder", "{profile}")),
+            cues=tuple(Cue(**cue) for cue in values.get("cues") or ()),
         )
     except TypeError as problem:
         raise ProtocolError(f"{where}: {problem}") from None
@@ -174,6 +187,9 @@ def check(protocol: Protocol, *, where: str) -> None:
             raise ProtocolError(f"{where}: sessions.count must be at least 1")
         if protocol.sessions.summariser not in ROLES:
             raise ProtocolError(f"{where}: sessions.summariser must be one of {ROLES}")
+    for cue in protocol.cues:
+        if cue.role not in ROLES or not cue.field or not cue.text.strip():
+            raise ProtocolError(f"{where}: every cue needs a role of {ROLES}, a profile field and a text")
     for role in ROLES:
         spec = protocol.role(role)
         if spec.max_words is not None and spec.max_words < 1:

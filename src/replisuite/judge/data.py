@@ -8,9 +8,9 @@ import os
 import polars as pl
 
 from replisuite.coding.annomi import read_annomi, utterances
+from replisuite.counselchat import QUESTION_COLUMNS, read_counselchat
 from replisuite.judge.transcripts import Transcript, transcript
 from replisuite.stats import name_seed
-from replisuite.topics.data import CounselChatError
 
 SESSION_SCHEMA = {"unit": pl.String, "label": pl.String, "turns": pl.Int64, "counsellor_words": pl.Int64}
 
@@ -46,10 +46,7 @@ def arena_questions(path: str | os.PathLike[str], *, questions: int, max_chars: 
     """CounselChat questions answered by at least two therapists with different upvotes, chosen by a
     seed derived from each question's id: the question texts, and per question the most and the
     least upvoted answer (``human_top``, ``human_other``) cut to ``max_chars``."""
-    frame = pl.read_csv(path, infer_schema_length=None)
-    missing = [c for c in ("questionID", "questionTitle", "questionText", "answerText", "upvotes") if c not in frame.columns]
-    if missing:
-        raise CounselChatError(f"{path}: missing column(s) {missing}")
+    frame = read_counselchat(path, required=(*QUESTION_COLUMNS, "answerText", "upvotes"))
     answers = (frame.filter(pl.col("answerText").is_not_null() & pl.col("upvotes").is_not_null())
                .with_columns(pl.col("answerText").str.replace_all(r"\s+", " ").str.strip_chars(),
                              pl.col("questionID").cast(pl.String)))

@@ -27,8 +27,9 @@ def pair_messages(context: str, first: str, second: str) -> list[Message]:
 
 
 def judge_pairs(llm: LLM, contexts: dict[str, str], replies: pl.DataFrame, *, seed: int, method: str | None = None,
-                messages: Callable[[str, str, str], list[Message]] = pair_messages) -> pl.DataFrame:
-    """Every pair of replies within each context judged once.
+                messages: Callable[[str, str, str], list[Message]] = pair_messages, both_orders: bool = False) -> pl.DataFrame:
+    """Every pair of replies within each context judged once (or, with ``both_orders``, twice: once in
+    each position, see :func:`order_consistent_outcomes`).
 
     ``replies`` has ``context``, ``reply`` (the reply's name, e.g. its source) and ``text``. Which
     reply is shown first is drawn with a seed from (``seed``, context, both names). A reply the
@@ -44,8 +45,10 @@ def judge_pairs(llm: LLM, contexts: dict[str, str], replies: pl.DataFrame, *, se
                 a, b = rows[i], rows[j]
                 if np.random.default_rng(name_seed(seed, context, a["reply"], b["reply"])).random() < 0.5:
                     a, b = b, a
-                request = llm.request(messages(contexts[context], a["text"], b["text"]), options=LETTERS, method=method)
-                jobs.append((context, a["reply"], b["reply"], request))
+                for first, second in ((a, b), (b, a)) if both_orders else ((a, b),):
+                    request = llm.request(messages(contexts[context], first["text"], second["text"]), options=LETTERS,
+                                          method=method)
+                    jobs.append((context, first["reply"], second["reply"], request))
     responses = llm.run([job[3] for job in jobs]).responses
     out = []
     for (context, first, second, request), response in zip(jobs, responses, strict=True):
@@ -118,3 +121,39 @@ def position_bias(pairs: pl.DataFrame) -> dict[str, float]:
     p = float(stats.binomtest(first, n, 0.5).pvalue) if n else float("nan")
     return {"comparisons": n, "picked_first": first, "first_rate": first / n if n else float("nan"), "p_value": p,
             "unparseable": int((pairs["status"] != "ok").sum())}
+
+
+OUTCOME_SCHEMA = {"context": pl.String, "player": pl.String, "opponent": pl.String, "outcome": pl.String}
+
+
+def order_consistent_outcomes(pairs: pl.DataFrame, *, player: str, opponent: str) -> pl.DataFrame:
+    """Per context, ``player``'s result against ``opponent`` from judgements in both positions
+    (``judge_pairs(..., both_orders=True)``): ``win`` or ``loss`` when both orders agree, ``tie`` when the
+    verdict follows the position (the usual way to cancel a judge's position bias), ``unparseable``
+    when either judgement is."""
+    rows = []
+    mine = pairs.filter(pl.col("first").is_in([player, opponent]) & pl.col("second").is_in([player, opponent]))
+    for (context,), frame in mine.group_by("context", maintain_order=True):
+        if frame.height != 2:
+            raise ValueError(f"context {context}: expected one judgement in each order, got {frame.height}")
+        if (frame["status"] != "ok").any():
+            outcome = "unparseable"
+        else:
+            winners = set(frame["winner"])
+            outcome = "tie" if len(winners) == 2 else ("win" if winners == {player} else "loss")
+        rows.append((context, player, opponent, outcome))
+    return pl.DataFrame(rows, schema=OUTCOME_SCHEMA, orient="row")
+
+
+def win_rate(outcomes: pl.DataFrame, *, n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> dict[str, float]:
+    """Wins, ties and losses, and the win rate counting a tie as half a win, with a percentile
+    bootstrap interval over contexts (unparseable contexts are counted, not scored)."""
+    scored = outcomes.filter(pl.col("outcome") != "unparseable")["outcome"].to_numpy()
+    points = (scored == "win") + 0.5 * (scored == "tie")
+    counts = {name: int((outcomes["outcome"] == name).sum()) for name in ("win", "tie", "loss", "unparseable")}
+    if points.size == 0:
+        return {**counts, "win_rate": float("nan"), "ci_low": float("nan"), "ci_high": float("nan")}
+    draws = np.random.default_rng(seed).choice(points, size=(n_boot, points.size)).mean(axis=1)
+    tail = (1 - level) / 2
+    low, high = np.quantile(draws, [tail, 1 - tail])
+    return {**counts, "win_rate": float(points.mean()), "ci_low": float(low), "ci_high": float(high)}

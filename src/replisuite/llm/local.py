@@ -58,8 +58,9 @@ def smollm2_path() -> Path:
 
 
 @functools.cache
-def _load(path: str):
-    """Load tokenizer and model once per process (GGUF is de-quantised to float32)."""
+def _load(path: str, adapter: str | None = None):
+    """Load tokenizer and model once per process (GGUF is de-quantised to float32), with a LoRA
+    ``adapter`` folder merged into the weights when one is given."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     import torch
@@ -70,13 +71,22 @@ def _load(path: str):
     folder, name = os.path.split(path)
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
     model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+    if adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
     model.eval()
     return tokenizer, model
 
 
 @functools.cache
-def _version(path: str) -> str:
-    return f"{os.path.basename(path)} sha256:{sha256_file(path)[:16]}"
+def _version(path: str, adapter: str | None = None) -> str:
+    base = f"{os.path.basename(path)} sha256:{sha256_file(path)[:16]}"
+    if not adapter:
+        return base
+    from replisuite.llm.tuning import adapter_digest
+
+    return f"{base} + lora:{adapter_digest(adapter)}"
 
 
 def _generates(request: Request) -> bool:
@@ -96,6 +106,8 @@ class LocalBackend:
         Requests answered in one batch (1 answers them one at a time).
     batch_tokens
         Upper bound on padded prompt tokens in one batch.
+    adapter
+        A LoRA adapter folder merged into the weights (see :mod:`replisuite.llm.tuning`).
     """
 
     name = "local"
@@ -103,13 +115,18 @@ class LocalBackend:
 
     def __init__(
         self, *, model: str = SMOLLM2_MODEL, threads: int | None = None,
-        batch_size: int = DEFAULT_BATCH_SIZE, batch_tokens: int = DEFAULT_BATCH_TOKENS,
+        batch_size: int = DEFAULT_BATCH_SIZE, batch_tokens: int = DEFAULT_BATCH_TOKENS, adapter: str | None = None,
     ) -> None:
         if model != SMOLLM2_MODEL:
             raise LLMError(f"the local backend ships only {SMOLLM2_MODEL}, not {model!r}")
         if batch_size < 1:
             raise LLMError(f"batch_size must be at least 1, got {batch_size}")
         self.path = str(smollm2_path())
+        self.adapter = None
+        if adapter:
+            from replisuite.llm.tuning import check_adapter
+
+            self.adapter = str(check_adapter(adapter))
         self.threads = threads or int(os.environ.get("OMP_NUM_THREADS", "1"))
         self.batch_size = batch_size
         self.batch_tokens = batch_tokens
@@ -118,7 +135,7 @@ class LocalBackend:
 
     @property
     def model_version(self) -> str:
-        return _version(self.path)
+        return _version(self.path, self.adapter)
 
     def plan_batches(self, requests: Sequence[Request]) -> list[list[Request]]:
         """Split requests into batches: generation and scoring apart, prompts in text order.
@@ -151,7 +168,7 @@ class LocalBackend:
         import torch
 
         torch.set_num_threads(self.threads)
-        tokenizer, model = _load(self.path)
+        tokenizer, model = _load(self.path, self.adapter)
         answers: dict[int, Completion] = {}
         with self._lock, torch.inference_mode():
             generating = [i for i, r in enumerate(requests) if _generates(r)]

@@ -38,6 +38,11 @@ class ModelEntry:
         For ``openai``: server, name of the variable holding the key, seconds per request.
     threads, batch_size
         For ``local``: torch threads; requests answered in one batch (default: the backend's).
+    adapter
+        For ``local``: a LoRA adapter folder (e.g. ``results/preference/adapter``, written by
+        :func:`replisuite.llm.tuning.train_dpo`) merged into the base weights on load. Requests
+        name the model as ``<model>+lora:<digest of the adapter weights>``, so a retrained
+        adapter never reuses the base model's, or an older adapter's, stored answers.
     """
 
     name: str
@@ -53,6 +58,16 @@ class ModelEntry:
     timeout: float = 60.0
     threads: int | None = None
     batch_size: int | None = None
+    adapter: str | None = None
+
+    @property
+    def request_model(self) -> str:
+        """The model id requests carry (and their store keys hash)."""
+        if not self.adapter:
+            return self.model
+        from replisuite.llm.tuning import adapter_digest
+
+        return f"{self.model}+lora:{adapter_digest(self.adapter)}"
 
     @classmethod
     def from_config(cls, name: str, values: Mapping[str, Any]) -> ModelEntry:
@@ -61,6 +76,8 @@ class ModelEntry:
             raise LLMError(f"llm.models.{name}.backend must be one of {BACKENDS}, got {values.get('backend')!r}")
         if "api_key" in values:
             raise LLMError(f"llm.models.{name}: keys never go in config; name the variable with api_key_env")
+        if values.get("adapter") and values["backend"] != "local":
+            raise LLMError(f"llm.models.{name}.adapter: only a local entry can load an adapter, not {values['backend']!r}")
         params = GenerationParams.from_dict(values.pop("params", {}) or {})
         return cls(name=name, params=params, label=values.pop("label", "") or name, **values)
 
@@ -79,9 +96,8 @@ def make_backend(entry: ModelEntry) -> Backend:
     if entry.backend == "local":
         from replisuite.llm.local import LocalBackend
 
-        if entry.batch_size is None:
-            return LocalBackend(model=entry.model, threads=entry.threads)
-        return LocalBackend(model=entry.model, threads=entry.threads, batch_size=entry.batch_size)
+        options = {} if entry.batch_size is None else {"batch_size": entry.batch_size}
+        return LocalBackend(model=entry.model, threads=entry.threads, adapter=entry.adapter, **options)
     if entry.backend == "openai":
         from replisuite.llm.openai_compat import OpenAIBackend
 
@@ -145,7 +161,7 @@ class LLM:
         return Request(
             kind=kind,
             backend=self.entry.backend,
-            model=self.entry.model,
+            model=self.entry.request_model,
             messages=tuple(m if isinstance(m, Message) else Message(**m) for m in messages),
             params=merged,
             options=tuple(options),
@@ -194,6 +210,8 @@ class LLM:
             "label": self.entry.label,
             "backend": self.entry.backend,
             "model": self.entry.model,
+            "adapter": self.entry.adapter,
+            "request_model": self.entry.request_model,
             "model_versions": sorted(self.model_versions),
             "params": asdict(self.entry.params),
             "base_url": self.entry.base_url,

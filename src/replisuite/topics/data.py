@@ -8,13 +8,13 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from replisuite.counselchat import CounselChatError, read_counselchat
+
+__all__ = ["CounselChatError", "credential_group", "read_answers"]
+
 REQUIRED = ("questionID", "topic", "therapistInfo", "answerText")
 UNSTATED = "unstated"
 MULTIPLE = "multiple"
-
-
-class CounselChatError(ValueError):
-    """The CounselChat file lacks a column."""
 
 
 def credential_group(info: str | None, patterns: Mapping[str, str]) -> str:
@@ -26,12 +26,8 @@ def credential_group(info: str | None, patterns: Mapping[str, str]) -> str:
 
 def read_answers(path: str | os.PathLike[str], *, groups: Mapping[str, str], min_chars: int) -> pl.DataFrame:
     """Distinct answers (at least ``min_chars`` long) with question topic and therapist group."""
-    frame = pl.read_csv(path, infer_schema_length=None)
-    missing = [c for c in REQUIRED if c not in frame.columns]
-    if missing:
-        raise CounselChatError(f"{path}: missing column(s) {missing}")
     return (
-        frame.with_columns(pl.col("answerText").str.replace_all(r"\s+", " ").str.strip_chars().alias("text"))
+        read_counselchat(path, required=REQUIRED).with_columns(pl.col("answerText").str.replace_all(r"\s+", " ").str.strip_chars().alias("text"))
         .filter(pl.col("text").is_not_null() & (pl.col("text").str.len_chars() >= min_chars))
         .unique(subset="text", keep="first", maintain_order=True)
         .select(
