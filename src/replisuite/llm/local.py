@@ -168,7 +168,8 @@ class LocalBackend:
         import torch
 
         torch.set_num_threads(self.threads)
-        tokenizer, model = _load(self.path, self.adapter)
+        # one cache entry per weights: the base model is always the key (path,)
+        tokenizer, model = _load(self.path, self.adapter) if self.adapter else _load(self.path)
         answers: dict[int, Completion] = {}
         with self._lock, torch.inference_mode():
             generating = [i for i, r in enumerate(requests) if _generates(r)]
