@@ -74,6 +74,11 @@ if "preference" in config:
     include: "workflow/rules/preference.smk"
 
 
+if "trauma" in config:
+
+    include: "workflow/rules/trauma.smk"
+
+
 include: "workflow/rules/claims.smk"
 include: "workflow/rules/provenance.smk"
 

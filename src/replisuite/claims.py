@@ -128,6 +128,15 @@ def null_verdict(rate: float | None, *, max_rate: float, what: str) -> tuple[str
     return ("null passed" if rate <= max_rate else "not reproduced"), rule
 
 
+def goodness_of_fit_verdict(p_value: float | None, *, alpha: float) -> tuple[str, str]:
+    """``reproduced`` when a sample is consistent with the published distribution: the smallest
+    goodness-of-fit p-value is at least ``alpha``."""
+    rule = f"every goodness-of-fit p-value at least {alpha:g}"
+    if not _finite(p_value):
+        return "not comparable", rule
+    return ("reproduced" if p_value >= alpha else "not reproduced"), rule
+
+
 def beats_baseline_verdict(baseline: float | None, estimate: float | None, ci_low: float | None) -> tuple[str, str]:
     """``reproduced`` when the interval's lower end is above a trivial baseline."""
     rule = "CI lower bound above the trivial baseline"

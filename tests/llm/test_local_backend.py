@@ -289,3 +289,24 @@ def test_a_batch_that_continues_no_kept_row_is_prefilled_afresh(backend):
     for row, prompt in enumerate(prompts):
         full = model(input_ids=torch.tensor([prompt])).logits[0, -1].float()
         assert torch.allclose(state.logits[row], full, atol=1e-3), row
+
+
+def test_the_converted_copy_holds_the_gguf_weights_exactly(backend, tmp_path, monkeypatch):
+    import os
+
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    tokenizer, model = local._load(backend.path)
+    folder, name = os.path.split(backend.path)
+    reference = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+    ids = torch.tensor([tokenizer.encode("I feel anxious before exams. What can I do?")])
+    with torch.inference_mode():
+        assert torch.equal(model(ids).logits, reference(ids).logits)
+    # a second conversion racing the first keeps one complete copy and leaves no partial folder
+    monkeypatch.setenv(local.CACHE_ENV, str(tmp_path))
+    target = local.converted_path(backend.path)
+    target.mkdir(parents=True)
+    (target / "model.safetensors").write_bytes(b"first")
+    local._convert(backend.path, target)
+    assert (target / "model.safetensors").read_bytes() == b"first" and sorted(p.name for p in tmp_path.iterdir()) == [target.name]

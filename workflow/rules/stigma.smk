@@ -75,8 +75,8 @@ rule ask_stigma_questions:
         answers="results/stigma/answers/stigma/{model}.{prompt}.parquet",
         provenance="results/stigma/llm/stigma_{model}.{prompt}.json",
     params:
-        study=config_keys("stigma", "protocol", "answer_method/{model}?", "stigma_params", "published/{model}/stigma/{prompt}?",
-                          "stigma_items"),
+        study=config_keys("stigma", "seed", "protocol", "answer_method/{model}?", "stigma_params",
+                          "published/{model}/stigma/{prompt}?", "stigma_items", "live_vignettes"),
         llm=config_keys("llm", "store_dir", "models/{model}"),
         raw=lambda wildcards: {
             name: STIGMA_RAW[name] for name in published_record_sources(STIGMA, wildcards.model, "stigma", wildcards.prompt)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import shutil
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -57,10 +58,54 @@ def smollm2_path() -> Path:
     return path
 
 
+CACHE_ENV = "REPLISUITE_MODEL_CACHE"
+
+
+def converted_path(path: str) -> Path:
+    """Where the de-quantised float32 copy of a GGUF file lives (``$REPLISUITE_MODEL_CACHE``, default
+    ``~/.cache/replisuite/models``), named by the GGUF file's hash."""
+    root = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "replisuite" / "models")
+    return root / f"{Path(path).stem}-{sha256_file(path)[:16]}"
+
+
+def _convert(path: str, target: Path) -> None:
+    """De-quantise the GGUF weights once and keep them (and the tokenizer) as safetensors: reading the
+    GGUF file costs about 15 s a process, the converted copy a fraction of a second, with the same
+    float32 weights. Written to a private folder, then renamed, so concurrent jobs never see half."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder, name = os.path.split(path)
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+    # the weights are plain float32 after loading; the leftover quantizer tag only blocks saving
+    model.hf_quantizer = None
+    model.is_quantized = False
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    work = target.with_name(f"{target.name}.{os.getpid()}.partial")
+    shutil.rmtree(work, ignore_errors=True)
+    model.save_pretrained(work)
+    tokenizer.save_pretrained(work)
+    try:
+        os.replace(work, target)
+    except OSError:  # another job finished first: keep its copy
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def local_weights(path: str) -> Path:
+    """The converted folder of the GGUF file (made on first use)."""
+    target = converted_path(path)
+    if not (target / "model.safetensors").is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _convert(path, target)
+    return target
+
+
 @functools.cache
 def _load(path: str, adapter: str | None = None):
-    """Load tokenizer and model once per process (GGUF is de-quantised to float32), with a LoRA
-    ``adapter`` folder merged into the weights when one is given."""
+    """Load tokenizer and model once per process (the GGUF weights de-quantised to float32, from the
+    converted copy), with a LoRA ``adapter`` folder merged into the weights when one is given."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     import torch
@@ -68,9 +113,9 @@ def _load(path: str, adapter: str | None = None):
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    folder, name = os.path.split(path)
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+    weights = local_weights(path)
+    tokenizer = AutoTokenizer.from_pretrained(weights)
+    model = AutoModelForCausalLM.from_pretrained(weights, dtype=torch.float32)
     if adapter:
         from peft import PeftModel
 

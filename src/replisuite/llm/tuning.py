@@ -65,20 +65,12 @@ def trainable_model(*, threads: int = 1):
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
-    from replisuite.llm.local import smollm2_path
+    from replisuite.llm.local import local_weights, smollm2_path
 
     hf_logging.disable_progress_bar()
     torch.set_num_threads(threads)
-    folder, name = os.path.split(str(smollm2_path()))
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
-    # The GGUF weights are de-quantised to float32 on load; the leftover quantizer tag is what
-    # makes transformers' Trainer refuse to train them.
-    model.hf_quantizer = None
-    model.is_quantized = False
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    return tokenizer, model
+    weights = local_weights(str(smollm2_path()))   # the de-quantised float32 copy: plain, trainable weights
+    return AutoTokenizer.from_pretrained(weights), AutoModelForCausalLM.from_pretrained(weights, dtype=torch.float32)
 
 
 def _chat(messages: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:

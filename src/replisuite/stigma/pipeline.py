@@ -13,6 +13,7 @@ from replisuite.atomic import atomic_open, atomic_path
 from replisuite.llm import LLM, open_study_models
 from replisuite.llm.models import model_labels
 from replisuite.plotting import apply_style, figure_paths, save_figure
+from replisuite.stats import name_seed
 from replisuite.stigma import analysis, figures
 from replisuite.stigma.ask import STIGMA_ANSWERS_SCHEMA, VERDICTS_SCHEMA, ask_interjections, ask_stigma, judge_published
 from replisuite.stigma.interjections import interjection_stimuli
@@ -50,6 +51,16 @@ def prepare_stimuli(study: Mapping[str, Any], raw: Mapping[str, str], *, stigma_
             frame.write_parquet(tmp)
 
 
+def live_sample(stimuli: pl.DataFrame, *, n: int | None, seed: int) -> pl.DataFrame:
+    """The stimuli of ``n`` vignettes drawn by a seed from each vignette's id (all when ``n`` is None):
+    what live models answer, so a run's length is a config value; published records cover all."""
+    ids = sorted(set(stimuli["vignette_id"].to_list()))
+    if n is None or n >= len(ids):
+        return stimuli
+    chosen = sorted(ids, key=lambda v: name_seed(seed, "live", str(v)))[:n]
+    return stimuli.filter(pl.col("vignette_id").is_in(chosen))
+
+
 def _write_provenance(path: str, models: list[LLM]) -> None:
     with atomic_open(path) as handle:
         json.dump([m.provenance() for m in models], handle, indent=2)
@@ -66,6 +77,8 @@ def ask_stigma_model(study: Mapping[str, Any], llm_section: Mapping[str, Any], r
     stimuli = pl.read_parquet(stimuli_path)
     store, models = open_study_models(llm_section, STUDY, [model], threads=threads)
     llm = models[model]
+    if llm.entry.backend != "replay":
+        stimuli = live_sample(stimuli, n=study.get("live_vignettes"), seed=study["seed"])
     method = study["answer_method"].get(model, "generate")
     params = dict(study["stigma_params"])
     condition = "steel_man" if steel_man else "plain"

@@ -1,0 +1,1 @@
+"""Study trauma: Thousand Voices of Trauma (PE phase dialogues, SUDS trajectories, benchmark)."""
