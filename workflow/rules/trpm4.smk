@@ -129,17 +129,19 @@ rule trpm4_features:
 
 
 rule trpm4_gam:
+    # one job per group and patient fits every gene set (a job per set spent most of its time starting up)
     input:
         scores=rules.score_trpm4_cells.output.scores,
     output:
-        fit="results/trpm4/fits/{trpm4_group}/{trpm4_patient}/{trpm4_set}.json",
-        fitted="results/trpm4/fits/{trpm4_group}/{trpm4_patient}/{trpm4_set}.parquet",
+        fits=[f"results/trpm4/fits/{{trpm4_group}}/{{trpm4_patient}}/{name}.json" for name in TRPM4["gene_sets"]],
+        fitted=[f"results/trpm4/fits/{{trpm4_group}}/{{trpm4_patient}}/{name}.parquet" for name in TRPM4["gene_sets"]],
     params:
         study=config_keys("trpm4", "gam"),
+        sets=list(TRPM4["gene_sets"]),
     log:
-        "logs/trpm4/trpm4_gam/{trpm4_group}/{trpm4_patient}/{trpm4_set}.log",
+        "logs/trpm4/trpm4_gam/{trpm4_group}/{trpm4_patient}.log",
     benchmark:
-        "logs/trpm4/trpm4_gam/{trpm4_group}/{trpm4_patient}/{trpm4_set}.benchmark.tsv"
+        "logs/trpm4/trpm4_gam/{trpm4_group}/{trpm4_patient}.benchmark.tsv"
     conda:
         "../../envs/scrna.yaml"
     resources:
@@ -198,7 +200,7 @@ rule trpm4_markers:
 
 rule summarise_trpm4:
     input:
-        fits=expand(rules.trpm4_gam.output.fit, **TRPM4_PER_PATIENT, trpm4_set=list(TRPM4["gene_sets"])),
+        fits=expand(rules.trpm4_gam.output.fits, **TRPM4_PER_PATIENT),
         cells=expand(rules.trpm4_cell_power.output.cells, **TRPM4_PER_PATIENT),
         summaries=expand(rules.trpm4_cell_power.output.summary, **TRPM4_PER_PATIENT),
         cv=expand(rules.trpm4_cell_power.output.cv, **TRPM4_PER_PATIENT),
