@@ -115,5 +115,7 @@ def test_one_config_edit_reruns_only_its_jobs(preference_run):
     by_params, scheduled = rerun_plan(work, env, TARGETS, {"preference/dpo/steps": 3})
     assert by_params == {"train_preference_dpo": 1}
     assert not {"fit_preference_rewards", "judge_preference_principles", "build_preference_pairs"} & scheduled
+    by_params, scheduled = rerun_plan(work, env, TARGETS, {"preference/dpo/base": "served"})
+    assert set(by_params) == {"generate_preference_replies"} and "train_preference_dpo" not in scheduled
     by_params, scheduled = rerun_plan(work, env, TARGETS, {"preference/principles/max_chars": 650})
     assert set(by_params) == {"judge_preference_principles"} and "train_preference_dpo" not in scheduled

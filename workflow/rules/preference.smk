@@ -124,7 +124,9 @@ rule train_preference_dpo:
                    category="preference"),
         summary="results/preference/tables/dpo_training.json",
     params:
-        study=config_keys("preference", "seed", "dpo"),
+        study=config_keys("preference", "seed", *(f"dpo/{key}" for key in ("system", "train_pairs", "heldout_pairs", "steps",
+                                                                           "batch_size", "learning_rate", "beta",
+                                                                           "max_length", "lora"))),
     threads: 2
     priority: 10
     log:

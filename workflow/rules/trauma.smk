@@ -42,7 +42,8 @@ rule generate_trauma_conversations:
         transcripts="results/trauma/transcripts/generated.jsonl",
         provenance="results/trauma/llm/generate.json",
     params:
-        study=config_keys("trauma", "seed", "generate"),
+        study=config_keys("trauma", "seed", "generate/max_exchanges", "generate/max_tokens", "generate/counsellor",
+                          "generate/client"),
         llm=config_keys("llm", "store_dir", *(f"models/{m}" for m in TRAUMA_GENERATORS)),
     threads: 1
     priority: 10
