@@ -12,11 +12,12 @@ import numpy as np
 import polars as pl
 
 from replisuite.judge.judging import judge
-from replisuite.judge.pairwise import judge_pairs, order_consistent_outcomes
+from replisuite.judge.pairwise import judge_pairs, order_consistent_outcomes, win_rate
 from replisuite.judge.rubrics import resolve as resolve_rubrics
 from replisuite.llm import Message, open_study_models
 from replisuite.llm.backends import LLMError
 from replisuite.llm.embeddings import embed
+from replisuite.llm.tuning import LOG_SCHEMA, train_dpo
 from replisuite.plotting import apply_style, figure_paths, save_figure
 from replisuite.preference import figures
 from replisuite.preference.pairs import (
@@ -193,8 +194,6 @@ def train_policy(study: Mapping[str, Any], *, pairs: str, adapter_out: str, log_
                  threads: int = 1) -> None:
     """DPO of the embedded model on a seeded sample of training pairs (LoRA adapter), with TRL's
     held-out DPO metrics on a sample of test pairs."""
-    from replisuite.llm.tuning import LOG_SCHEMA, train_dpo
-
     settings = study["dpo"]
     frame = read_table(pairs, schema=PAIR_SCHEMA)
     train = pick(frame.filter(pl.col("split") == "train"), n=settings["train_pairs"], seed=study["seed"])
@@ -287,8 +286,6 @@ POLICY_SCHEMA = {"judge": pl.String, "measure": pl.String, "questions": pl.Int64
 
 def policy_table(comparisons: pl.DataFrame, *, n_boot: int, seed: int) -> pl.DataFrame:
     """Tuned vs base: judge win rate (ties half; 0.5 is no difference), reward and length differences."""
-    from replisuite.judge.pairwise import win_rate
-
     rows = []
     for (judge_name,), frame in comparisons.group_by("judge", maintain_order=True):
         rate = win_rate(frame.select(pl.col("question_id").alias("context"), "outcome"), n_boot=n_boot,
@@ -309,8 +306,6 @@ def summarise(study: Mapping[str, Any], *, pairs: str, predictions: Sequence[str
               comparisons: Sequence[str], dpo_log: str, replies: Sequence[str], labels: Mapping[str, str],
               tables: Mapping[str, str], figure_stems: Mapping[str, str]) -> None:
     """Accuracy and calibration of every reward model, principle agreement, tuned vs base, figures."""
-    from replisuite.llm.tuning import LOG_SCHEMA
-
     seed, n_boot = study["seed"], study["n_boot"]
     predicted = pl.concat([read_table(p, schema=PREDICTION_SCHEMA) for p in predictions])
     accuracy = accuracy_table(predicted, n_boot=n_boot, seed=seed)

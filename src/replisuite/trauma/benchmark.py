@@ -20,6 +20,7 @@ from sklearn.model_selection import GroupKFold
 
 from replisuite.llm import LLM, Message
 from replisuite.stats import name_seed
+from replisuite.trauma.suds import DECILE_SCALE, DECILES, decile_value, mask_ratings
 
 PREDICTION_SCHEMA = {"conversation": pl.String, "case_id": pl.String, "phase": pl.String, "point": pl.Int64,
                      "predictor": pl.String, "predicted": pl.Float64}
@@ -75,8 +76,6 @@ def _frame(points: pl.DataFrame, predictor: str, values: Sequence[float]) -> pl.
 def model_ratings(llm: LLM, points: pl.DataFrame, *, predictor: str) -> pl.DataFrame:
     """A model's distress rating of each (masked) reply: its SUDS decile, read as the decile's middle
     (an answer that is not a digit is NaN, left out of the scores)."""
-    from replisuite.trauma.suds import DECILE_SCALE, DECILES, decile_value
-
     requests = [llm.request([Message("system", "You rate how distressed a therapy client is from what they say, on "
                                                "the SUDS scale from 0 (calm) to 100 (the worst distress imaginable)."),
                              Message("user", f"The client said: {text}\n\nTheir SUDS right now? Answer with "
@@ -134,8 +133,6 @@ def score(joined: pl.DataFrame, *, target: str, n_boot: int, seed: int) -> pl.Da
 
 def targets(trajectories: pl.DataFrame, which: str) -> pl.DataFrame:
     """The points scored against ``extracted`` ratings or ``planted`` ones, with the masked reply."""
-    from replisuite.trauma.suds import mask_ratings
-
     column = "value" if which == "extracted" else "planted"
     return (trajectories.filter(pl.col(column).is_not_null())
             .with_columns(pl.col(column).alias("target"),
