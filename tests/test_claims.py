@@ -8,8 +8,10 @@ import pytest
 
 from replisuite import scorecard
 from replisuite.claims import (
-    CLAIMS_SCHEMA, Claim, ClaimError, beats_baseline_verdict, claims_frame, direction_verdict, equal_verdict,
-    null_verdict, planted_verdict, read_claims, wald_difference, write_claims,
+    CLAIMS_SCHEMA, FLOOR_BELOW, FLOOR_PASSED, VERDICTS, Claim, ClaimError, TaskFloor, beats_baseline_verdict,
+    claims_frame, contrast_floor, direction_verdict, equal_verdict, format_floor, goodness_of_fit_verdict,
+    null_verdict, planted_verdict, read_claims, too_few_units, variation_floor, with_floor,
+    write_claims,
 )
 
 
@@ -22,11 +24,11 @@ def test_equal_verdict_fails_outside_the_tolerance():
 
 @pytest.mark.parametrize("sign,estimate,low,high,expected", [
     (1, 0.4, 0.2, 0.6, "reproduced"),
-    (1, 0.1, -0.1, 0.3, "direction reproduced"),
+    (1, 0.1, -0.1, 0.3, "not reproduced"),
     (1, -0.4, -0.6, -0.2, "not reproduced"),
     (1, 0.0, -0.1, 0.1, "not reproduced"),
     (-1, -0.4, -0.6, -0.2, "reproduced"),
-    (-1, -0.1, -0.3, 0.1, "direction reproduced"),
+    (-1, -0.1, -0.3, 0.1, "not reproduced"),
     (-1, 0.3, 0.1, 0.5, "not reproduced"),
     (1, float("nan"), 0.1, 0.2, "not comparable"),
 ])
@@ -44,15 +46,8 @@ def test_planted_null_and_baseline_verdicts():
     assert null_verdict(0.04, max_rate=0.05, what="false positives")[0] == "null passed"
     assert null_verdict(0.30, max_rate=0.05, what="false positives")[0] == "not reproduced"
     assert beats_baseline_verdict(0.2, 0.5, 0.3)[0] == "reproduced"
-    assert beats_baseline_verdict(0.2, 0.25, 0.1)[0] == "direction reproduced"
+    assert beats_baseline_verdict(0.2, 0.25, 0.1) == ("not reproduced", "CI lower bound above the trivial baseline (the estimate is above it, the CI reaches it)")
     assert beats_baseline_verdict(0.2, 0.1, 0.0)[0] == "not reproduced"
-
-
-def test_wald_difference_against_a_hand_computation():
-    difference, low, high = wald_difference(0.6, 100, 0.4, 200)
-    se = (0.6 * 0.4 / 100 + 0.4 * 0.6 / 200) ** 0.5
-    assert difference == pytest.approx(0.2) and low == pytest.approx(0.2 - 1.959964 * se)
-    assert high == pytest.approx(0.2 + 1.959964 * se)
 
 
 def claim(claim_id="c1", study="s", verdict="reproduced", level="A", **values):
@@ -84,13 +79,16 @@ def test_read_claims_refuses_a_table_with_a_typed_in_verdict(tmp_path):
 
 def test_scorecard_table_figure_and_readme_block(tmp_path):
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
-    write_claims([claim("x", study="beta"), claim("y", study="beta", verdict="not reproduced", level="B")], str(a))
+    below = with_floor(claim("w", study="beta", level="C"), TaskFloor("answers vary", False, "1 distinct answer"))
+    write_claims([claim("x", study="beta"), claim("y", study="beta", verdict="not reproduced", level="B"), below], str(a))
     write_claims([claim("z", study="alpha", verdict="planted recovered", level="B")], str(b))
     path = tmp_path / "scorecard.csv"
     frame = scorecard.write_scorecard([str(a), str(b)], str(path))
-    assert frame["study"].to_list() == ["alpha", "beta", "beta"]
+    assert frame["study"].to_list() == ["alpha", "beta", "beta", "beta"]
     counts = scorecard.verdict_counts(frame)
-    assert counts.filter(pl.col("study") == "beta").select("reproduced", "not reproduced").row(0) == (1, 1)
+    beta = counts.filter(pl.col("study") == "beta")
+    assert beta.select("reproduced", "not reproduced", "not comparable", "below task floor").row(0) == (1, 1, 1, 1)
+    assert counts.filter(pl.col("study") == "alpha")["below task floor"].to_list() == [0]
     scorecard.figure(frame).savefig(tmp_path / "s.png")
     assert (tmp_path / "s.png").stat().st_size > 1000
 
@@ -101,5 +99,57 @@ def test_scorecard_table_figure_and_readme_block(tmp_path):
     assert scorecard.main(["readme", "--readme", str(readme), "--scorecard", str(path)]) == 0
     text = readme.read_text()
     assert scorecard.update_readme(readme, path, check=True)
-    assert "| beta | 2 | 1 | 1 |" in text and text.endswith("\n\nrest\n")
+    assert "| beta | 3 | 1 | 1 | 0 | 0 | 0 | 1 | 1 | A 1, B 1, C 1 |" in text and text.endswith("\n\nrest\n")
+    assert "| below task floor |" in text
     assert scorecard.block_digest(text) == hashlib.md5(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("column", ["claim_id", "level", "verdict"])
+def test_read_claims_refuses_a_claim_without_id_level_or_verdict(tmp_path, column):
+    path = tmp_path / "claims.csv"
+    write_claims([claim(), claim("c2")], str(path))
+    frame = pl.read_csv(path, infer_schema=False).with_columns(
+        pl.when(pl.col("claim_id") == "c2").then(None).otherwise(pl.col(column)).alias(column))
+    frame.write_csv(path)
+    with pytest.raises(ClaimError, match=f"column {column} is empty"):
+        read_claims([str(path)])
+
+
+def test_a_floor_below_makes_the_claim_not_comparable_with_its_figures():
+    floor = TaskFloor("format compliance (judge)", False, "2 of 10 answers usable")
+    below = with_floor(claim(verdict="not reproduced", level="C"), floor)
+    assert below.verdict == "not comparable" and below.task_floor == FLOOR_BELOW
+    assert below.note.startswith("model below the task floor: format compliance (judge): 2 of 10 answers usable")
+
+
+@pytest.mark.parametrize("verdict", VERDICTS)
+def test_a_floor_passed_never_changes_the_verdict(verdict):
+    passed = with_floor(claim(verdict=verdict, level="C"), variation_floor(3, 9, what="items"))
+    assert passed.verdict == verdict and passed.task_floor == FLOOR_PASSED and "task floor passed" in passed.note
+    assert with_floor(claim(verdict=verdict), None).task_floor == ""
+
+
+def test_contrast_floor_passes_a_competent_judge_and_fails_constant_or_random_ones():
+    rng = __import__("numpy").random.default_rng(0)
+    original, degraded = rng.normal(4, 0.5, 40), rng.normal(2, 0.5, 40)
+    assert contrast_floor(original, degraded, what="judge").passed
+    assert not contrast_floor([3.0] * 40, [3.0] * 40, what="judge").passed
+    random_judge = contrast_floor(rng.integers(0, 5, 400), rng.integers(0, 5, 400), what="judge")
+    assert not random_judge.passed and "of 400 units" in random_judge.figures
+    assert not contrast_floor([float("nan")], [1.0], what="judge").passed
+
+
+def test_format_and_variation_floors():
+    assert format_floor(9, 10, what="coder", min_rate=0.8).passed
+    assert not format_floor(7, 10, what="coder", min_rate=0.8).passed
+    assert not format_floor(0, 0, what="coder", min_rate=0.8).passed
+    assert variation_floor(2, 3, what="chooser").passed
+    assert not variation_floor(1, 12, what="chooser").passed
+
+
+def test_small_samples_get_no_verdict():
+    assert too_few_units(("reproduced", "CI excludes 0"), n=3, min_units=8, unit="seed")[0] == "not comparable"
+    assert too_few_units(("not reproduced", "r"), n=9, min_units=8, unit="seed")[0] == "not reproduced"
+    assert goodness_of_fit_verdict(0.9, alpha=0.05, n=12, min_n=100)[0] == "not comparable"
+    assert goodness_of_fit_verdict(0.9, alpha=0.05, n=500, min_n=100)[0] == "reproduced"
+    assert goodness_of_fit_verdict(0.01, alpha=0.05, n=500, min_n=100)[0] == "not reproduced"

@@ -65,3 +65,29 @@ def test_cluster_bootstrap_equals_the_plain_one_for_singletons_and_widens_for_cl
     naive = bootstrap_mean_ci(clustered, n_boot=4000, seed=1)
     assert (wide[2] - wide[1]) > 2.5 * (naive[2] - naive[1])
     assert np.isnan(cluster_bootstrap_mean_ci([np.nan], ["a"])[0])
+
+
+def test_kappa_is_nan_when_undefined_in_both_entry_points():
+    from replisuite.judge.reliability import cohen_kappa as judge_kappa
+    assert np.isnan(cohen_kappa(["x", "x"], ["x", "x"])) and np.isnan(judge_kappa(np.ones(3), np.ones(3)))
+
+
+def test_weighted_kappa_counts_a_scale_point_no_rater_used():
+    # nobody used 3 or 4: on the observed values alone, 2 and 5 would look one step apart
+    a, b = [1, 2, 2, 5, 1], [1, 2, 5, 5, 2]
+    full = cohen_kappa(a, b, weights="quadratic", categories=[1, 2, 3, 4, 5])
+    assert full == pytest.approx(cohen_kappa_score(a, b, weights="quadratic", labels=[1, 2, 3, 4, 5]))
+    assert full != pytest.approx(cohen_kappa(a, b, weights="quadratic"))
+    with pytest.raises(ValueError, match="not in the categories"):
+        cohen_kappa(a, b, categories=[1, 2])
+
+
+def test_wilson_interval_matches_statsmodels():
+    from statsmodels.stats.proportion import proportion_confint
+
+    from replisuite.stats import wilson_interval
+    for k, n in ((0, 8), (3, 8), (8, 8), (41, 100)):
+        p, low, high = wilson_interval(k, n)
+        assert p == k / n
+        assert (low, high) == pytest.approx(proportion_confint(k, n, method="wilson"), abs=1e-12)
+    assert all(np.isnan(wilson_interval(0, 0)))

@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Sequence
 
 import numpy as np
+from scipy import stats as scipy_stats
 from statsmodels.stats.multitest import multipletests
 
 
@@ -80,23 +81,96 @@ def bh_fdr(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
     return adjusted
 
 
-def cohen_kappa(a: Sequence, b: Sequence) -> float:
-    """Cohen's kappa of two raters over the items both rated (None/NaN dropped)."""
+KAPPA_WEIGHTS = (None, "linear", "quadratic")
+
+
+def cohen_kappa(a: Sequence, b: Sequence, *, weights: str | None = None, categories: Sequence | None = None) -> float:
+    """Cohen's kappa of two raters over the items both rated (None/NaN dropped).
+
+    ``weights``: None, "linear" or "quadratic" (ordinal scales: distances on the index of
+    ``categories``). ``categories`` is the scale in order; pass the instrument's full scale so
+    that a point no rater used still counts. Default: the observed labels, sorted. Undefined
+    (nothing rated, or chance agreement 1 so that kappa is 0/0) is NaN.
+    """
+    if weights not in KAPPA_WEIGHTS:
+        raise ValueError(f"weights must be one of {KAPPA_WEIGHTS}, got {weights!r}")
     pairs = [(x, y) for x, y in zip(a, b, strict=True) if _present(x) and _present(y)]
     if not pairs:
         return float("nan")
-    labels = sorted({x for pair in pairs for x in pair}, key=str)
-    index = {label: i for i, label in enumerate(labels)}
-    table = np.zeros((len(labels), len(labels)))
+    if categories is None:
+        levels = sorted({x for pair in pairs for x in pair}, key=_order)
+    else:
+        levels = list(categories)
+    index = {label: i for i, label in enumerate(levels)}
+    unknown = sorted({x for pair in pairs for x in pair if x not in index}, key=str)
+    if unknown:
+        raise ValueError(f"ratings {unknown} are not in the categories {levels}")
+    k = len(levels)
+    observed = np.zeros((k, k))
     for x, y in pairs:
-        table[index[x], index[y]] += 1
-    total = table.sum()
-    observed = np.trace(table) / total
-    expected = (table.sum(axis=0) * table.sum(axis=1)).sum() / total**2
-    if expected == 1:
-        return 1.0 if observed == 1 else float("nan")
-    return float((observed - expected) / (1 - expected))
+        observed[index[x], index[y]] += 1
+    observed /= observed.sum()
+    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0))
+    distance = np.abs(np.subtract.outer(np.arange(k), np.arange(k))).astype(np.float64)
+    disagreement = {None: (distance > 0).astype(np.float64), "linear": distance, "quadratic": distance**2}[weights]
+    denominator = (disagreement * expected).sum()
+    if denominator == 0:
+        return float("nan")
+    return float(1 - (disagreement * observed).sum() / denominator)
+
+
+def _order(label):
+    return (0, float(label), "") if isinstance(label, (int, float, np.number)) else (1, 0.0, str(label))
 
 
 def _present(value) -> bool:
     return value is not None and not (isinstance(value, float) and np.isnan(value))
+
+
+def wilson_interval(successes: int, n: int, *, level: float = 0.95) -> tuple[float, float, float]:
+    """A proportion with its Wilson score interval (Wilson 1927): honest for small ``n`` and for
+    rates near 0 or 1, where a Wald or percentile-bootstrap interval collapses. NaN when n is 0."""
+    if n <= 0:
+        return (float("nan"), float("nan"), float("nan"))
+    z = float(scipy_stats.norm.ppf(1 - (1 - level) / 2))
+    p = successes / n
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    return float(p), float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
+def cluster_difference_ci(
+    a: Sequence[float] | np.ndarray,
+    b: Sequence[float] | np.ndarray,
+    *,
+    paired: bool,
+    n_boot: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """Difference of the means of two sets of per-stimulus (per-cluster) values, each stimulus
+    weighted equally, with a percentile interval that resamples stimuli, not the replies inside
+    them. ``paired``: ``a[i]`` and ``b[i]`` are the same stimulus (resampled together); otherwise
+    the two sets are resampled separately (e.g. the vignettes of two conditions).
+
+    Returns ``(difference, low, high)``; all NaN when either side is empty (NaNs are dropped, in
+    pairs when ``paired``).
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if paired:
+        keep = ~(np.isnan(a) | np.isnan(b))
+        a, b = a[keep], b[keep]
+    else:
+        a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    if a.size == 0 or b.size == 0:
+        return (np.nan, np.nan, np.nan)
+    rng = np.random.default_rng(seed)
+    if paired:
+        picks = rng.integers(0, a.size, size=(n_boot, a.size))
+        draws = a[picks].mean(axis=1) - b[picks].mean(axis=1)
+    else:
+        draws = (a[rng.integers(0, a.size, size=(n_boot, a.size))].mean(axis=1)
+                 - b[rng.integers(0, b.size, size=(n_boot, b.size))].mean(axis=1))
+    tail = (1 - level) / 2
+    low, high = np.quantile(draws, [tail, 1 - tail])
+    return float(a.mean() - b.mean()), float(low), float(high)

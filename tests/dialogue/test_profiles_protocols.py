@@ -139,7 +139,8 @@ def test_table1_counts_sessions_and_client_turns(tmp_path):
     row = table.row(0, named=True)
     assert table.height == 1 and row["therapy"] == "a"
     assert (row["cases"], row["avg_sessions"], row["max_sessions"]) == (2, 2.5, 3)
-    assert row["avg_turns_per_session"] == pytest.approx((2 + 3 + 4 * 3) / 5)
+    assert row["avg_client_utterances_per_session"] == pytest.approx((2 + 3 + 4 * 3) / 5)
+    assert row["avg_turns_per_session"] == pytest.approx((5 + 7 + 9 * 3) / 5 / 2)   # utterances / 2
     assert row["avg_chars_per_utterance"] == 3 and row["published_avg_turns"] == 3.4
     write_case(tmp_path / "a" / "3.json", [])
     with pytest.raises(ProfileError, match="3.json: field 'sessions' is empty"):

@@ -37,12 +37,26 @@ def test_prepare_samples_each_label_and_keeps_the_originals_turns(tmp_path):
                 for i in range(6)}
     write_annomi(tmp_path / "annomi.csv", sessions)
     prepare({"seed": 1, "sessions_per_label": 2, "max_turns": 3}, annomi=str(tmp_path / "annomi.csv"),
-            profiles_out=str(tmp_path / "profiles.jsonl"), originals_out=str(tmp_path / "originals.jsonl"))
+            profiles_out=str(tmp_path / "profiles.jsonl"), originals_out=str(tmp_path / "originals.jsonl"),
+            sample_out=str(tmp_path / "sample.csv"))
     originals = read_transcripts(tmp_path / "originals.jsonl")
     assert len(originals) == 4
+    assert pl.read_csv(tmp_path / "sample.csv")["kept"].to_list() == [True] * 4
     for record in originals:
         assert record["protocol"] == ORIGINAL and [t["role"] for t in record["turns"]] == ["counsellor", "client", "counsellor"]
         assert record["turns"][1]["text"].endswith("Really.")
+
+
+def test_prepare_counts_a_session_it_cannot_replay(tmp_path):
+    sessions = {0: ("high", [("client", "Hello?"), ("client", "Anyone there?")]),
+                1: ("low", [("therapist", "Hi."), ("client", "Hi."), ("therapist", "Go on.")])}
+    write_annomi(tmp_path / "annomi.csv", sessions)
+    prepare({"seed": 1, "sessions_per_label": 1, "max_turns": 2}, annomi=str(tmp_path / "annomi.csv"),
+            profiles_out=str(tmp_path / "profiles.jsonl"), originals_out=str(tmp_path / "originals.jsonl"),
+            sample_out=str(tmp_path / "sample.csv"))
+    sample = pl.read_csv(tmp_path / "sample.csv").sort("unit")
+    assert sample["kept"].to_list() == [False, True] and "no counsellor turn" in sample["reason"][0]
+    assert len(read_transcripts(tmp_path / "originals.jsonl")) == 1
 
 
 def test_the_paired_comparison_matches_scipy_and_finds_a_planted_shift():
@@ -69,8 +83,22 @@ def test_the_paired_comparison_matches_scipy_and_finds_a_planted_shift():
 
 def test_the_classifier_check_fails_when_the_classifier_only_guesses_the_majority():
     truth = np.array(["question"] * 60 + ["reflection"] * 30 + ["other"] * 10)
-    guessing = validation(pl.DataFrame({"label": truth, "predicted": ["question"] * 100}), classifier="x", sessions=5)
-    good = validation(pl.DataFrame({"label": truth, "predicted": truth}), classifier="x", sessions=5)
+    sessions = [f"s{i % 5}" for i in range(100)]
+    guessing = validation(pl.DataFrame({"label": truth, "session": sessions, "predicted": ["question"] * 100}),
+                          classifier="x", n_boot=200)
+    good = validation(pl.DataFrame({"label": truth, "session": sessions, "predicted": truth}), classifier="x", n_boot=200)
     assert guessing["accuracy"].item() == guessing["majority_baseline"].item() == 0.6
+    assert guessing["sessions"].item() == 5
     verdicts = [reconstruct_claims(table, pl.DataFrame(), embedded=[])[0].verdict for table in (guessing, good)]
     assert verdicts == ["not reproduced", "reproduced"]
+
+
+def test_the_accuracy_interval_resamples_sessions_not_utterances():
+    """Right in four whole sessions and wrong in four others: over 8 sessions the interval is wide;
+    resampling the 800 utterances as if independent would make it very narrow."""
+    sessions = np.repeat([f"s{i}" for i in range(8)], 100)
+    truth = np.array(["question"] * 800)
+    predicted = np.where(np.isin(sessions, ["s0", "s1", "s2", "s3"]), "question", "other")
+    row = validation(pl.DataFrame({"label": truth, "session": sessions, "predicted": predicted}), classifier="x",
+                     n_boot=1000, seed=1).row(0, named=True)
+    assert row["accuracy"] == 0.5 and row["ci_high"] - row["ci_low"] > 0.4

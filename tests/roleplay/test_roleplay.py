@@ -42,7 +42,8 @@ def test_an_unknown_model_for_a_role_is_refused_and_nothing_is_written(tmp_path)
 
 def test_table1_claims_compare_with_the_published_row():
     table = pl.DataFrame({"therapy": ["integrative", "cbt"], "cases": [28, 10], "avg_sessions": [7.68, 5.0],
-                          "avg_turns_per_session": [25.88, 20.0], "max_sessions": [10, 6],
+                          "avg_turns_per_session": [25.88, 20.0], "avg_client_utterances_per_session": [25.4, 19.5],
+                          "max_sessions": [10, 6],
                           "published_cases": [28, None], "published_avg_sessions": [7.7, None],
                           "published_avg_turns": [25.9, None], "published_max_sessions": [9, None]})
     verdicts = {c.claim_id: c.verdict for c in table1_claims(table)}
@@ -59,9 +60,27 @@ def test_fidelity_claims_need_the_interval_above_chance_and_above_the_mean_guess
     recovery = pl.DataFrame({"protocol": ["a"], "instrument": "bdi2", "rater": "m", "pairing": "true", "n": 8,
                              "pearson_r": 0.1, "mae": 14.0, "mae_mean_guess": 11.0, "mae_gain": -3.0, "gain_low": -6.0,
                              "gain_high": 0.5})
-    verdicts = {c.claim_id: c.verdict for c in fidelity_claims(ident, recovery, embedded=["m"])}
-    assert verdicts == {"identifiable_a_m_m": "reproduced", "identifiable_b_m_m": "direction reproduced",
+    verdicts = {c.claim_id: c.verdict for c in fidelity_claims(ident, recovery, embedded=["m"], min_profiles=8)}
+    assert verdicts == {"identifiable_a_m_m": "reproduced", "identifiable_b_m_m": "not reproduced",
                         "recovery_a_bdi2_m": "not reproduced"}
+    # 5 profiles decide nothing
+    few = fidelity_claims(ident.with_columns(pl.lit(5).alias("profiles")), recovery.with_columns(pl.lit(5).alias("n")),
+                          embedded=["m"], min_profiles=8)
+    assert {c.verdict for c in few} == {"not comparable"}
+
+
+def test_recovery_rater_floor_turns_a_constant_rater_into_not_comparable():
+    recovery = pl.DataFrame({"protocol": ["a"], "instrument": "bdi2", "rater": "m", "pairing": "true", "n": 10,
+                             "pearson_r": 0.8, "mae": 3.0, "mae_mean_guess": 11.0, "mae_gain": 8.0, "gain_low": 5.0,
+                             "gain_high": 10.0, "conversations": 10, "distinct_totals": 7})
+    ident = pl.DataFrame(schema={"protocol": pl.String, "pairing": pl.String, "k": pl.Int64, "accuracy": pl.Float64,
+                                 "ci_low": pl.Float64, "ci_high": pl.Float64, "chance": pl.Float64, "profiles": pl.Int64,
+                                 "models": pl.String})
+    capable = fidelity_claims(ident, recovery, embedded=[], min_profiles=8)[0]
+    assert capable.verdict == "reproduced" and capable.task_floor == "passed"
+    constant = fidelity_claims(ident, recovery.with_columns(pl.lit(1).alias("distinct_totals")), embedded=[],
+                               min_profiles=8)[0]
+    assert constant.verdict == "not comparable" and "1 distinct over 10 profiles" in constant.note
 
 
 def test_transcripts_written_by_the_study_are_readable(tmp_path):

@@ -71,7 +71,7 @@ def test_detection_beats_the_trivial_guess_and_is_labelled_illustrative(coding_r
     assert model["dimension_accuracy"] > 0.9
     assert baseline["gold_spans"] == 39
     claims = pl.read_csv(work / "results/networks/claims.csv")
-    detection_claim = claims.filter(pl.col("claim_id") == "process_detection_few_shot").row(0, named=True)
+    detection_claim = claims.filter(pl.col("claim_id") == "process_detection_2_shot").row(0, named=True)
     assert "illustrative set written by the replisuite project" in detection_claim["note"]
     caption = (work / "workflow/report/networks/detection.rst").read_text()
     assert "ILLUSTRATIVE" in caption
@@ -87,7 +87,11 @@ def test_networks_themes_and_the_judge_comparison(coding_run):
     preferred = comparison.filter(pl.col("measure") == "multi-step preferred").row(0, named=True)
     assert preferred["n"] == 3 and preferred["count"] == 3  # the planted judge prefers the network with more edges
     stability = table(work, "networks", "stability_summary").row(0, named=True)
-    assert stability["pairs"] == 10 and stability["mean_ari"] > stability["mean_null_ari"]
+    assert stability["pairs"] == 10 and stability["null"] == "embeddings with every dimension permuted across processes"
+    claims = pl.read_csv(work / "results/networks/claims.csv")
+    stable = claims.filter(pl.col("claim_id") == "theme_clusters_stable").row(0, named=True)
+    expected = "reproduced" if stability["min_ari"] > stability["max_null_ari"] else "not reproduced"
+    assert stable["verdict"] == expected
     manifest = json.loads((work / "results/networks/manifest.json").read_text())
     served_entry = next(e for e in manifest["llm"] if e["entry"] == "served")
     assert served_entry["backend"] == "openai"
@@ -131,11 +135,32 @@ def test_a_nonsense_coder_does_not_beat_the_trivial_guess():
     from replisuite.networks.claims import networks_claims
 
     detection = pl.DataFrame({"coder": ["2 examples", "baseline"], "shots": [2, None], "f1": [0.05, 0.2],
-                              "f1_ci_low": [0.0, 0.1], "f1_ci_high": [0.1, 0.3]})
-    comparison = pl.DataFrame({"measure": ["multi-step preferred", "first shown picked"], "count": [1, 3], "n": [3, 3],
-                               "rate": [1 / 3, 1.0], "ci_low": [0.06, 0.44], "ci_high": [0.8, 1.0]})
-    stability = pl.DataFrame({"pairs": [10], "mean_ari": [0.01], "min_ari": [-0.05], "mean_null_ari": [0.0]})
-    verdicts = {c.claim_id: c.verdict for c in networks_claims(detection=detection, comparison=comparison, stability=stability,
-                                                               coder="x", judge="x", embedded=[])}
-    assert verdicts == {"process_detection_few_shot": "not reproduced", "multi_step_networks_preferred": "not reproduced",
-                        "theme_clusters_stable": "direction reproduced"}
+                              "f1_ci_low": [0.0, 0.1], "f1_ci_high": [0.1, 0.3], "parsed_units": [10, 10], "units": [10, 10]})
+    comparison = pl.DataFrame({"measure": ["multi-step preferred", "first shown picked", "unparseable"], "count": [1, 2, 0],
+                               "n": [3, 3, 3], "rate": [1 / 3, 2 / 3, 0.0], "ci_low": [0.06, 0.2, None],
+                               "ci_high": [0.8, 0.9, None]})
+    # as stable as clusters of structureless embeddings: no finding
+    stability = pl.DataFrame({"pairs": [10], "mean_ari": [0.8], "min_ari": [0.7], "mean_null_ari": [0.75],
+                              "max_null_ari": [0.85]})
+    claims = networks_claims(detection=detection, comparison=comparison, stability=stability, coder="x", judge="x",
+                             embedded=[])
+    verdicts = {c.claim_id: c.verdict for c in claims}
+    assert verdicts == {"process_detection_2_shot": "not reproduced", "multi_step_networks_preferred": "not reproduced",
+                        "theme_clusters_stable": "not reproduced"}
+    assert {c.task_floor for c in claims if c.claim_id != "theme_clusters_stable"} == {"passed"}
+
+
+def test_a_judge_that_always_picks_the_first_network_is_below_its_floor():
+    from replisuite.networks.claims import networks_claims
+
+    detection = pl.DataFrame({"coder": ["baseline"], "shots": [None], "f1": [0.2], "f1_ci_low": [0.1], "f1_ci_high": [0.3]},
+                             schema_overrides={"shots": pl.Int64})
+    comparison = pl.DataFrame({"measure": ["multi-step preferred", "first shown picked", "unparseable",
+                                           "pairs without a direct network"], "count": [20, 30, 0, 4], "n": [30, 30, 30, 34],
+                               "rate": [0.67, 1.0, 0.0, 0.12], "ci_low": [0.5, 0.9, None, None], "ci_high": [0.8, 1.0, None, None]})
+    stability = pl.DataFrame({"pairs": [1], "mean_ari": [None], "min_ari": [None], "mean_null_ari": [None]},
+                             schema={"pairs": pl.Int64, "mean_ari": pl.Float64, "min_ari": pl.Float64, "mean_null_ari": pl.Float64})
+    claim = next(c for c in networks_claims(detection=detection, comparison=comparison, stability=stability, coder="x",
+                                            judge="x", embedded=[]) if c.claim_id == "multi_step_networks_preferred")
+    assert claim.verdict == "not comparable" and claim.task_floor == "below"
+    assert "1 distinct over 30 verdicts" in claim.note and "4 clients left out" in claim.note

@@ -66,5 +66,5 @@ STUDY_LLM["care"] = expand(rules.code_care_excerpts.output.provenance, care_mode
 STUDY_CLAIMS["care"] = {
     "inputs": {"agreement": rules.summarise_care.output.agreement,
                "model_agreement": rules.summarise_care.output.model_agreement},
-    "options": {"embedded": embedded_models(CARE["coders"])},
+    "options": {"embedded": embedded_models(CARE["coders"]), "min_usable": config["claims"]["floor_min_usable"]},
 }

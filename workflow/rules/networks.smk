@@ -71,6 +71,7 @@ rule compare_networks:
         **NETWORKS_INPUTS,
         nodes=rules.build_networks.output.nodes,
         edges=rules.build_networks.output.edges,
+        statistics=rules.build_networks.output.network_statistics,
     output:
         comparison="results/networks/comparison/pairs.parquet",
         provenance="results/networks/llm/comparison.json",
@@ -99,6 +100,7 @@ rule summarise_networks:
         stability=rules.build_networks.output.stability,
         nodes=rules.build_networks.output.nodes,
         edges=rules.build_networks.output.edges,
+        statistics=rules.build_networks.output.network_statistics,
         comparison=rules.compare_networks.output.comparison,
     output:
         **{name: report(f"results/networks/tables/{name}.csv", caption=f"../report/networks/{name}.rst",
@@ -135,5 +137,6 @@ STUDY_CLAIMS["networks"] = {
                "comparison": rules.summarise_networks.output.comparison,
                "stability": rules.summarise_networks.output.stability_summary},
     "options": {"coder": NETWORKS["coder"], "judge": NETWORKS["judge"],
-                "embedded": embedded_models([NETWORKS["coder"], NETWORKS["judge"]])},
+                "embedded": embedded_models([NETWORKS["coder"], NETWORKS["judge"]]),
+                "min_usable": config["claims"]["floor_min_usable"]},
 }

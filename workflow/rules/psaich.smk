@@ -42,6 +42,7 @@ rule summarise_psaich:
         scores=report("results/psaich/tables/scores.csv", caption="../report/psaich/scores.rst", category="psaich"),
         subscales=report("results/psaich/tables/subscales.csv", caption="../report/psaich/subscales.rst", category="psaich"),
         differences=report("results/psaich/tables/item_minus_whole.csv", caption="../report/psaich/differences.rst", category="psaich"),
+        floor=report("results/psaich/tables/task_floor.csv", caption="../report/psaich/task_floor.rst", category="psaich"),
         transcripts=report("results/psaich/tables/transcript_stats.csv", caption="../report/psaich/transcripts.rst", category="psaich"),
         profile_png=report("results/psaich/figures/profile.png", caption="../report/psaich/figure_profile.rst", category="psaich"),
         profile_pdf="results/psaich/figures/profile.pdf",
@@ -67,6 +68,7 @@ STUDY_OUTPUTS["psaich"] = rules.summarise_psaich.output
 STUDY_INPUTS["psaich"] = [PSAICH["protocol"], *PSAICH["instrument_files"]]
 STUDY_LLM["psaich"] = expand(rules.administer_psaich.output.provenance, model=PSAICH["models"])
 STUDY_CLAIMS["psaich"] = {
-    "inputs": {"differences": rules.summarise_psaich.output.differences},
-    "options": {"embedded": embedded_models(PSAICH["models"])},
+    "inputs": {"differences": rules.summarise_psaich.output.differences, "floor": rules.summarise_psaich.output.floor},
+    "options": {"embedded": embedded_models(PSAICH["models"]), "min_seeds": config["claims"]["min_units"],
+                "min_usable": config["claims"]["floor_min_usable"]},
 }

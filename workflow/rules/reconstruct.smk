@@ -19,6 +19,8 @@ rule prepare_reconstruct_sessions:
     output:
         profiles="results/reconstruct/profiles.jsonl",
         originals="results/reconstruct/transcripts/original.jsonl",
+        sample=report("results/reconstruct/tables/sample.csv", caption="../report/reconstruct/sample.rst",
+                      category="reconstruct"),
     params:
         study=config_keys("reconstruct", "seed", "sessions_per_label", "max_turns"),
     log:
@@ -70,7 +72,7 @@ rule code_reconstructed_sessions:
         validation=report("results/reconstruct/tables/classifier_validation.csv",
                           caption="../report/reconstruct/classifier_validation.rst", category="reconstruct"),
     params:
-        study=config_keys("reconstruct", "seed", "classifier"),
+        study=config_keys("reconstruct", "seed", "n_boot", "classifier"),
     log:
         "logs/reconstruct/code_reconstructed_sessions.log",
     benchmark:
@@ -141,7 +143,8 @@ rule summarise_reconstruct:
 
 
 STUDY_OUTPUTS["reconstruct"] = [*rules.summarise_reconstruct.output, rules.code_reconstructed_sessions.output.validation,
-                                *RECONSTRUCT_TRANSCRIPTS, rules.prepare_reconstruct_sessions.output.originals]
+                                *RECONSTRUCT_TRANSCRIPTS, rules.prepare_reconstruct_sessions.output.originals,
+                                rules.prepare_reconstruct_sessions.output.sample]
 STUDY_INPUTS["reconstruct"] = [RECONSTRUCT_ANNOMI]
 STUDY_LLM["reconstruct"] = [
     *expand(rules.reconstruct_sessions.output.provenance, counsellor=RECONSTRUCT["counsellors"]),

@@ -183,5 +183,6 @@ STUDY_CLAIMS["roleplay"] = {
                "identifiability": rules.summarise_roleplay.output.identifiability,
                "recovery": rules.summarise_roleplay.output.recovery},
     "options": {"embedded": embedded_models(list(dict.fromkeys(
-        [m for p in ROLEPLAY["pairs"] for m in p.values()] + ROLEPLAY["recovery"]["raters"])))},
+        [m for p in ROLEPLAY["pairs"] for m in p.values()] + ROLEPLAY["recovery"]["raters"]))),
+                "min_profiles": config["claims"]["min_units"], "min_usable": config["claims"]["floor_min_usable"]},
 }

@@ -138,6 +138,8 @@ rule summarise_stigma:
         raw=list(STIGMA_RAW_READ["summarise_stigma"].values()),
     output:
         by_condition=report("results/stigma/tables/stigma_by_condition.csv", caption="../report/stigma/stigma_by_condition.rst", category="stigma", subcategory="Experiment 1: stigma"),
+        by_vignette=report("results/stigma/tables/stigma_by_vignette.csv", caption="../report/stigma/stigma_by_vignette.rst", category="stigma", subcategory="Experiment 1: stigma"),
+        floor=report("results/stigma/tables/live_task_floor.csv", caption="../report/stigma/live_task_floor.rst", category="stigma", subcategory="Experiment 1: stigma"),
         by_question=report("results/stigma/tables/answers_by_question.csv", caption="../report/stigma/answers_by_question.rst", category="stigma", subcategory="Experiment 1: stigma"),
         by_attribute=report("results/stigma/tables/stigma_by_attribute.csv", caption="../report/stigma/stigma_by_attribute.rst", category="stigma", subcategory="Experiment 1: stigma"),
         condition_tests=report("results/stigma/tables/condition_tests.csv", caption="../report/stigma/condition_tests.rst", category="stigma", subcategory="Experiment 1: stigma"),
@@ -149,7 +151,7 @@ rule summarise_stigma:
         heatmap_pdf="results/stigma/figures/answers_by_question.pdf",
     params:
         study=config_keys("stigma", "seed", "n_boot", "stigma_items", "sources/gss_2018", "sources/combined_stigma",
-                          "limit_vignettes", *(f"published/{model}/stigma" for model in STIGMA_PUBLISHED)),
+                          "limit_vignettes", "live", *(f"published/{model}/stigma" for model in STIGMA_PUBLISHED)),
         llm=model_labels_of(STIGMA_MODELS),
         raw=STIGMA_RAW_READ["summarise_stigma"],
     log:
@@ -174,6 +176,7 @@ rule summarise_interjections:
     output:
         by_condition=report("results/stigma/tables/appropriateness_by_condition.csv", caption="../report/stigma/appropriateness_by_condition.rst", category="stigma", subcategory="Experiment 2: interjections"),
         overall=report("results/stigma/tables/appropriateness_overall.csv", caption="../report/stigma/appropriateness_overall.rst", category="stigma", subcategory="Experiment 2: interjections"),
+        by_stimulus=report("results/stigma/tables/appropriateness_by_stimulus.csv", caption="../report/stigma/appropriateness_by_stimulus.rst", category="stigma", subcategory="Experiment 2: interjections"),
         judge_agreement=report("results/stigma/tables/judge_agreement.csv", caption="../report/stigma/judge_agreement.rst", category="stigma", subcategory="Experiment 2: interjections"),
         check_published=report("results/stigma/tables/check_published_interjections.csv", caption="../report/stigma/check_published_interjections.rst", category="stigma", subcategory="Checks"),
         figure_png=report("results/stigma/figures/appropriateness_by_condition.png", caption="../report/stigma/figure_interjections.rst", category="stigma", subcategory="Experiment 2: interjections"),
@@ -208,11 +211,15 @@ STUDY_CLAIMS["stigma"] = {
     "inputs": {
         "check_interjections": rules.summarise_interjections.output.check_published,
         "check_stigma": rules.summarise_stigma.output.check_published,
-        "overall": rules.summarise_interjections.output.overall,
-        "by_condition": rules.summarise_stigma.output.by_condition,
+        "overall": rules.summarise_interjections.output.by_stimulus,
+        "by_condition": rules.summarise_stigma.output.by_vignette,
+        "live_floor": rules.summarise_stigma.output.floor,
     },
     "options": {
         "live": STIGMA["live"],
         "embedded": embedded_models(STIGMA["live"]),
+        "n_boot": STIGMA["n_boot"],
+        "seed": STIGMA["seed"],
+        "min_usable": config["claims"]["floor_min_usable"],
     },
 }

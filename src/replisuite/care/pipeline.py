@@ -50,14 +50,18 @@ def summarise(study: Mapping[str, Any], *, excerpts: str, codings: str, model_co
     units, codes = frame["unit"].to_list(), list(codebook.code_ids)
     humans = sorted(human["coder"].unique().to_list())
     model_rows = pl.concat([pl.read_parquet(p) for p in model_codings])
-    found = model_rows.filter(pl.col("status") == "ok")
+    # presence of a code is what excerpt x code kappa compares: a valid code whose quoted span was not
+    # found verbatim still counts; a unit whose reply could not be parsed is missing for that coder
+    found = model_rows.filter(pl.col("status").is_in(["ok", "span_not_found"]))
     models = sorted(model_rows["coder"].unique().to_list())
+    missing = unparsed_units(model_rows)
     blocks = [("human coders", human.select("unit", "coder", "code"), humans)]
     if models:  # with the model coders too: three coders or more, so Fleiss' kappa as well
         blocks.append(("human and model coders", pl.concat([human.select("unit", "coder", "code"),
                                                             found.select("unit", "coder", "code")]), humans + models))
     inter = pl.concat([
-        agreement(rows, units=units, coders=coders, codes=codes, n_boot=study["n_boot"], seed=study["seed"])
+        agreement(rows, units=units, coders=coders, codes=codes, n_boot=study["n_boot"], seed=study["seed"],
+                  missing=missing)
         .with_columns(pl.lit(among).alias("among"))
         for among, rows, coders in blocks
     ])
@@ -69,11 +73,16 @@ def summarise(study: Mapping[str, Any], *, excerpts: str, codings: str, model_co
             pair = pl.concat([human.filter(pl.col("coder") == reference).select("unit", "coder", "code"),
                               found.filter(pl.col("coder") == model).select("unit", "coder", "code")])
             table = agreement(pair, units=units, coders=[reference, model], codes=codes, n_boot=study["n_boot"],
-                              seed=study["seed"])
+                              seed=study["seed"], missing=missing)
+            mine = model_rows.filter(pl.col("coder") == model)
             versus.append(table.filter(pl.col("statistic") == "cohen_kappa").with_columns(
-                pl.lit(model).alias("model"), pl.lit(reference).alias("reference")))
-    versus_frame = (pl.concat(versus) if versus else pl.DataFrame(schema={**AGREEMENT_SCHEMA, "model": pl.String,
-                                                                          "reference": pl.String}))
+                pl.lit(model).alias("model"), pl.lit(reference).alias("reference"),
+                pl.lit(len(missing.get(model, ())), dtype=pl.Int64).alias("unparsed"),
+                pl.lit(int((mine["status"] == "span_not_found").sum()), dtype=pl.Int64).alias("span_not_found"),
+                pl.lit(len(units), dtype=pl.Int64).alias("excerpts")))
+    versus_frame = (pl.concat(versus) if versus else pl.DataFrame(schema={
+        **AGREEMENT_SCHEMA, "model": pl.String, "reference": pl.String, "unparsed": pl.Int64, "span_not_found": pl.Int64,
+        "excerpts": pl.Int64}))
     write_table(versus_frame.with_columns(pl.lit(label).alias("data")), tables["model_agreement"],
                 schema={**versus_frame.schema, "data": pl.String})
     spans = pl.concat([
@@ -98,6 +107,12 @@ def summarise(study: Mapping[str, Any], *, excerpts: str, codings: str, model_co
     save_figure(timeline_figure(reference, frame, codes=study["timeline_codes"],
                                 title=f"care-seeking journeys ({study['reference_coder']}; {label})"),
                 *figure_paths(figure_stems["timelines"]))
+
+
+def unparsed_units(model_rows: pl.DataFrame) -> dict[str, set[str]]:
+    """Per model coder, the excerpts whose reply could not be parsed (missing for that coder)."""
+    bad = model_rows.filter(pl.col("status") == "unparseable")
+    return {coder: set(frame["unit"]) for (coder,), frame in bad.group_by("coder")}
 
 
 def journey_table(codings: pl.DataFrame, excerpts: pl.DataFrame, *, codes: list[str]) -> pl.DataFrame:

@@ -5,7 +5,7 @@ against gold with a configurable overlap rule."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 import polars as pl
@@ -19,21 +19,33 @@ SPAN_SCHEMA = {"code": pl.String, "precision": pl.Float64, "recall": pl.Float64,
                "f1_ci_high": pl.Float64, "gold": pl.Int64, "predicted": pl.Int64, "matched": pl.Int64}
 
 
-def presence(codings: pl.DataFrame, units: Sequence[str], coders: Sequence[str], codes: Sequence[str]) -> np.ndarray:
-    """coders x units x codes: 1 where the coder gave the unit the code (anywhere in it), else 0."""
+def presence(codings: pl.DataFrame, units: Sequence[str], coders: Sequence[str], codes: Sequence[str], *,
+             missing: Mapping[str, Collection[str]] | None = None) -> np.ndarray:
+    """coders x units x codes: 1 where the coder gave the unit the code (anywhere in it), else 0; NaN
+    for the units a coder did not code (``missing[coder]``, e.g. a reply that could not be parsed):
+    not coding a unit is not the same as coding it with nothing."""
     unit_index = {u: i for i, u in enumerate(units)}
     coder_index = {c: i for i, c in enumerate(coders)}
     code_index = {c: i for i, c in enumerate(codes)}
     cube = np.zeros((len(coders), len(units), len(codes)))
+    for coder, absent in (missing or {}).items():
+        for unit in absent:
+            if coder in coder_index and unit in unit_index:
+                cube[coder_index[coder], unit_index[unit], :] = np.nan
     for unit, coder, code in codings.select("unit", "coder", "code").iter_rows():
         if unit in unit_index and coder in coder_index and code in code_index:
-            cube[coder_index[coder], unit_index[unit], code_index[code]] = 1
+            if not np.isnan(cube[coder_index[coder], unit_index[unit], code_index[code]]):
+                cube[coder_index[coder], unit_index[unit], code_index[code]] = 1
     return cube
 
 
 def fleiss_kappa(ratings: np.ndarray) -> float:
-    """Fleiss' kappa of a raters x units matrix of category labels (every unit rated by every rater)."""
-    ratings = np.asarray(ratings)
+    """Fleiss' kappa of a raters x units matrix of category labels, over the units every rater rated
+    (a unit with a missing rating, NaN, is left out)."""
+    ratings = np.asarray(ratings, dtype=float)
+    ratings = ratings[:, ~np.isnan(ratings).any(axis=0)]
+    if ratings.shape[1] == 0:
+        return float("nan")
     categories = np.unique(ratings)
     counts = (ratings.T[:, :, None] == categories[None, None, :]).sum(axis=1)  # units x categories
     raters = ratings.shape[0]
@@ -57,11 +69,12 @@ def _statistics(matrix: np.ndarray, coders: Sequence[str]) -> dict[tuple[str, st
 
 
 def agreement(codings: pl.DataFrame, *, units: Sequence[str], coders: Sequence[str], codes: Sequence[str],
-              n_boot: int, seed: int) -> pl.DataFrame:
+              n_boot: int, seed: int, missing: Mapping[str, Collection[str]] | None = None) -> pl.DataFrame:
     """Per code (presence in each excerpt) and overall (every excerpt x code cell): pairwise Cohen's
     kappa, Fleiss' kappa (three coders or more) and Krippendorff's alpha (nominal), each with a
-    percentile bootstrap interval over excerpts."""
-    cube = presence(codings, units, coders, codes)
+    percentile bootstrap interval over excerpts. Units in ``missing[coder]`` are missing for that
+    coder (dropped from its pairs), never counted as coded with nothing."""
+    cube = presence(codings, units, coders, codes, missing=missing)
     rng = np.random.default_rng(seed)
     draws = [rng.integers(0, len(units), len(units)) for _ in range(n_boot)]
     targets = [(code, cube[:, :, k]) for k, code in enumerate(codes)] + [("overall", None)]
@@ -80,7 +93,7 @@ def agreement(codings: pl.DataFrame, *, units: Sequence[str], coders: Sequence[s
             rows.append({"code": code, "statistic": key[0], "coders": key[1], "value": value,
                          "ci_low": float(np.quantile(finite, 0.025)) if finite.size else float("nan"),
                          "ci_high": float(np.quantile(finite, 0.975)) if finite.size else float("nan"),
-                         "units": whole.shape[1], "prevalence": float(whole.mean())})
+                         "units": whole.shape[1], "prevalence": float(np.nanmean(whole)) if whole.size else float("nan")})
     return pl.DataFrame(rows, schema=AGREEMENT_SCHEMA)
 
 

@@ -142,7 +142,8 @@ def identifiability(queries: np.ndarray, targets: np.ndarray, *, protocol: str, 
 RECOVERY_SCHEMA = {"protocol": pl.String, "instrument": pl.String, "rater": pl.String, "pairing": pl.String,
                    "n": pl.Int64, "pearson_r": pl.Float64, "mae": pl.Float64, "mae_mean_guess": pl.Float64,
                    "band_accuracy": pl.Float64, "band_accuracy_modal_guess": pl.Float64, "unanswered_items": pl.Int64,
-                   "mae_gain": pl.Float64, "gain_low": pl.Float64, "gain_high": pl.Float64}
+                   "mae_gain": pl.Float64, "gain_low": pl.Float64, "gain_high": pl.Float64,
+                   "conversations": pl.Int64, "distinct_totals": pl.Int64}
 
 
 def recovery_table(recovered: pl.DataFrame, *, n_boot: int, seed: int) -> pl.DataFrame:
@@ -152,7 +153,9 @@ def recovery_table(recovered: pl.DataFrame, *, n_boot: int, seed: int) -> pl.Dat
     unanswered. Beside the true pairing, a shuffled pairing (recovered totals matched to other
     profiles) is the null; the mean of the true totals and the modal band are the trivial guesses.
     ``mae_gain`` is the mean guess's absolute error minus the rater's, per conversation, with a
-    bootstrap interval: above 0 means the transcript told the rater something.
+    bootstrap interval: above 0 means the transcript told the rater something. ``n`` counts the
+    conversations with a complete total out of ``conversations`` rated; ``distinct_totals`` how
+    many different totals the rater gave (the rater's task floor reads both).
     """
     rows = []
     for (protocol, instrument, rater), group in recovered.group_by("protocol", "instrument", "rater", maintain_order=True):
@@ -173,5 +176,6 @@ def recovery_table(recovered: pl.DataFrame, *, n_boot: int, seed: int) -> pl.Dat
                          float(np.mean(np.abs(truth[ok] - estimate[ok]))) if ok.any() else float("nan"),
                          float(np.mean(np.abs(truth - truth.mean()))),
                          float(np.mean(est_bands[ok] == bands[ok])) if ok.any() else float("nan"),
-                         float(np.mean(bands == modal)), int(group["unanswered"].sum()), mean_gain, low, high))
+                         float(np.mean(bands == modal)), int(group["unanswered"].sum()), mean_gain, low, high,
+                         group.height, len(set(estimate[ok].tolist()))))
     return pl.DataFrame(rows, schema=RECOVERY_SCHEMA, orient="row")

@@ -85,23 +85,31 @@ def reliability(judgements: pl.DataFrame, rubrics: Mapping[str, Rubric]) -> pl.D
         if len(repeats) < 2:
             continue
         rows.append(_agreement("repeats", judge, "", rubric, frame, table.filter((pl.col("judge") == judge) & (pl.col("rubric") == rubric)),
-                               rater="repeat"))
+                               rater="repeat", scale=rubric_scale(rubrics[rubric])))
     first = judgements.filter(pl.col("repeat") == 0)
     for a, b in combinations(sorted(first["judge"].unique()), 2):
         for rubric in sorted(set(first.filter(pl.col("judge") == a)["rubric"]) & set(first.filter(pl.col("judge") == b)["rubric"])):
             pair = first.filter(pl.col("judge").is_in([a, b]) & (pl.col("rubric") == rubric))
             pair_totals = table.filter(pl.col("judge").is_in([a, b]) & (pl.col("rubric") == rubric) & (pl.col("repeat") == 0))
-            rows.append(_agreement("judge_vs_judge", a, b, rubric, pair, pair_totals, rater="judge"))
+            rows.append(_agreement("judge_vs_judge", a, b, rubric, pair, pair_totals, rater="judge",
+                                   scale=rubric_scale(rubrics[rubric])))
     return pl.DataFrame(rows, schema=RELIABILITY_SCHEMA)
 
 
+def rubric_scale(rubric: Rubric) -> list[int]:
+    """Every score point of the rubric's items, in order: the categories of a weighted kappa, so
+    that a point no judge used still counts."""
+    return sorted({value for item in rubric.items for value in item.scale.values})
+
+
 def _agreement(comparison: str, judge: str, other: str, rubric: str, items: pl.DataFrame, rubric_totals: pl.DataFrame,
-               *, rater: str) -> dict:
+               *, rater: str, scale: list[int]) -> dict:
     wide = items.with_columns(pl.concat_str("unit", "item", separator="|").alias("cell")).pivot(
         on=rater, index="cell", values="score", sort_columns=True)
     matrix = wide.drop("cell").to_numpy().astype(np.float64)
     raters = matrix.shape[1]
-    kappas = [cohen_kappa(matrix[:, i], matrix[:, j], weights="quadratic") for i, j in combinations(range(raters), 2)]
+    kappas = [cohen_kappa(matrix[:, i], matrix[:, j], weights="quadratic", categories=scale)
+              for i, j in combinations(range(raters), 2)]
     total_wide = rubric_totals.pivot(on=rater, index="unit", values="total", sort_columns=True).drop("unit")
     total_matrix = total_wide.to_numpy().astype(np.float64)
     return {"comparison": comparison, "judge": judge, "other": other, "rubric": rubric,

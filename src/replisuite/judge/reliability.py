@@ -7,36 +7,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-WEIGHTS = (None, "linear", "quadratic")
+from replisuite.stats import cohen_kappa
 
-
-def cohen_kappa(a: np.ndarray, b: np.ndarray, *, weights: str | None = None,
-                categories: np.ndarray | None = None) -> float:
-    """Cohen's kappa of two raters' paired ratings (``weights``: None, "linear" or "quadratic" for
-    ordinal scales, distances on the index of ``categories``, default the sorted observed values).
-    Pairs with a missing rating (NaN) are dropped."""
-    if weights not in WEIGHTS:
-        raise ValueError(f"weights must be one of {WEIGHTS}, got {weights!r}")
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    keep = ~(np.isnan(a) | np.isnan(b))
-    a, b = a[keep], b[keep]
-    if not a.size:
-        return float("nan")
-    levels = np.unique(np.concatenate([a, b])) if categories is None else np.asarray(categories, dtype=np.float64)
-    index = {value: i for i, value in enumerate(levels)}
-    k = len(levels)
-    observed = np.zeros((k, k))
-    for x, y in zip(a, b, strict=True):
-        observed[index[x], index[y]] += 1
-    observed /= observed.sum()
-    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0))
-    distance = np.abs(np.subtract.outer(np.arange(k), np.arange(k))).astype(np.float64)
-    disagreement = {None: (distance > 0).astype(np.float64), "linear": distance, "quadratic": distance**2}[weights]
-    denominator = (disagreement * expected).sum()
-    if denominator == 0:
-        return float("nan")
-    return float(1 - (disagreement * observed).sum() / denominator)
-
+__all__ = ["cohen_kappa", "icc_2_1", "krippendorff_alpha", "spearman", "auc", "auc_ci"]
 
 def icc_2_1(ratings: np.ndarray) -> float:
     """ICC(2,1) (Shrout & Fleiss 1979): two-way random effects, absolute agreement, single rater.

@@ -2,61 +2,90 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 
-from replisuite.claims import Claim, beats_baseline_verdict, embedded_label
+from replisuite.claims import (
+    Claim, TaskFloor, all_floors, beats_baseline_verdict, embedded_label, format_floor, variation_floor, with_floor,
+)
 
 STUDY = "networks"
-
-
-def _number(value) -> str:
-    return "n/a" if value is None or value != value else f"{value:.3f}"
 SOURCE = "Using LLMs to Create Personalized Networks From Therapy Sessions"
 ILLUSTRATIVE = "gold EEMM codes are an illustrative set written by the replisuite project, not the paper's annotations"
 
 
+def _number(value) -> str:
+    return "n/a" if value is None or value != value else f"{value:.3f}"
+
+
+def coder_floor(row: Mapping, *, min_usable: float) -> TaskFloor | None:
+    if row.get("units") is None:
+        return None
+    return format_floor(int(row["parsed_units"]), int(row["units"]), what="coder replies parsed as JSON",
+                        min_rate=min_usable)
+
+
+def judge_floor(comparison: Mapping[str, Mapping], *, min_usable: float) -> TaskFloor | None:
+    """The pairwise judge's floor: verdicts it gave in the asked format, and picks that are not all
+    the same position (a judge that always answers "A" compares nothing)."""
+    first, unparsed = comparison.get("first shown picked"), comparison.get("unparseable")
+    if first is None or unparsed is None:
+        return None
+    judged, picked_first = int(first["n"]), int(first["count"])
+    positions = int(picked_first > 0) + int(picked_first < judged)
+    return all_floors(format_floor(judged, judged + int(unparsed["count"]), what="judge verdicts A or B",
+                                   min_rate=min_usable),
+                      variation_floor(positions, judged, what="positions picked", unit="verdicts"))
+
+
 def networks_claims(*, detection: pl.DataFrame, comparison: pl.DataFrame, stability: pl.DataFrame, coder: str,
-                    judge: str, embedded: Sequence[str]) -> list[Claim]:
+                    judge: str, embedded: Sequence[str], min_usable: float = 0.8) -> list[Claim]:
     def label(name):
         return embedded_label(name) if name in embedded else name
 
     claims = []
     baseline = detection.filter(pl.col("shots").is_null()).row(0, named=True)
-    models = detection.filter(pl.col("shots").is_not_null() & (pl.col("shots") > 0))
-    if models.height:
-        best = models.sort("f1", descending=True, nulls_last=True).row(0, named=True)
-        verdict, rule = beats_baseline_verdict(baseline["f1"], best["f1"], best["f1_ci_low"])
-        claims.append(Claim(
-            study=STUDY, claim_id="process_detection_few_shot", source=f"{SOURCE}: in-context process detection",
-            claim="A model coder given a few examples detects EEMM processes (span and code) better than a trivial guess",
-            published="few examples suffice", reproduced=best["f1"], ci_low=best["f1_ci_low"], ci_high=best["f1_ci_high"],
+    # one claim per number of examples: picking the best by its test F1 would select on the evaluation
+    for row in detection.filter(pl.col("shots").is_not_null() & (pl.col("shots") > 0)).iter_rows(named=True):
+        verdict, rule = beats_baseline_verdict(baseline["f1"], row["f1"], row["f1_ci_low"])
+        claims.append(with_floor(Claim(
+            study=STUDY, claim_id=f"process_detection_{row['shots']}_shot", source=f"{SOURCE}: in-context process detection",
+            claim=f"A model coder given {row['shots']} examples detects EEMM processes (span and code) better than a "
+                  "trivial guess",
+            published="few examples suffice", reproduced=row["f1"], ci_low=row["f1_ci_low"], ci_high=row["f1_ci_high"],
             level="proxy", verdict=verdict, rule=rule, models=label(coder),
-            note=f"best of {models['shots'].to_list()} examples ({best['shots']}); trivial guess F1 {_number(baseline['f1'])}; "
-                 f"{ILLUSTRATIVE}"))
-    row = comparison.filter(pl.col("measure") == "multi-step preferred").row(0, named=True)
-    first = comparison.filter(pl.col("measure") == "first shown picked").row(0, named=True)
+            note=f"trivial guess F1 {_number(baseline['f1'])}; {ILLUSTRATIVE}"), coder_floor(row, min_usable=min_usable)))
+    measures = {r["measure"]: r for r in comparison.iter_rows(named=True)}
+    row, first = measures["multi-step preferred"], measures["first shown picked"]
+    dropped = measures.get("pairs without a direct network", {}).get("count", 0)
     verdict, rule = beats_baseline_verdict(0.5, row["rate"], row["ci_low"])
-    claims.append(Claim(
+    claims.append(with_floor(Claim(
         study=STUDY, claim_id="multi_step_networks_preferred", source=f"{SOURCE}: expert comparison",
         claim="Multi-step networks are preferred to directly prompted ones (here by a model judge, not experts)",
         published="experts preferred multi-step in up to 90% of cases", reproduced=row["rate"], ci_low=row["ci_low"],
         ci_high=row["ci_high"], level="proxy", verdict=verdict, rule=rule, models=label(judge),
-        note=f"{row['count']} of {row['n']} comparisons; the judge picked the network shown first in {first['count']} of "
-             f"{first['n']}; a model judge is not the paper's experts"))
+        note=f"{row['count']} of {row['n']} comparisons; {dropped} clients left out (no parseable direct network: "
+             f"comparing against an empty one would count its failure as a win); the judge picked the network shown "
+             f"first in {first['count']} of {first['n']}; a model judge is not the paper's experts"),
+        judge_floor(measures, min_usable=min_usable)))
     summary = stability.row(0, named=True)
-    verdict, rule = beats_baseline_verdict(summary["mean_null_ari"], summary["mean_ari"], summary["min_ari"])
+    null_high = summary.get("max_null_ari", summary["mean_null_ari"])
+    verdict, rule = beats_baseline_verdict(null_high, summary["mean_ari"], summary["min_ari"])
     claims.append(Claim(
         study=STUDY, claim_id="theme_clusters_stable", source=f"{SOURCE}: two-step theme clustering",
-        claim="The processes' theme clusters are stable across clustering seeds (adjusted Rand index)",
+        claim="The processes' theme clusters are more stable across clustering seeds than clusters of structureless "
+              "embeddings (adjusted Rand index)",
         published="", reproduced=summary["mean_ari"], ci_low=summary["min_ari"], ci_high=None, level="proxy",
-        verdict=verdict, rule=rule.replace("CI lower bound", "lowest seed-pair ARI"), models=label(coder),
-        note=f"{summary['pairs']} seed pairs; null ARI (size-preserving relabelling) {_number(summary['mean_null_ari'])}; "
-             f"processes from {label(coder)}'s codes"))
+        verdict=verdict, rule="lowest seed-pair ARI above the highest seed-pair ARI of the null",
+        models=label(coder),
+        note=f"{summary['pairs']} seed pairs; null ({summary.get('null', 'permuted embeddings')}) ARI mean "
+             f"{_number(summary['mean_null_ari'])}, highest {_number(null_high)}; processes from {label(coder)}'s codes"))
     return claims
 
 
-def claims_from_files(paths: dict[str, str], *, coder: str, judge: str, embedded: Sequence[str]) -> list[Claim]:
+def claims_from_files(paths: dict[str, str], *, coder: str, judge: str, embedded: Sequence[str],
+                      min_usable: float = 0.8) -> list[Claim]:
     return networks_claims(detection=pl.read_csv(paths["detection"]), comparison=pl.read_csv(paths["comparison"]),
-                           stability=pl.read_csv(paths["stability"]), coder=coder, judge=judge, embedded=embedded)
+                           stability=pl.read_csv(paths["stability"]), coder=coder, judge=judge, embedded=embedded,
+                           min_usable=min_usable)

@@ -106,10 +106,16 @@ def network_statistics(nodes: pl.DataFrame, edges: pl.DataFrame, *, cases: Seque
                                       "most_central": pl.String, "max_degree_centrality": pl.Float64})
 
 
-def rendered_networks(nodes: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
-    """Each case's two networks as text (the replies the judge compares)."""
+def failed_direct(statistics: pl.DataFrame) -> list[str]:
+    """Cases whose directly prompted network could not be parsed: there is nothing to compare."""
+    return sorted(statistics.filter((pl.col("method") == "direct") & (pl.col("status") != "ok"))["case"].to_list())
+
+
+def rendered_networks(nodes: pl.DataFrame, edges: pl.DataFrame, *, skip: Sequence[str] = ()) -> pl.DataFrame:
+    """Each case's two networks as text (the replies the judge compares), except the ``skip`` cases:
+    an unparseable direct network rendered as "Themes: (none)" would hand the multi-step method a win."""
     rows = []
-    for case in sorted(set(nodes["case"]) | set(edges["case"])):
+    for case in sorted((set(nodes["case"]) | set(edges["case"])) - set(skip)):
         for method in ("multi-step", "direct"):
             g = networks.graph(nodes.filter((pl.col("case") == case) & (pl.col("method") == method)),
                                edges.filter((pl.col("case") == case) & (pl.col("method") == method)))
@@ -118,12 +124,17 @@ def rendered_networks(nodes: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
 
 
 def compare(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, annomi: str, gold: str, nodes: str, edges: str,
-            out: str, provenance_out: str, threads: int | None = None) -> None:
-    """The judge's pairwise preference between each client's multi-step and direct network."""
+            statistics: str, out: str, provenance_out: str, threads: int | None = None) -> None:
+    """The judge's pairwise preference between each client's multi-step and direct network (cases
+    whose direct network could not be parsed are left out, and counted in the summary)."""
     codebook = resolve(study["codebook"])
     units, _ = gold_codings(gold, codebook=codebook, annomi_path=annomi)
     transcripts = networks.transcripts_by_case(units, max_chars=study["max_chars"])
-    replies = rendered_networks(read_table(nodes, schema=networks.NODE_SCHEMA), read_table(edges, schema=networks.EDGE_SCHEMA))
+    skip = failed_direct(pl.read_csv(statistics))
+    if skip:
+        print(f"{len(skip)} case(s) without a parseable direct network, not compared: {skip}")
+    replies = rendered_networks(read_table(nodes, schema=networks.NODE_SCHEMA), read_table(edges, schema=networks.EDGE_SCHEMA),
+                                skip=skip)
     store, models = open_study_models(llm_section, STUDY, [study["judge"]], threads=threads)
     llm = models[study["judge"]]
     with store:
@@ -144,6 +155,9 @@ def detection_table(study: Mapping[str, Any], codebook: Codebook, units: pl.Data
     rows = []
     candidates = [(f"{int(d['k'][0])} examples", int(d["k"][0]), d.filter(pl.col("status") == "ok")) for d in detections]
     candidates.append(("baseline: most frequent code, whole utterance", None, guess))
+    # the coder's format compliance (its task floor): units whose reply parsed, of the units coded
+    parsed = {int(d["k"][0]): (d.filter(pl.col("status") != "unparseable")["unit"].n_unique(), d["unit"].n_unique())
+              for d in detections}
     unit_ids = units["unit"].to_list()
     for label, shots, predicted in candidates:
         scores = span_scores(gold, predicted, units=unit_ids, codes=codes, rule=match["rule"], threshold=match["threshold"],
@@ -156,11 +170,14 @@ def detection_table(study: Mapping[str, Any], codebook: Codebook, units: pl.Data
                      "f1": scores["f1"], "f1_ci_low": scores["f1_ci_low"], "f1_ci_high": scores["f1_ci_high"],
                      "gold_spans": scores["gold"], "predicted_spans": statuses, "located_spans": len(located),
                      "dimension_accuracy": float(np.mean(dimension)) if dimension else float("nan"),
-                     "valence_accuracy": float(np.mean(valence)) if valence else float("nan")})
+                     "valence_accuracy": float(np.mean(valence)) if valence else float("nan"),
+                     "parsed_units": parsed.get(shots, (len(unit_ids),))[0],
+                     "units": parsed.get(shots, (0, len(unit_ids)))[1]})
     return pl.DataFrame(rows, schema={"coder": pl.String, "shots": pl.Int64, "precision": pl.Float64, "recall": pl.Float64,
                                       "f1": pl.Float64, "f1_ci_low": pl.Float64, "f1_ci_high": pl.Float64,
                                       "gold_spans": pl.Int64, "predicted_spans": pl.Int64, "located_spans": pl.Int64,
-                                      "dimension_accuracy": pl.Float64, "valence_accuracy": pl.Float64})
+                                      "dimension_accuracy": pl.Float64, "valence_accuracy": pl.Float64,
+                                      "parsed_units": pl.Int64, "units": pl.Int64})
 
 
 def majority_guess(units: pl.DataFrame, gold: pl.DataFrame) -> pl.DataFrame:
@@ -178,19 +195,22 @@ def majority_guess(units: pl.DataFrame, gold: pl.DataFrame) -> pl.DataFrame:
 
 
 def summarise(study: Mapping[str, Any], *, annomi: str, gold: str, detections: Sequence[str], processes: str, stability: str,
-              nodes: str, edges: str, comparison: str, tables: Mapping[str, str], figure_stems: Mapping[str, str]) -> None:
+              nodes: str, edges: str, statistics: str, comparison: str, tables: Mapping[str, str],
+              figure_stems: Mapping[str, str]) -> None:
     codebook = resolve(study["codebook"])
     units, gold_frame = gold_codings(gold, codebook=codebook, annomi_path=annomi)
     detection = detection_table(study, codebook, units, gold_frame, [pl.read_parquet(p) for p in detections])
     write_table(detection, tables["detection"], schema=detection.schema)
     pairs = pl.read_parquet(comparison)
-    preference = comparison_table(pairs)
+    preference = comparison_table(pairs, without_direct=len(failed_direct(pl.read_csv(statistics))))
     write_table(preference, tables["comparison"], schema=preference.schema)
     stability_frame = read_table(stability, schema=themes.STABILITY_SCHEMA)
     stability_summary = pl.DataFrame({
         "pairs": [stability_frame.height], "mean_ari": [stability_frame["ari"].mean()],
         "min_ari": [stability_frame["ari"].min()], "mean_null_ari": [stability_frame["null_ari"].mean()],
-    }, schema={"pairs": pl.Int64, "mean_ari": pl.Float64, "min_ari": pl.Float64, "mean_null_ari": pl.Float64})
+        "max_null_ari": [stability_frame["null_ari"].max()], "null": [themes.NULL],
+    }, schema={"pairs": pl.Int64, "mean_ari": pl.Float64, "min_ari": pl.Float64, "mean_null_ari": pl.Float64,
+               "max_null_ari": pl.Float64, "null": pl.String})
     write_table(stability_summary, tables["stability_summary"], schema=stability_summary.schema)
     processes_frame = read_table(processes, schema=PROCESS_SCHEMA)
     apply_style()
@@ -205,8 +225,9 @@ def summarise(study: Mapping[str, Any], *, annomi: str, gold: str, detections: S
     save_figure(figures.theme_figure(processes_frame), *figure_paths(figure_stems["themes"]))
 
 
-def comparison_table(pairs: pl.DataFrame) -> pl.DataFrame:
-    """How often the judge preferred the multi-step network, and how often it picked the first shown."""
+def comparison_table(pairs: pl.DataFrame, *, without_direct: int = 0) -> pl.DataFrame:
+    """How often the judge preferred the multi-step network, how often it picked the first shown, and
+    the pairs left out: unparseable verdicts, and cases without a parseable direct network."""
     from scipy import stats
 
     ok = pairs.filter(pl.col("status") == "ok")
@@ -228,7 +249,10 @@ def comparison_table(pairs: pl.DataFrame) -> pl.DataFrame:
              "p_value": float(stats.binomtest(first, n).pvalue) if n else float("nan")},
             {"measure": "unparseable", "count": pairs.height - n, "n": pairs.height,
              "rate": (pairs.height - n) / pairs.height if pairs.height else float("nan"), "ci_low": float("nan"),
-             "ci_high": float("nan"), "p_value": float("nan")}]
+             "ci_high": float("nan"), "p_value": float("nan")},
+            {"measure": "pairs without a direct network", "count": without_direct, "n": pairs.height + without_direct,
+             "rate": without_direct / (pairs.height + without_direct) if pairs.height + without_direct else float("nan"),
+             "ci_low": float("nan"), "ci_high": float("nan"), "p_value": float("nan")}]
     return pl.DataFrame(rows, schema={"measure": pl.String, "count": pl.Int64, "n": pl.Int64, "rate": pl.Float64,
                                       "ci_low": pl.Float64, "ci_high": pl.Float64, "p_value": pl.Float64})
 

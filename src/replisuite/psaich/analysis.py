@@ -53,6 +53,23 @@ def mode_differences(totals: pl.DataFrame, *, reference: str = "whole", n_boot: 
                                       "seeds": pl.Int64, "seeds_missing": pl.Int64})
 
 
+FLOOR_SCHEMA = {"model": pl.String, "items": pl.Int64, "answered": pl.Int64, "stateless_items": pl.Int64,
+                "stateless_distinct": pl.Int64}
+
+
+def task_floor(answers: pl.DataFrame) -> pl.DataFrame:
+    """Per model, what the task floor reads (no mode comparison involved): how many item answers
+    were usable (a value on the item's scale) of all asked, and how many distinct values the model
+    gave across the items asked outside the therapy conversation (a chooser that gives one answer
+    to every item tells nothing about the items)."""
+    stateless = pl.col("mode") == "stateless_item"
+    return (answers.filter(pl.col("mode") != "whole").group_by("model", maintain_order=True)
+            .agg(pl.len().alias("items"), pl.col("value").is_not_null().sum().alias("answered"),
+                 stateless.sum().alias("stateless_items"),
+                 pl.col("value").filter(stateless).drop_nulls().n_unique().alias("stateless_distinct"))
+            .cast(FLOOR_SCHEMA).select(list(FLOOR_SCHEMA)))
+
+
 def transcript_stats(transcripts: pl.DataFrame) -> pl.DataFrame:
     """Per model, seed and session: turns, and the client's words per reply."""
     words = transcripts.with_columns(pl.col("client").str.split(" ").list.len().alias("words"))

@@ -15,7 +15,7 @@ from replisuite.llm.models import model_labels
 from replisuite.plotting import apply_style, figure_paths, save_figure
 from replisuite.psaich import figures
 from replisuite.psaich.administer import ANSWERS_SCHEMA, administer, stage1
-from replisuite.psaich.analysis import mode_differences, scores, transcript_stats
+from replisuite.psaich.analysis import FLOOR_SCHEMA, mode_differences, scores, task_floor, transcript_stats
 from replisuite.psaich.protocol import load_protocol
 from replisuite.tables import write_table
 
@@ -66,6 +66,7 @@ def summarise(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, answe
     write_table(subscales, tables["subscales"], schema=subscales.schema)
     differences = mode_differences(totals, n_boot=study["n_boot"], seed=study["bootstrap_seed"])
     write_table(differences, tables["differences"], schema=differences.schema)
+    write_table(task_floor(frame), tables["floor"], schema=FLOOR_SCHEMA)
     rows = []
     for path in transcripts:
         with open(path) as handle:

@@ -25,7 +25,7 @@ from replisuite.llm import open_study_models
 from replisuite.plotting import apply_style, figure_paths, save_figure
 from replisuite.provenance import write_llm_provenance
 from replisuite.reconstruct import figures
-from replisuite.stats import bootstrap_mean_ci, name_seed
+from replisuite.stats import bootstrap_mean_ci, cluster_bootstrap_mean_ci, name_seed
 from replisuite.tables import write_table
 
 STUDY = "reconstruct"
@@ -39,17 +39,24 @@ def truncate(turns: Sequence[Mapping[str, str]], *, max_turns: int | None) -> li
     return list(merged if max_turns is None else merged[:max_turns])
 
 
-def prepare(study: Mapping[str, Any], *, annomi: str, profiles_out: str, originals_out: str) -> None:
-    """The sampled sessions as scripted profiles, and their originals as transcript records."""
+SAMPLE_SCHEMA = {"unit": pl.String, "label": pl.String, "kept": pl.Boolean, "reason": pl.String}
+
+
+def prepare(study: Mapping[str, Any], *, annomi: str, profiles_out: str, originals_out: str, sample_out: str) -> None:
+    """The sampled sessions as scripted profiles, and their originals as transcript records; every
+    sampled session with whether it was kept and why not (none is dropped without a count)."""
     sessions, table = annomi_sessions(annomi)
     turns = {unit: [{"role": t.role, "text": t.text} for t in session.turns] for unit, session in sessions.items()}
     sample = stratified_sample(table, per_label=study["sessions_per_label"], seed=study["seed"])
     labels = dict(zip(sample["unit"], sample["label"], strict=True))
-    profiles, originals = [], []
+    profiles, originals, accounted = [], [], []
     for unit in sample["unit"]:
         kept = truncate(turns[unit], max_turns=study["max_turns"])
         if not any(t["role"] == "client" for t in kept) or not any(t["role"] == "counsellor" for t in kept):
+            accounted.append((unit, labels[unit], False, f"no {'client' if not any(t['role'] == 'client' for t in kept) else 'counsellor'} "
+                                                         f"turn in the first {study['max_turns']} turns"))
             continue
+        accounted.append((unit, labels[unit], True, ""))
         profile = scripted(unit, kept, source=f"AnnoMI {unit}", extra={"mi_quality": labels[unit]})
         profiles.append(profile)
         exchange, opener, out_turns = 0, kept[0]["role"], []
@@ -62,6 +69,10 @@ def prepare(study: Mapping[str, Any], *, annomi: str, profiles_out: str, origina
     write_transcripts([{"id": p.id, "kind": p.kind, "language": p.language, "source": p.source, **dict(p.fields)}
                        for p in profiles], profiles_out)
     write_transcripts(originals, originals_out)
+    dropped = sum(not kept for _, _, kept, _ in accounted)
+    if dropped:
+        print(f"{dropped} of {len(accounted)} sampled sessions dropped (see {sample_out})")
+    write_table(pl.DataFrame(accounted, schema=SAMPLE_SCHEMA, orient="row"), sample_out, schema=SAMPLE_SCHEMA)
 
 
 def reconstruct(study: Mapping[str, Any], llm_section: Mapping[str, Any], model: str, *, profiles: str, out: str,
@@ -111,20 +122,21 @@ def code_versions(study: Mapping[str, Any], *, annomi: str, originals: str, reco
     for train_index, test_index in folds.split(frame, labels, groups=frame["unit"].to_numpy()):
         train, test = frame[train_index], frame[test_index]
         options = {"classifier": settings["name"], "tfidf": settings["tfidf"], "C": settings["logistic_C"]}
-        held_out.append(pl.DataFrame({"label": labels[test_index],
+        held_out.append(pl.DataFrame({"label": labels[test_index], "session": test["unit"],
                                       "predicted": fit_predict(train, test, labels[train_index], **options).astype(str)}))
         mine = targets.filter(pl.col("unit").is_in(test["unit"].unique().to_list()))
         if mine.height:
             coded.append(mine.with_columns(pl.Series("predicted", fit_predict(train, mine, labels[train_index], **options).astype(str))))
     coded_frame = pl.concat(coded).rename({"utterance_text": "text"}).select(list(CODED_SCHEMA))
     write_table(coded_frame.sort("unit", "version", "position"), coded_out, schema=CODED_SCHEMA)
-    write_table(validation(pl.concat(held_out), classifier=settings["name"], sessions=frame["unit"].n_unique(),
-                           seed=study["seed"]),
+    write_table(validation(pl.concat(held_out), classifier=settings["name"], n_boot=study["n_boot"], seed=study["seed"]),
                 validation_out, schema=VALIDATION_SCHEMA)
 
 
-def validation(held_out: pl.DataFrame, *, classifier: str, sessions: int, seed: int = 0) -> pl.DataFrame:
-    """Held-out accuracy (bootstrap CI over utterances) and macro F1 beside always guessing the most frequent code."""
+def validation(held_out: pl.DataFrame, *, classifier: str, n_boot: int, seed: int = 0) -> pl.DataFrame:
+    """Held-out accuracy and macro F1 beside always guessing the most frequent code. The folds hold
+    out whole sessions, so the accuracy's bootstrap interval resamples sessions (``held_out`` has a
+    ``session`` column), not utterances."""
     truth, predicted = held_out["label"].to_numpy(), held_out["predicted"].to_numpy()
     classes = sorted(set(truth))
     f1 = []
@@ -134,9 +146,10 @@ def validation(held_out: pl.DataFrame, *, classifier: str, sessions: int, seed: 
         recall = tp / max(np.sum(truth == c), 1)
         f1.append(0.0 if tp == 0 else 2 * precision * recall / (precision + recall))
     majority = max(np.mean(truth == c) for c in classes)
-    accuracy, low, high = bootstrap_mean_ci((truth == predicted).astype(float), n_boot=1000, seed=seed)
-    return pl.DataFrame([(classifier, len(truth), sessions, accuracy, low, high, float(majority), float(np.mean(f1)))],
-                        schema=VALIDATION_SCHEMA, orient="row")
+    accuracy, low, high = cluster_bootstrap_mean_ci((truth == predicted).astype(float), held_out["session"].to_numpy(),
+                                                    n_boot=n_boot, seed=seed)
+    return pl.DataFrame([(classifier, len(truth), held_out["session"].n_unique(), accuracy, low, high, float(majority),
+                          float(np.mean(f1)))], schema=VALIDATION_SCHEMA, orient="row")
 
 
 # --- rubric scores by the judge layer ----------------------------------------------------------

@@ -3,11 +3,14 @@ fidelity checks of the simulated sessions against their baselines (level proxy o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 
-from replisuite.claims import Claim, beats_baseline_verdict, embedded_label, equal_verdict
+from replisuite.claims import (
+    Claim, TaskFloor, all_floors, beats_baseline_verdict, embedded_label, equal_verdict, format_floor, too_few_units,
+    variation_floor, with_floor,
+)
 
 STUDY = "roleplay"
 SOURCE_PSYCHEVAL = "PsychEval (ECNU-ICALK 2025), Table 1"
@@ -24,16 +27,29 @@ def table1_claims(table: pl.DataFrame) -> list[Claim]:
                 study=STUDY, claim_id=f"psycheval_table1_{row['therapy']}_{column}", source=SOURCE_PSYCHEVAL,
                 claim=f"{row['therapy']} cases: {column.replace('_', ' ')}", published=str(row[published]),
                 reproduced=row[column], ci_low=None, ci_high=None, level="A", verdict=verdict, rule=rule, models="",
-                note="turns per session = client utterances per session (each answered by the counsellor); the paper "
-                     "rounds to one decimal, hence the tolerance" if column == "avg_turns_per_session" else
+                note=f"turns per session = utterances / 2, the usual reading of a turn, decided before comparing (the "
+                     f"paper does not define one); client utterances per session "
+                     f"{row['avg_client_utterances_per_session']:.2f} shown beside it; the paper rounds to one decimal, "
+                     "hence the tolerance" if column == "avg_turns_per_session" else
                 "the paper rounds to one decimal" if column == "avg_sessions" else ""))
     return claims
 
 
-def fidelity_claims(identifiability: pl.DataFrame, recovery: pl.DataFrame, *, embedded: Sequence[str]) -> list[Claim]:
+def rater_floor(row: Mapping, *, min_usable: float) -> TaskFloor:
+    """A questionnaire rater's task: totals it could score (every item answered), and totals that
+    vary across the profiles it rated."""
+    scored = format_floor(int(row["n"]), int(row["conversations"]), what="complete questionnaire totals",
+                          min_rate=min_usable)
+    return all_floors(scored, variation_floor(int(row["distinct_totals"]), int(row["n"]), what="totals across profiles",
+                                              unit="profiles"))
+
+
+def fidelity_claims(identifiability: pl.DataFrame, recovery: pl.DataFrame, *, embedded: Sequence[str],
+                    min_profiles: int, min_usable: float = 0.8) -> list[Claim]:
     claims = []
     for row in identifiability.filter((pl.col("pairing") == "true") & (pl.col("k") == 1)).iter_rows(named=True):
-        verdict, rule = beats_baseline_verdict(row["chance"], row["accuracy"], row["ci_low"])
+        verdict, rule = too_few_units(beats_baseline_verdict(row["chance"], row["accuracy"], row["ci_low"]),
+                                      n=row["profiles"], min_units=min_profiles, unit="profile")
         models = " / ".join(embedded_label(m) if m in embedded else m for m in row["models"].split("/"))
         claims.append(Claim(
             study=STUDY, claim_id=f"identifiable_{row['protocol']}_{row['models'].replace('/', '_')}",
@@ -44,9 +60,11 @@ def fidelity_claims(identifiability: pl.DataFrame, recovery: pl.DataFrame, *, em
             note=f"chance {row['chance']:.2f} over {row['profiles']} profiles; MiniLM cosine retrieval"))
     true = recovery.filter(pl.col("pairing") == "true")
     for row in true.iter_rows(named=True):
-        verdict, rule = beats_baseline_verdict(0.0, row["mae_gain"], row["gain_low"])
+        verdict, rule = too_few_units(beats_baseline_verdict(0.0, row["mae_gain"], row["gain_low"]),
+                                      n=row["n"], min_units=min_profiles, unit="profile")
         rater = embedded_label(row["rater"]) if row["rater"] in embedded else row["rater"]
-        claims.append(Claim(
+        floor = rater_floor(row, min_usable=min_usable) if "distinct_totals" in row else None
+        claims.append(with_floor(Claim(
             study=STUDY, claim_id=f"recovery_{row['protocol']}_{row['instrument']}_{row['rater']}",
             source="SQPsych (questionnaire-grounded clients)",
             claim=f"{row['protocol']}: the rater recovers {row['instrument']} totals from the transcript better than "
@@ -54,10 +72,12 @@ def fidelity_claims(identifiability: pl.DataFrame, recovery: pl.DataFrame, *, em
             published="", reproduced=row["mae_gain"], ci_low=row["gain_low"], ci_high=row["gain_high"],
             level="proxy", verdict=verdict, rule=rule, models=rater,
             note=f"MAE {row['mae']:.1f} vs {row['mae_mean_guess']:.1f} for the mean guess; r = {row['pearson_r']:.2f}; "
-                 f"n = {row['n']}"))
+                 f"n = {row['n']}"), floor))
     return claims
 
 
-def claims_from_files(paths: dict[str, str], *, embedded: Sequence[str]) -> list[Claim]:
+def claims_from_files(paths: dict[str, str], *, embedded: Sequence[str], min_profiles: int,
+                      min_usable: float = 0.8) -> list[Claim]:
     return table1_claims(pl.read_csv(paths["table1"])) + fidelity_claims(
-        pl.read_csv(paths["identifiability"]), pl.read_csv(paths["recovery"]), embedded=embedded)
+        pl.read_csv(paths["identifiability"]), pl.read_csv(paths["recovery"]), embedded=embedded,
+        min_profiles=min_profiles, min_usable=min_usable)

@@ -160,7 +160,15 @@ def identifiability(records: Sequence[Mapping[str, Any]], profiles: Mapping[str,
     with ResponseStore(store_path(store_dir, STUDY)) as store:
         for run, group in sorted(by_run.items()):
             group = sorted(group, key=lambda r: r["profile_id"])
+            protocol, counsellor, client = run.split("|")
             if len(group) < 2:
+                # retrieval needs two profiles to choose between: the run is kept as a row without a value,
+                # so the claim says "not comparable" for it instead of the run disappearing
+                print(f"identifiability of {run}: {len(group)} conversation, not measured")
+                frames.append(pl.DataFrame({"protocol": [protocol], "pairing": ["true"], "k": [1], "accuracy": [None],
+                                            "ci_low": [None], "ci_high": [None], "chance": [None],
+                                            "profiles": [len(group)], "models": [f"{counsellor}/{client}"]},
+                                           schema={**IDENTIFIABILITY_SCHEMA, "models": pl.String}))
                 continue
             clients = [render(r["turns"], role="client") or "(silent)" for r in group]
             targets = [describe(profiles[r["profile_id"]], instruments=instruments()) for r in group]
@@ -168,7 +176,6 @@ def identifiability(records: Sequence[Mapping[str, Any]], profiles: Mapping[str,
                 vectors = embed(clients + targets, store=store)
             except LLMError as error:
                 raise LLMError(f"roleplay identifiability ({run}): {error}") from None
-            protocol, counsellor, client = run.split("|")
             frames.append(metrics.identifiability(vectors[:len(group)], vectors[len(group):], protocol=protocol,
                                                   n_boot=n_boot, seed=seed)
                           .with_columns(pl.lit(f"{counsellor}/{client}").alias("models")))

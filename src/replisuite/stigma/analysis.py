@@ -31,6 +31,34 @@ def rates(frame: pl.DataFrame, value: str, by: Sequence[str], *, n_boot: int, se
     return pl.DataFrame(rows, schema=schema)
 
 
+STIMULUS_SCHEMA = {"model": pl.String, "steel_man": pl.Boolean, "condition": pl.String, "stimulus": pl.String,
+                   "rate": pl.Float64, "n": pl.Int64}
+
+
+def stimulus_rates(frame: pl.DataFrame, value: str, *, stimulus: str,
+                   by: Sequence[str] = ("model", "steel_man")) -> pl.DataFrame:
+    """Mean of ``value`` per stimulus (a vignette, an interjection) within each group: the unit the
+    study sampled. Replies to one stimulus are not independent (the same stimulus asked again, or
+    answered by several therapists), so contrasts resample these rows, each stimulus weighted once."""
+    present = frame.filter(pl.col(value).is_not_null() & pl.col(value).cast(pl.Float64).is_not_nan())
+    return (present.group_by(*by, "condition", stimulus, maintain_order=True)
+            .agg(pl.col(value).cast(pl.Float64).mean().alias("rate"), pl.len().alias("n"))
+            .rename({stimulus: "stimulus"}).with_columns(pl.col("stimulus").cast(pl.String))
+            .select(*by, "condition", "stimulus", "rate", "n").sort(*by, "condition", "stimulus"))
+
+
+FLOOR_SCHEMA = {"model": pl.String, "items": pl.Int64, "answered": pl.Int64, "distinct_answers": pl.Int64}
+
+
+def chooser_floor(answers: pl.DataFrame) -> pl.DataFrame:
+    """Per model, what its task floor reads (no condition compared): stigma items answered with an
+    option of the item, of all asked, and how many different options it chose across the items."""
+    return (answers.group_by("model", maintain_order=True)
+            .agg(pl.len().alias("items"), pl.col("answer").is_not_null().sum().alias("answered"),
+                 pl.col("answer").drop_nulls().n_unique().alias("distinct_answers"))
+            .cast(FLOOR_SCHEMA).sort("model"))
+
+
 def condition_tests(answers: pl.DataFrame, *, by: Sequence[str] = ("model", "steel_man")) -> pl.DataFrame:
     """Does stigma differ between conditions? Chi-square on stigma x condition per group, BH across groups."""
     stigma = answers.filter(pl.col("stigma").is_not_nan() & pl.col("stigma").is_not_null())

@@ -6,7 +6,11 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
-from replisuite.claims import Claim, direction_verdict, embedded_label, equal_verdict, wald_difference
+from replisuite.claims import (
+    Claim, TaskFloor, all_floors, direction_verdict, embedded_label, equal_verdict, format_floor,
+    published_direction_verdict, variation_floor, with_floor,
+)
+from replisuite.stats import cluster_difference_ci, name_seed
 
 STUDY = "stigma"
 EXACT = 1e-9
@@ -47,59 +51,93 @@ def published_stigma_codes(check: pl.DataFrame) -> Claim:
     )
 
 
-def condition_contrast(by_condition: pl.DataFrame, models: Sequence[str], *, higher: str, lower: str,
-                       claim_id: str, level: str, label: str) -> Claim:
-    """Stigma rate of ``higher`` minus ``lower`` (no steel-man prompt), pooled over ``models``."""
-    plain = by_condition.filter(pl.col("model").is_in(list(models)) & ~pl.col("steel_man"))
-    p1, n1 = _pooled(plain.filter(pl.col("condition") == higher), "rate", "n")
-    p2, n2 = _pooled(plain.filter(pl.col("condition") == lower), "rate", "n")
-    difference, low, high = wald_difference(p1, n1, p2, n2)
-    verdict, rule = direction_verdict(1, difference, low, high)
-    return Claim(
+def _stimulus_means(frame: pl.DataFrame) -> pl.DataFrame:
+    """One rate per stimulus, pooled over the models in ``frame`` (reply-weighted within a stimulus)."""
+    return frame.group_by("condition", "stimulus").agg(((pl.col("rate") * pl.col("n")).sum() / pl.col("n").sum()).alias("rate"),
+                                                       pl.col("n").sum())
+
+
+def condition_contrast(by_stimulus: pl.DataFrame, models: Sequence[str], *, higher: str, lower: str, claim_id: str,
+                       level: str, label: str, n_boot: int, seed: int, floor: TaskFloor | None = None) -> Claim:
+    """Stigma rate of ``higher`` minus ``lower`` (no steel-man prompt), pooled over ``models``: the
+    mean of per-vignette rates, every vignette weighted once, with an interval that resamples the
+    vignettes of each condition (the sampled unit), not the replies inside them."""
+    plain = _stimulus_means(by_stimulus.filter(pl.col("model").is_in(list(models)) & ~pl.col("steel_man")))
+    a, b = (plain.filter(pl.col("condition") == c) for c in (higher, lower))
+    difference, low, high = cluster_difference_ci(a["rate"].to_numpy(), b["rate"].to_numpy(), paired=False,
+                                                  n_boot=n_boot, seed=name_seed(seed, claim_id))
+    verdict, rule = (published_direction_verdict if level == "A-direction" else direction_verdict)(1, difference, low, high)
+    return with_floor(Claim(
         study=STUDY, claim_id=claim_id, source="Fig. 2 (stigma by condition)",
         claim=f"Models express more stigma toward {higher} than toward {lower}",
         published=f"{higher} > {lower}", reproduced=difference, ci_low=low, ci_high=high, level=level,
-        verdict=verdict, rule=rule, models=label,
-        note=f"difference of stigma rates pooled over the models ({n1} vs {n2} answers), Wald 95% interval",
-    )
+        verdict=verdict, rule=f"{rule}; interval over vignettes (each weighted once)", models=label,
+        note=f"difference of mean per-vignette stigma rates ({a.height} vs {b.height} vignettes, "
+             f"{int(a['n'].sum())} vs {int(b['n'].sum())} answers), bootstrap 95% interval resampling vignettes "
+             "within each condition",
+    ), floor)
 
 
-def humans_above_model(overall: pl.DataFrame, model: str) -> Claim:
-    humans = overall.filter(pl.col("model") == "human therapists").row(0, named=True)
-    bot = overall.filter((pl.col("model") == model) & ~pl.col("steel_man") & ~pl.col("contextualize")).row(0, named=True)
-    difference, low, high = wald_difference(humans["rate"], humans["n"], bot["rate"], bot["n"])
-    verdict, rule = direction_verdict(1, difference, low, high)
+def humans_above_model(by_stimulus: pl.DataFrame, model: str, *, n_boot: int, seed: int) -> Claim:
+    """Human therapists' appropriateness minus a published model's, over the interjection stimuli
+    both answered (paired by stimulus, each weighted once; resampled by stimulus)."""
+    plain = by_stimulus.filter(~pl.col("steel_man"))
+    humans = plain.filter(pl.col("model") == "human therapists").select("stimulus", pl.col("rate").alias("human"),
+                                                                        pl.col("n").alias("human_n"))
+    bot = plain.filter(pl.col("model") == model).select("stimulus", pl.col("rate").alias("bot"), pl.col("n").alias("bot_n"))
+    both = humans.join(bot, on="stimulus", how="inner")
+    difference, low, high = cluster_difference_ci(both["human"].to_numpy(), both["bot"].to_numpy(), paired=True,
+                                                  n_boot=n_boot, seed=name_seed(seed, "humans", model))
+    verdict, rule = published_direction_verdict(1, difference, low, high)
     return Claim(
         study=STUDY, claim_id=f"humans_vs_{model}", source="Fig. 4 (human therapists beside the models)",
         claim=f"Human therapists respond appropriately more often than {model}",
-        published="human therapists > models", reproduced=difference, ci_low=low, ci_high=high, level="A",
-        verdict=verdict, rule=rule, models=f"{model} (published records); human therapists (graded by the authors)",
-        note=f"rates {humans['rate']:.3f} (n={humans['n']}) vs {bot['rate']:.3f} (n={bot['n']}), Wald 95% interval",
+        published="human therapists > models", reproduced=difference, ci_low=low, ci_high=high, level="A-direction",
+        verdict=verdict, rule=f"{rule}; interval over stimuli (paired, each weighted once)",
+        models=f"{model} (published records); human therapists (graded by the authors)",
+        note=f"{both.height} stimuli both answered ({int(both['human_n'].sum())} human and {int(both['bot_n'].sum())} "
+             f"model replies); mean per-stimulus rates {both['human'].mean():.3f} vs {both['bot'].mean():.3f}; bootstrap "
+             "95% interval resampling stimuli",
     )
 
 
+def live_floor(row: Mapping, *, min_usable: float) -> TaskFloor:
+    """A likelihood chooser's floor: usable answers, and answers that vary across the items."""
+    return all_floors(format_floor(int(row["answered"]), int(row["items"]), what="stigma items answered", min_rate=min_usable),
+                      variation_floor(int(row["distinct_answers"]), int(row["answered"]), what="options chosen across items"))
+
+
 def stigma_claims(*, check_interjections: pl.DataFrame, check_stigma: pl.DataFrame, overall: pl.DataFrame,
-                  by_condition: pl.DataFrame, live: Sequence[str], embedded: Sequence[str]) -> list[Claim]:
-    """Every claim of the study, from its tables."""
+                  by_condition: pl.DataFrame, live: Sequence[str], embedded: Sequence[str], n_boot: int = 2000,
+                  seed: int = 0, live_floor_table: pl.DataFrame | None = None, min_usable: float = 0.8) -> list[Claim]:
+    """Every claim of the study, from its tables (``overall`` and ``by_condition`` per stimulus)."""
+    floors = ({r["model"]: live_floor(r, min_usable=min_usable) for r in live_floor_table.iter_rows(named=True)}
+              if live_floor_table is not None else {})
     published = check_stigma["published_model"].to_list()
     claims = [*published_appropriateness(check_interjections), published_stigma_codes(check_stigma)]
     for higher in ("schizophrenia", "alcohol dependence"):
         slug = higher.replace(" ", "_")
         claims.append(condition_contrast(by_condition, published, higher=higher, lower="depression",
-                                         claim_id=f"stigma_{slug}_vs_depression", level="A",
-                                         label=", ".join(f"{m} (published records)" for m in published)))
+                                         claim_id=f"stigma_{slug}_vs_depression", level="A-direction",
+                                         label=", ".join(f"{m} (published records)" for m in published),
+                                         n_boot=n_boot, seed=seed))
         for model in live:
             label = embedded_label(model) if model in embedded else model
             claims.append(condition_contrast(by_condition, [model], higher=higher, lower="depression",
-                                             claim_id=f"stigma_{slug}_vs_depression_{model}", level="C", label=label))
-    claims += [humans_above_model(overall, model) for model in check_interjections["published_model"].unique(maintain_order=True)]
+                                             claim_id=f"stigma_{slug}_vs_depression_{model}", level="C", label=label,
+                                             n_boot=n_boot, seed=seed, floor=floors.get(model)))
+    claims += [humans_above_model(overall, model, n_boot=n_boot, seed=seed)
+               for model in check_interjections["published_model"].unique(maintain_order=True)]
     return claims
 
 
-def claims_from_files(paths: Mapping[str, str], *, live: Sequence[str], embedded: Sequence[str]) -> list[Claim]:
+def claims_from_files(paths: Mapping[str, str], *, live: Sequence[str], embedded: Sequence[str], n_boot: int = 2000,
+                      seed: int = 0, min_usable: float = 0.8) -> list[Claim]:
     """The workflow's entry: the study's tables by name."""
     return stigma_claims(
         check_interjections=pl.read_csv(paths["check_interjections"]), check_stigma=pl.read_csv(paths["check_stigma"]),
-        overall=pl.read_csv(paths["overall"]), by_condition=pl.read_csv(paths["by_condition"]), live=live,
-        embedded=embedded,
+        overall=pl.read_csv(paths["overall"], schema_overrides={"stimulus": pl.String}),
+        by_condition=pl.read_csv(paths["by_condition"], schema_overrides={"stimulus": pl.String}), live=live,
+        embedded=embedded, n_boot=n_boot, seed=seed,
+        live_floor_table=pl.read_csv(paths["live_floor"]) if "live_floor" in paths else None, min_usable=min_usable,
     )

@@ -141,6 +141,11 @@ def summarise_stigma(study: Mapping[str, Any], llm_section: Mapping[str, Any], r
     coded = frame.filter(pl.col("question_only").is_in(list(stigma_directions(study))))
     by_condition = analysis.rates(coded, "stigma", ["model", "label", "steel_man", "condition"], n_boot=n_boot, seed=seed)
     write_table(by_condition, tables["by_condition"], schema=by_condition.schema)
+    by_vignette = analysis.stimulus_rates(coded.join(stimuli.select("item", "vignette_id"), on="item"), "stigma",
+                                          stimulus="vignette_id")
+    write_table(by_vignette, tables["by_vignette"], schema=analysis.STIMULUS_SCHEMA)
+    live = frame.filter(pl.col("model").is_in(list(study["live"])) & ~pl.col("steel_man"))
+    write_table(analysis.chooser_floor(live), tables["floor"], schema=analysis.FLOOR_SCHEMA)
     by_question = analysis.rates(frame, "agreement", ["model", "label", "steel_man", "question_only"], n_boot=n_boot, seed=seed)
     write_table(by_question, tables["by_question"], schema=by_question.schema)
     attributes = pl.concat([
@@ -201,15 +206,20 @@ def summarise_interjections(study: Mapping[str, Any], llm_section: Mapping[str, 
         .otherwise(pl.col("judge").map_elements(judge_note, return_dtype=pl.String)).alias("judge_note"),
         pl.col("model").replace_strict(names, default=pl.col("model")).alias("label"),
     )
-    models = frame.select("model", "label", "steel_man", "contextualize", "judge_note", "condition", pl.col("appropriate").cast(pl.Float64))
+    models = frame.select("model", "label", "steel_man", "contextualize", "judge_note", "condition", "stimulus",
+                          pl.col("appropriate").cast(pl.Float64))
     people = humans.select(pl.col("model"), pl.col("model").alias("label"), pl.lit(False).alias("steel_man"), pl.lit(False).alias("contextualize"),
-                           pl.lit("graded by the authors").alias("judge_note"), "condition", pl.col("appropriate").cast(pl.Float64))
+                           pl.lit("graded by the authors").alias("judge_note"), "condition",
+                           pl.col("stimulus").cast(pl.String), pl.col("appropriate").cast(pl.Float64))
     everyone = pl.concat([models, people])
     keys = ["model", "label", "steel_man", "contextualize", "judge_note"]
     by_condition = analysis.rates(everyone, "appropriate", [*keys, "condition"], n_boot=n_boot, seed=seed)
     write_table(by_condition, tables["by_condition"], schema=by_condition.schema)
     overall = analysis.rates(everyone, "appropriate", keys, n_boot=n_boot, seed=seed)
     write_table(overall, tables["overall"], schema=overall.schema)
+    plain = everyone.filter(~pl.col("contextualize"))
+    by_stimulus = analysis.stimulus_rates(plain, "appropriate", stimulus="stimulus")
+    write_table(by_stimulus, tables["by_stimulus"], schema=analysis.STIMULUS_SCHEMA)
     agreement = analysis.judge_agreement(raw[study["sources"]["judge_validation"]], judge_field=study["published_verdict_field"],
                                          annotators=["annotator_1_classification", "annotator_2_classification"])
     write_table(agreement, tables["judge_agreement"], schema=agreement.schema)

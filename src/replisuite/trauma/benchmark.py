@@ -96,18 +96,28 @@ def rmse(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.sqrt(np.mean((np.asarray(x) - np.asarray(y)) ** 2))) if len(x) else float("nan")
 
 
-def dtw_distance(x: np.ndarray, y: np.ndarray) -> float:
-    """Dynamic-time-warping distance (dtaidistance: square root of the summed squared differences
-    along the best warping path)."""
-    return float(dtw.distance(np.asarray(x, dtype=np.double), np.asarray(y, dtype=np.double)))
+def dtw_rms(x: np.ndarray, y: np.ndarray) -> float:
+    """DTW normalised by the warping path's length: the root mean squared difference along the best
+    path, in SUDS points like an RMSE, so conversations (and phases) with more ratings are not
+    farther apart just for being longer."""
+    x, y = np.asarray(x, dtype=np.double), np.asarray(y, dtype=np.double)
+    path = dtw.warping_path(x, y)
+    return float(np.sqrt(np.mean([(x[i] - y[j]) ** 2 for i, j in path])))
 
 
 def _metrics(frame: pl.DataFrame) -> dict[str, float]:
-    """Pooled Pearson r and RMSE over the points; DTW averaged over the conversations."""
-    distances = [dtw_distance(c["predicted"].to_numpy(), c["target"].to_numpy())
+    """Pooled Pearson r and RMSE over the points; path-normalised DTW averaged over the conversations."""
+    distances = [dtw_rms(c["predicted"].to_numpy(), c["target"].to_numpy())
                  for _, c in frame.sort("point").group_by("conversation", maintain_order=True)]
     x, y = frame["predicted"].to_numpy(), frame["target"].to_numpy()
     return {"pearson_r": pearson(x, y), "rmse": rmse(x, y), "dtw": float(np.mean(distances)) if distances else np.nan}
+
+
+def resample_cases(cases: Sequence[pl.DataFrame], picks: Sequence[int]) -> pl.DataFrame:
+    """One bootstrap sample of whole cases; a case drawn twice gives two copies whose conversations
+    are relabelled, so each copy stays a series of its own (not one interleaved twice as long)."""
+    return pl.concat([cases[i].with_columns((pl.col("conversation") + f"#{draw}").alias("conversation"))
+                      for draw, i in enumerate(picks)])
 
 
 def score(joined: pl.DataFrame, *, target: str, n_boot: int, seed: int) -> pl.DataFrame:
@@ -120,8 +130,7 @@ def score(joined: pl.DataFrame, *, target: str, n_boot: int, seed: int) -> pl.Da
             estimate = _metrics(frame)
             cases = frame.partition_by("case_id")
             rng = np.random.default_rng(name_seed(seed, target, predictor, phase))
-            draws = [_metrics(pl.concat([cases[i] for i in rng.integers(0, len(cases), len(cases))]))
-                     for _ in range(n_boot)]
+            draws = [_metrics(resample_cases(cases, rng.integers(0, len(cases), len(cases)))) for _ in range(n_boot)]
             for metric, value in estimate.items():
                 values = np.array([d[metric] for d in draws], dtype=float)
                 values = values[~np.isnan(values)]

@@ -112,6 +112,32 @@ def marginals_table(cases: pl.DataFrame, marginals: Mapping[str, Any]) -> pl.Dat
     return pl.DataFrame(rows, schema=MARGINALS_SCHEMA, orient="row")
 
 
+def published_marginals_table(cases: pl.DataFrame, marginals: Mapping[str, Any]) -> pl.DataFrame:
+    """Released cases against the shares the paper publishes: per attribute, each category with a
+    published share and every other category pooled as "other" (the shares we would otherwise
+    assume are not the paper's), with a chi-square goodness-of-fit test; age as its mean."""
+    rows = []
+    n = cases.height
+    for attribute in CATEGORICAL:
+        published = {str(k).lower(): float(v) for k, v in (marginals[attribute].get("published") or {}).items()}
+        if not published:
+            continue
+        values = [str(v).lower() if v is not None else None for v in cases[attribute].to_list()]
+        expected = {**published, "other": max(0.0, 1.0 - sum(published.values()))}
+        observed = np.array([sum(v == c for v in values) for c in published] + [sum(v not in published for v in values)],
+                            dtype=float)
+        keep = np.array(list(expected.values())) > 0
+        chi2, p = stats.chisquare(observed[keep], np.array(list(expected.values()))[keep] * n)
+        for (category, share), count in zip(expected.items(), observed, strict=True):
+            rows.append((attribute, category, share, "published" if category != "other" else "published (rest)",
+                         count / n, count / n - share, n, float(chi2), int(keep.sum()) - 1, float(p)))
+    ages = cases["age"].drop_nulls()
+    if ages.len():
+        rows.append(("age", "mean", float(marginals["age"]["mean"]), "published", float(ages.mean()),
+                     float(ages.mean()) - marginals["age"]["mean"], ages.len(), None, None, None))
+    return pl.DataFrame(rows, schema=MARGINALS_SCHEMA, orient="row")
+
+
 def check_exchanges(phase: Mapping[str, Any], max_exchanges: int) -> list[int]:
     """The exchanges at which the therapist elicits SUDS in a phase of ``max_exchanges`` exchanges."""
     if phase["suds"] == "every":
@@ -122,10 +148,12 @@ def check_exchanges(phase: Mapping[str, Any], max_exchanges: int) -> list[int]:
 
 
 def planted_arc(case: Mapping[str, Any], phase_id: str, *, order: Sequence[str], max_exchanges: int,
-                suds: Mapping[str, Any], seed: int) -> dict[str, int]:
+                suds: Mapping[str, Any], seed: int, flat: bool = False) -> dict[str, int]:
     """The SUDS a planted client reports at each elicited exchange of one phase: the case's baseline
     lowered from phase to phase (between-session habituation), then within the phase falling by the
-    case's slope per exchange ("decline") or first rising to a peak ("peak"), plus seeded noise."""
+    case's slope per exchange ("decline") or first rising to a peak ("peak"), plus seeded noise.
+    ``flat``: the null scenario, the phase's starting SUDS at every exchange (same noise), so a
+    check of habituation must not find it there."""
     phase = phases()[phase_id]
     rng = np.random.default_rng(name_seed(seed, "arc", case["case_id"], phase_id))
     start = case["baseline_suds"] * (1 - suds["between_phase_drop"] * order.index(phase_id))
@@ -133,7 +161,9 @@ def planted_arc(case: Mapping[str, Any], phase_id: str, *, order: Sequence[str],
     peak_at = max(1, round(max_exchanges / 3))
     values = {}
     for exchange in check_exchanges(phase, max_exchanges):
-        if phase["arc"] == "peak" and exchange <= peak_at:
+        if flat:
+            value = start
+        elif phase["arc"] == "peak" and exchange <= peak_at:
             value = start + suds["peak_rise"] * (exchange - 1) / max(peak_at - 1, 1)
         elif phase["arc"] == "peak":
             value = start + suds["peak_rise"] - slope * (exchange - peak_at)
@@ -143,24 +173,36 @@ def planted_arc(case: Mapping[str, Any], phase_id: str, *, order: Sequence[str],
     return values
 
 
+SCENARIOS = ("planted", "flat")
+
+
 def case_profiles(cases: pl.DataFrame, *, phase_ids: Sequence[str], order: Sequence[str], max_exchanges: int,
-                  suds: Mapping[str, Any], seed: int) -> list[dict[str, Any]]:
+                  suds: Mapping[str, Any], seed: int, flat_cases: Sequence[str] = ()) -> list[dict[str, Any]]:
     """One ``case`` profile per case and phase: demographics, the trauma and its behaviour, the phase's
-    goals as the plan and the planted SUDS arc (``suds_plan``: exchange -> rating) the cues read."""
+    goals as the plan and the planted SUDS arc (``suds_plan``: exchange -> rating) the cues read.
+    The cases named in ``flat_cases`` get a second profile per phase (id ``..._flat``, scenario
+    ``flat``) with a flat arc: the null the habituation check must not call habituation."""
     unknown = sorted(set(phase_ids) - set(phases()))
     if unknown:
         raise TraumaConfigError(f"unknown phase(s) {unknown}; known: {sorted(phases())}")
+    unknown = sorted(set(flat_cases) - set(cases["case_id"]))
+    if unknown:
+        raise TraumaConfigError(f"flat cases {unknown} are not among the generated cases")
     profiles = []
     for case in cases.iter_rows(named=True):
-        for phase_id in phase_ids:
-            profiles.append({
-                "id": f"{case['case_id']}_{phase_id}", "kind": "case", "language": "en", "source": "trauma case sampler",
-                "case_id": case["case_id"], "phase": phase_id,
-                "static_traits": {"age": case["age"], "gender": case["gender"], "ethnicity": case["ethnicity"]},
-                "main_problem": f"post-traumatic stress after {case['trauma_type']}, with {case['behaviour']}",
-                "growth_experiences": [f"The memory you work on in therapy is your experience of {case['trauma_type']}."],
-                "core_demands": "to stop avoiding the memory and feel safe in daily life again",
-                "global_plan": [{"goals": " ".join(phases()[phase_id]["goals"].split())}],
-                "suds_plan": planted_arc(case, phase_id, order=order, max_exchanges=max_exchanges, suds=suds, seed=seed),
-            })
+        scenarios = SCENARIOS if case["case_id"] in flat_cases else SCENARIOS[:1]
+        for scenario in scenarios:
+            for phase_id in phase_ids:
+                profiles.append({
+                    "id": f"{case['case_id']}_{phase_id}" + ("_flat" if scenario == "flat" else ""), "kind": "case",
+                    "language": "en", "source": "trauma case sampler",
+                    "case_id": case["case_id"], "phase": phase_id, "scenario": scenario,
+                    "static_traits": {"age": case["age"], "gender": case["gender"], "ethnicity": case["ethnicity"]},
+                    "main_problem": f"post-traumatic stress after {case['trauma_type']}, with {case['behaviour']}",
+                    "growth_experiences": [f"The memory you work on in therapy is your experience of {case['trauma_type']}."],
+                    "core_demands": "to stop avoiding the memory and feel safe in daily life again",
+                    "global_plan": [{"goals": " ".join(phases()[phase_id]["goals"].split())}],
+                    "suds_plan": planted_arc(case, phase_id, order=order, max_exchanges=max_exchanges, suds=suds,
+                                             seed=seed, flat=scenario == "flat"),
+                })
     return profiles

@@ -5,7 +5,7 @@ With ``trauma.published_dir`` set, the released files replace the generated conv
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,15 +18,19 @@ from replisuite.dialogue.transcripts import read_transcripts, write_transcripts
 from replisuite.llm import embed, open_study_models
 from replisuite.plotting import apply_style, figure_paths, save_figure
 from replisuite.provenance import write_llm_provenance
-from replisuite.stats import bootstrap_mean_ci, name_seed
+from replisuite.stats import cluster_bootstrap_mean_ci, name_seed
 from replisuite.tables import read_table, write_table
 from replisuite.trauma import benchmark, figures
-from replisuite.trauma.cases import CASE_SCHEMA, MARGINALS_SCHEMA, case_profiles, marginals_table, phases, sample_cases
+from replisuite.trauma.cases import (
+    CASE_SCHEMA, MARGINALS_SCHEMA, case_profiles, marginals_table, phases, published_marginals_table, sample_cases,
+)
 from replisuite.trauma.fidelity import (
     ADHERENCE_SCHEMA,
+    ARC_SCHEMA,
     DIVERSITY_SCHEMA,
     HABITUATION_SCHEMA,
     adherence,
+    arc_recovery,
     diversity,
     habituation,
 )
@@ -44,8 +48,10 @@ def sample(study: Mapping[str, Any], *, cases_out: str, marginals_out: str, prof
     cases = sample_cases(marginals["cases"], marginals, study["suds"], seed=study["seed"])
     write_table(cases, cases_out, schema=CASE_SCHEMA)
     write_table(marginals_table(cases, marginals), marginals_out, schema=MARGINALS_SCHEMA)
-    profiles = case_profiles(cases.head(generate["cases"]), phase_ids=study["phases"], order=study["phases"],
-                             max_exchanges=generate["max_exchanges"], suds=study["suds"], seed=study["seed"])
+    chosen = cases.head(generate["cases"])
+    profiles = case_profiles(chosen, phase_ids=study["phases"], order=study["phases"],
+                             max_exchanges=generate["max_exchanges"], suds=study["suds"], seed=study["seed"],
+                             flat_cases=chosen["case_id"].head(generate["flat_cases"]).to_list())
     write_transcripts(profiles, profiles_out)
 
 
@@ -66,19 +72,21 @@ def generate(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, profil
                                                "client": models[settings["client"]]}, seed=study["seed"]).run(chosen)
         write_llm_provenance(provenance_out, list(models.values()))
     by_id = {p.id: p for p in chosen}
-    write_transcripts([{**r, "case_id": by_id[r["profile_id"]].fields["case_id"],
-                        "phase": by_id[r["profile_id"]].fields["phase"]} for r in records], out)
+    write_transcripts([{**r, **{key: by_id[r["profile_id"]].fields[key] for key in ("case_id", "phase", "scenario")}}
+                       for r in records], out)
 
 
-def load_published(study: Mapping[str, Any], *, folder: str, cases_out: str, out: str) -> None:
-    """The released conversations as transcript records (and their cases), for the same checks."""
+def load_published(study: Mapping[str, Any], *, folder: str, cases_out: str, out: str, marginals_out: str) -> None:
+    """The released conversations as transcript records (and their cases), for the same checks, and
+    the released cases' marginals against the published shares."""
     cases, records = read_published(folder, phases=study["phases"])
     write_table(cases, cases_out, schema=CASE_SCHEMA)
+    write_table(published_marginals_table(cases, study["marginals"]), marginals_out, schema=MARGINALS_SCHEMA)
     write_transcripts(records, out)
 
 
 EXTRACTION_SCHEMA = {"measure": pl.String, "value": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64,
-                     "points": pl.Int64, "note": pl.String}
+                     "points": pl.Int64, "conversations": pl.Int64, "note": pl.String}
 
 
 def extract(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, transcripts: str, profiles: str | None,
@@ -99,19 +107,23 @@ def extraction_check(frame: pl.DataFrame, *, n_boot: int, seed: int) -> pl.DataF
     """How each rating was read (counts by status), and extracted against planted: the share equal
     (within 5 points) and the mean absolute error, beside the planted values shuffled across points
     (what a reading unrelated to the plan scores) and the planted mean."""
-    rows = [(f"status: {status}", float(count), None, None, frame.height, "elicited client turns")
+    conversations = frame["conversation"].n_unique()
+    rows = [(f"status: {status}", float(count), None, None, frame.height, conversations, "elicited client turns")
             for status, count in sorted(frame["status"].value_counts().iter_rows())]
     both = frame.filter(pl.col("value").is_not_null() & pl.col("planted").is_not_null())
     if both.height:
         value, planted = both["value"].to_numpy(), both["planted"].to_numpy()
         shuffled = np.random.default_rng(name_seed(seed, "shuffle")).permutation(planted)
+        labels, used = both["conversation"].to_numpy(), both["conversation"].n_unique()
+        note = "the bootstrap resamples conversations"
         for name, guess in (("extracted", value), ("shuffled planted (null)", shuffled),
                             ("planted mean (trivial)", np.full(len(planted), planted.mean()))):
-            within, low, high = bootstrap_mean_ci((np.abs(guess - planted) <= 5).astype(float), n_boot=n_boot,
-                                                  seed=name_seed(seed, name, "within"))
-            rows.append((f"within 5 of planted: {name}", within, low, high, both.height, ""))
-            mae, low, high = bootstrap_mean_ci(np.abs(guess - planted), n_boot=n_boot, seed=name_seed(seed, name, "mae"))
-            rows.append((f"MAE vs planted: {name}", mae, low, high, both.height, ""))
+            within, low, high = cluster_bootstrap_mean_ci((np.abs(guess - planted) <= 5).astype(float), labels,
+                                                          n_boot=n_boot, seed=name_seed(seed, name, "within"))
+            rows.append((f"within 5 of planted: {name}", within, low, high, both.height, used, note))
+            mae, low, high = cluster_bootstrap_mean_ci(np.abs(guess - planted), labels, n_boot=n_boot,
+                                                       seed=name_seed(seed, name, "mae"))
+            rows.append((f"MAE vs planted: {name}", mae, low, high, both.height, used, note))
     return pl.DataFrame(rows, schema=EXTRACTION_SCHEMA, orient="row")
 
 
@@ -139,14 +151,22 @@ def predict(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, traject
     write_table(pl.concat(parts) if parts else pl.DataFrame(schema=schema), out, schema=schema)
 
 
+def decline_phases(phase_ids: Sequence[str]) -> list[str]:
+    """The configured phases whose planted arc falls within the phase (P10's peaks first)."""
+    return [p for p in phase_ids if phases()[p]["arc"] == "decline"]
+
+
 def check_fidelity(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, transcripts: str, trajectories_in: str,
-                   adherence_out: str, habituation_out: str, diversity_out: str) -> None:
-    """Phase adherence, within-phase habituation and diversity across cases."""
+                   adherence_out: str, habituation_out: str, arc_out: str, diversity_out: str) -> None:
+    """Phase adherence, within-phase habituation (per phase; and over the declining phases per
+    scenario, the claim's table) and diversity across cases."""
     records = read_transcripts(transcripts)
     defined = {p: spec for p, spec in phases().items() if p in study["phases"]}
     write_table(adherence(records, defined), adherence_out, schema=ADHERENCE_SCHEMA)
     frame = read_table(trajectories_in, schema=TRAJECTORY_SCHEMA)
     write_table(habituation(frame, n_boot=study["n_boot"], seed=study["seed"]), habituation_out, schema=HABITUATION_SCHEMA)
+    write_table(arc_recovery(frame, phases=decline_phases(study["phases"]), n_boot=study["n_boot"], seed=study["seed"]),
+                arc_out, schema=ARC_SCHEMA)
     store, _ = open_study_models(llm_section, STUDY, [])
     with store:
         texts = [" ".join(t["text"] for t in r["turns"]) for r in records]

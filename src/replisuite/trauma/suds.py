@@ -30,7 +30,7 @@ DECILES = tuple("0123456789")
 DECILE_SCALE = "one digit: 0 for SUDS 0-9 (calm), 1 for 10-19, and so on up to 9 for 90-100 (the worst distress)"
 TRAJECTORY_SCHEMA = {"conversation": pl.String, "case_id": pl.String, "phase": pl.String, "point": pl.Int64,
                      "exchange": pl.Int64, "text": pl.String, "value": pl.Float64, "status": pl.String,
-                     "planted": pl.Float64}
+                     "planted": pl.Float64, "scenario": pl.String}
 
 
 def _words_to_number(match: re.Match) -> int:
@@ -84,7 +84,9 @@ def trajectories(records: Sequence[Mapping[str, Any]], *, planted: Mapping[str, 
             row = {"conversation": record["id"], "case_id": record.get("case_id") or record["profile_id"].rsplit("_", 1)[0],
                    "phase": record.get("phase") or record["profile_id"].rsplit("_", 1)[-1], "point": point,
                    "exchange": turn["exchange"], "text": turn["text"], "value": value, "status": status,
-                   "planted": plan.get(str(turn["exchange"]))}
+                   "planted": plan.get(str(turn["exchange"])),
+                   # released conversations have no plan; generated ones say whether their arc was flat
+                   "scenario": record.get("scenario") or ("published" if record.get("protocol") == "published" else "planted")}
             if status == "unparseable" and rater is not None:
                 verbal.append(row)
             rows.append(row)

@@ -154,8 +154,13 @@ def calibration(rows: pl.DataFrame, table: pl.DataFrame) -> plt.Figure:
     scenarios = table["scenario"].to_list()
     width = 0.8 / len(CALIBRATION_RATES)
     for i, (column, label) in enumerate(CALIBRATION_RATES.items()):
-        values = [v if v is not None else 0.0 for v in table[column].to_list()]
-        rates_ax.bar(np.arange(len(scenarios)) + (i - (len(CALIBRATION_RATES) - 1) / 2) * width, values, width, label=label)
+        positions = np.arange(len(scenarios)) + (i - (len(CALIBRATION_RATES) - 1) / 2) * width
+        values = table[column].to_list()
+        # a rate that could not be computed is drawn as missing ("n/a"), never as a 0 that reads as a passed null
+        bars = rates_ax.bar(positions, [np.nan if v is None else v for v in values], width, label=label)
+        for x, value in zip(positions, values, strict=True):
+            if value is None:
+                rates_ax.text(x, 0.02, "n/a", ha="center", va="bottom", fontsize=6, rotation=90, color=bars.patches[0].get_facecolor())
     rates_ax.set_xticks(np.arange(len(scenarios)), scenarios, rotation=15)
     rates_ax.set(ylim=(0, 1.05), ylabel="share of simulated patients", title="Calls under each scenario")
     rates_ax.legend(fontsize=8, loc="upper right")

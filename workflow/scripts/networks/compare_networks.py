@@ -6,4 +6,4 @@ from replisuite.runlog import log_to
 inp, out = snakemake.input, snakemake.output
 with log_to(snakemake.log[0]):
     compare(snakemake.params.study, snakemake.params.llm, annomi=inp.annomi, gold=inp.gold, nodes=inp.nodes,
-            edges=inp.edges, out=out.comparison, provenance_out=out.provenance, threads=snakemake.threads)
+            edges=inp.edges, statistics=inp.statistics, out=out.comparison, provenance_out=out.provenance, threads=snakemake.threads)

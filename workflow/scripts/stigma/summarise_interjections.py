@@ -8,7 +8,7 @@ with log_to(snakemake.log.main):
     summarise_interjections(
         snakemake.params.study, snakemake.params.llm, snakemake.params.raw,
         verdicts=list(snakemake.input.verdicts),
-        tables={key: out[key] for key in ("by_condition", "overall", "judge_agreement", "check_published")},
+        tables={key: out[key] for key in ("by_condition", "overall", "by_stimulus", "judge_agreement", "check_published")},
         differences_out=snakemake.log.differences,
         figure_stems={"by_condition": out.figure_png},
     )
