@@ -76,7 +76,10 @@ def judge(kind: str):
     validation = pl.DataFrame(rows, orient="row", schema={
         "set": pl.String, "judge": pl.String, "rubric": pl.String, "measure": pl.String, "value": pl.Float64,
         "ci_low": pl.Float64, "ci_high": pl.Float64, "n": pl.Int64, "note": pl.String})
-    return {"validation": validation}, {"embedded": []}
+    original = rng.normal(30, 3, 6)
+    floor = pl.DataFrame({"judge": MODEL, "rubric": "psyllm", "unit": [f"s{i}" for i in range(6)], "original": original,
+                          "degraded": original - 10, "distinct_totals": 25})
+    return {"validation": validation, "floor": floor}, {"embedded": [], "min_contrast": 0.75}
 
 
 # --- mi: code rates by session quality; an utterance classifier against trivial guesses -----------
@@ -149,13 +152,15 @@ def preference(kind: str):
     total, t_low, t_high = _mean_ci(agree, "preference principles", kind)
     principles = pl.DataFrame({"judge": ["judge-y", "judge-y"], "principle": ["total", "longer reply (baseline)"],
                                "agreement": [total, 0.55], "ci_low": [t_low, None], "ci_high": [t_high, None],
-                               "pairs": [questions] * 2, "ties": [0, 0]})
+                               "pairs": [questions] * 2, "agree": [int(agree.sum()), 22],
+                               "disagree": [questions - int(agree.sum()), 18], "ties": [0, 0]})
     wins = rng.random(questions) < (0.8 if positive else 0.5)
     win, w_low, w_high = _mean_ci(wins, "preference dpo", kind)
     policy = pl.DataFrame({"measure": ["judge win rate of dpo over base"], "judge": ["judge-y"], "estimate": [win],
-                           "ci_low": [w_low], "ci_high": [w_high], "questions": [questions], "note": [""]})
+                           "ci_low": [w_low], "ci_high": [w_high], "questions": [questions], "judged": [questions],
+                           "consistent": [36], "note": [""]})
     return ({"reward_accuracy": reward, "principle_agreement": principles, "policy_comparison": policy},
-            {"embedded": [], "base": MODEL})
+            {"embedded": [], "base": MODEL, "min_usable": 0.8})
 
 
 # --- psaich: item-by-item minus whole-questionnaire totals, per seed -----------------------------
@@ -213,9 +218,12 @@ def roleplay(kind: str):
                              "n": [profiles], "mae": [float(np.abs(rated - truth).mean())],
                              "mae_mean_guess": [float(np.abs(truth - truth.mean()).mean())], "mae_gain": [mae_gain],
                              "gain_low": [g_low], "gain_high": [g_high],
-                             "pearson_r": [float(np.corrcoef(truth, rated)[0, 1])], "raters_distinct": [profiles]})
-    return ({"table1": table1, "identifiability": identifiability, "recovery": recovery},
-            {"embedded": [], "min_profiles": 8})
+                             "pearson_r": [float(np.corrcoef(truth, rated)[0, 1])], "conversations": [profiles],
+                             "distinct_totals": [profiles]})
+    conversations = pl.DataFrame({"protocol": "sqpsych", "counsellor_model": MODEL, "client_model": MODEL,
+                                  "turns": [30] * profiles, "fillers": [1] * profiles})
+    return ({"table1": table1, "identifiability": identifiability, "recovery": recovery, "conversations": conversations},
+            {"embedded": [], "min_profiles": 8, "min_usable": 0.8})
 
 
 # --- stigma: published records recomputed; stigma by condition; humans vs models -----------------
@@ -272,8 +280,11 @@ def support(kind: str):
                                  "coverage": [covered.mean(), None, 0.1, None],
                                  "rejection_rate": [None, rejected.mean(), None, 0.9],
                                  "replicates": [replicates] * 4})
-    skill_recovery = pl.DataFrame({"scenario": ["null"], "term": ["empathy"], "rejection_rate": [rejected.mean()],
-                                   "replicates": [replicates]})
+    skill_covered = rng.random(replicates) < (0.95 if positive else 0.4)
+    skill_recovery = pl.DataFrame({"scenario": ["null", "planted"], "term": ["empathy", "empathy"],
+                                   "skills_from": ["annotated", "annotated"], "rejection_rate": [rejected.mean(), 0.9],
+                                   "coverage": [None, skill_covered.mean()], "coverage_expected": [None, skill_covered.mean()],
+                                   "replicates": [replicates, replicates]})
     truth = {"simulated": True, "planted_att": {"phq9": planted}, "sample_att": {"phq9": planted},
              "planted_skills": {"phq9": {"empathy": -0.5}}}
     return ({"att": att, "effects": effects, "att_recovery": att_recovery, "skill_recovery": skill_recovery,

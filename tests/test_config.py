@@ -63,3 +63,43 @@ def test_model_entries_are_validated():
         validate_config(config, SCHEMA)
     config["llm"]["models"]["mine"] = {"backend": "openai", "model": "x", "api_key_env": "MY_KEY", "concurrency": 16}
     validate_config(config, SCHEMA)
+
+
+def test_every_model_reference_path_is_in_the_schema():
+    from replisuite.config import MODEL_REFERENCES
+
+    schema = load_yaml(SCHEMA)
+    for study, paths in MODEL_REFERENCES.items():
+        for path in paths:
+            node = schema["properties"][study]
+            for part in path.split("/"):
+                node = node["items"] if part == "*" else node["properties"][part]
+            assert node, (study, path)
+
+
+def test_a_model_no_entry_defines_is_named_for_every_study():
+    from replisuite.config import check_model_references
+
+    config = project_config()
+    check_model_references(config)
+    config["care"]["coders"] = ["my-vlm"]
+    config["judge"]["arena"]["models"] = ["smollm2-135m", "other"]
+    config["roleplay"]["pairs"] = [{"counsellor": "smollm2-135m", "client": "ghost"}]
+    with pytest.raises(ConfigError) as caught:
+        check_model_references(config, origin="config/config.yaml")
+    message = str(caught.value)
+    assert "care.coders names model entries ['my-vlm'] that llm.models does not define" in message
+    assert "judge.arena.models names model entries ['other']" in message
+    assert "roleplay.pairs[].client names model entries ['ghost']" in message
+    assert "defined: [" in message and "smollm2-135m" in message
+
+
+def test_a_number_passed_as_a_string_points_at_configfile():
+    config = project_config()
+    config["support"]["n_boot"] = "301"          # what --config 'support={n_boot: 301}' gives
+    with pytest.raises(ConfigError, match=r"support.n_boot: expected integer, got str '301' \(snakemake --config passes"):
+        validate_config(config, SCHEMA)
+    config["support"]["n_boot"] = "many"
+    with pytest.raises(ConfigError) as caught:
+        validate_config(config, SCHEMA)
+    assert "--configfile" not in str(caught.value)

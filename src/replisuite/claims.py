@@ -143,11 +143,16 @@ def contrast_floor(original: Sequence[float], degraded: Sequence[float], *, what
     return TaskFloor(f"planted easy contrast ({what})", share >= min_share and not constant, figures)
 
 
+def rate_floor(check: str, hits: int, total: int, *, min_rate: float, unit: str = "answers",
+               hit: str = "usable") -> TaskFloor:
+    """A floor on a share: ``hits`` of ``total`` at least ``min_rate`` (and something to count)."""
+    rate = hits / total if total else 0.0
+    return TaskFloor(check, total > 0 and rate >= min_rate, f"{hits} of {total} {unit} {hit} ({rate:.2f}; floor {min_rate:g})")
+
+
 def format_floor(valid: int, total: int, *, what: str, min_rate: float) -> TaskFloor:
     """A generator's format compliance: parseable, in range and non-empty answers out of all."""
-    rate = valid / total if total else 0.0
-    return TaskFloor(f"format compliance ({what})", total > 0 and rate >= min_rate,
-                     f"{valid} of {total} answers usable ({rate:.2f}; floor {min_rate:g})")
+    return rate_floor(f"format compliance ({what})", valid, total, min_rate=min_rate)
 
 
 def variation_floor(distinct: int, answers: int, *, what: str, unit: str = "answers") -> TaskFloor:

@@ -125,3 +125,21 @@ def test_both_orders_cancel_position_bias_into_ties_and_keep_real_preferences(st
                           both_orders=True)
     counted = win_rate(order_consistent_outcomes(garbled, player="model", opponent="human_top"), n_boot=50)
     assert counted["unparseable"] == 12 and np.isnan(counted["win_rate"])
+
+
+def test_ridge_bradley_terry_does_not_depend_on_player_names():
+    """The penalty shrinks the centred strengths alike for every player: renaming the players (which
+    changes which one sorts first) must not change any player's rating."""
+    names, winners, losers = planted_games({"a": 1.2, "b": 0.0, "c": -0.4}, n=60, seed=5)
+    fit = bradley_terry(winners, losers, ridge=0.5)
+    rename = {"a": "zz", "b": "aa", "c": "mm"}
+    renamed = bradley_terry([rename[w] for w in winners], [rename[lo] for lo in losers], ridge=0.5)
+    assert [renamed[rename[n]] for n in "abc"] == pytest.approx([fit[n] for n in "abc"], abs=1e-6)
+    # the same shrinkage as a ridge logit on sum-to-zero strengths, solved directly
+    def penalised(s):
+        s = np.r_[s, -s.sum()]
+        margin = np.array([s["abc".index(w)] - s["abc".index(lo)] for w, lo in zip(winners, losers, strict=True)])
+        return np.logaddexp(0, -margin).sum() + 0.5 * ((s - s.mean()) ** 2).sum()
+    from scipy import optimize
+    direct = optimize.minimize(penalised, np.zeros(2), method="Nelder-Mead", options={"xatol": 1e-9, "fatol": 1e-12}).x
+    assert [fit[n] for n in "abc"] == pytest.approx(np.r_[direct, -direct.sum()].tolist(), abs=1e-4)

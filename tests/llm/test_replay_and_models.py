@@ -141,3 +141,13 @@ def test_cli_reports_a_corrupt_store_without_a_traceback(tmp_path):
     debug = subprocess.run([sys.executable, "-m", "replisuite.llm", "--debug", "stats", str(broken)],
                            capture_output=True, text=True)
     assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+def test_cli_on_a_store_that_does_not_exist_says_so_and_creates_nothing(tmp_path, capsys):
+    from replisuite.llm.__main__ import main
+
+    missing = tmp_path / "nowhere" / "study.sqlite"
+    for command in (["stats", str(missing)], ["export", str(missing), str(tmp_path / "out.jsonl")]):
+        assert main(command) == 1
+        assert "no response store there" in capsys.readouterr().err
+    assert not missing.exists() and not missing.parent.exists()

@@ -171,7 +171,7 @@ def test_a_calibrated_predictor_lies_on_the_diagonal_and_the_coin_flip_row_is_sh
 
 
 def test_principle_agreement_counts_ties_and_reports_the_length_baseline():
-    sample = pl.DataFrame({"pair_id": ["a", "b", "c"], "chosen": ["one two three", "one", "one two"],
+    sample = pl.DataFrame({"pair_id": ["a", "b", "c"], "question_id": ["q1", "q1", "q2"], "chosen": ["one two three", "one", "one two"],
                            "rejected": ["one", "one two", "one two"]})
     rows = []
     for pair, chosen, rejected in (("a", 4, 2), ("b", 3, 3), ("c", 5, 1)):
@@ -185,3 +185,54 @@ def test_principle_agreement_counts_ties_and_reports_the_length_baseline():
     assert by["total"]["agree"] == 2
     length = by["longer reply (baseline)"]
     assert (length["agree"], length["disagree"], length["ties"]) == (1, 1, 1)
+
+
+def test_reward_claim_must_beat_the_better_of_length_and_the_coin():
+    from replisuite.preference.claims import reward_claim
+
+    def accuracy(model, low, length):
+        return pl.DataFrame({"model": ["embedding+length", "length", "embedding", "tfidf"],
+                             "accuracy": [model, length, 0.55, 0.5], "ci_low": [low, None, None, None],
+                             "ci_high": [model + 0.1, None, None, None], "pairs": [100] * 4, "questions": [30] * 4})
+    assert reward_claim(accuracy(0.75, 0.66, 0.6)).verdict == "reproduced"
+    # above the coin but its interval reaches what length alone gets
+    assert reward_claim(accuracy(0.75, 0.62, 0.64)).verdict == "not reproduced"
+    assert reward_claim(accuracy(0.55, 0.51, 0.4)).verdict == "reproduced"
+    assert reward_claim(accuracy(0.55, 0.49, 0.4)).verdict == "not reproduced"
+
+
+def test_policy_claim_says_self_judged_and_a_position_following_judge_is_below_its_floor():
+    from replisuite.preference.claims import policy_claims, principle_claims
+
+    def policy(judge, consistent):
+        return pl.DataFrame({"measure": ["judge win rate of dpo over base"], "judge": [judge], "estimate": [0.8],
+                             "ci_low": [0.6], "ci_high": [0.95], "questions": [10], "judged": [10],
+                             "consistent": [consistent], "note": ["n"]})
+    own = policy_claims(policy("base-model", 9), base="base-model", embedded=[])[0]
+    assert own.verdict == "reproduced" and "self-judged" in own.note and own.task_floor == "passed"
+    other = policy_claims(policy("other", 9), base="base-model", embedded=[])[0]
+    assert "self-judged" not in other.note
+    follows = policy_claims(policy("other", 0), base="base-model", embedded=[])[0]
+    assert follows.verdict == "not comparable" and "0 of 10 questions order-consistent" in follows.note
+    tied = pl.DataFrame({"judge": ["j", "j"], "principle": ["total", "longer reply (baseline)"], "agreement": [0.9, 0.5],
+                         "ci_low": [0.7, None], "ci_high": [1.0, None], "pairs": [20, 20], "agree": [2, 10],
+                         "disagree": [0, 10], "ties": [18, 0]})
+    claim = principle_claims(tied, embedded=[])[0]
+    assert claim.verdict == "not comparable" and "2 of 20 pairs not tied" in claim.note
+
+
+def test_principle_agreement_resamples_questions():
+    from replisuite.preference.pipeline import principle_agreement
+
+    # 4 questions x 10 pairs: within a question the judge agrees with every pair or none
+    sample = pl.DataFrame({"pair_id": [f"p{i}" for i in range(40)], "question_id": [f"q{i // 10}" for i in range(40)],
+                           "chosen": ["a b c"] * 40, "rejected": ["a b"] * 40})
+    rows = []
+    for i in range(40):
+        agree = i // 10 in (0, 1)
+        for side, score in (("chosen", 3 if agree else 1), ("rejected", 1 if agree else 3)):
+            rows.append({"unit": f"p{i}/{side}", "item": "empathy", "score": score, "status": "ok"})
+    table = principle_agreement(sample, pl.DataFrame(rows), judge="j", n_boot=1000, seed=1)
+    total = table.filter(pl.col("principle") == "total").row(0, named=True)
+    # over 4 questions the interval is wide; over 40 pairs treated as independent it would be about 0.35-0.65
+    assert total["agreement"] == 0.5 and total["ci_high"] - total["ci_low"] > 0.6

@@ -97,3 +97,17 @@ def test_published_profiles_load_from_their_layouts(tmp_path):
     make_profiles(study, out=str(tmp_path / "p.jsonl"), published=[str(posts)])
     loaded = read_profiles(str(tmp_path / "p.jsonl"))
     assert [(p.id, p.kind, p.language) for p in loaded] == [("test-0", "post", "zh"), ("test-1", "post", "zh")]
+
+
+def test_identifiability_of_conversations_made_of_fillers_is_below_the_floor():
+    ident = pl.DataFrame({"protocol": ["a"], "pairing": "true", "k": 1, "accuracy": [0.9], "ci_low": [0.7], "ci_high": [1.0],
+                          "chance": 0.1, "profiles": 10, "models": ["m/m"]})
+    recovery = pl.DataFrame(schema={"protocol": pl.String, "instrument": pl.String, "rater": pl.String,
+                                    "pairing": pl.String, "n": pl.Int64})
+    conversations = pl.DataFrame({"protocol": "a", "counsellor_model": "m", "client_model": "m", "turns": [10] * 10,
+                                  "fillers": [6] * 10})
+    claim = fidelity_claims(ident, recovery, embedded=[], min_profiles=8, conversations=conversations)[0]
+    assert claim.verdict == "not comparable" and "40 of 100 turns usable" in claim.note
+    fine = fidelity_claims(ident, recovery, embedded=[], min_profiles=8,
+                           conversations=conversations.with_columns(pl.lit(0).alias("fillers")))[0]
+    assert fine.verdict == "reproduced" and fine.task_floor == "passed"

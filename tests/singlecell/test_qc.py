@@ -91,3 +91,12 @@ def test_expressed_genes():
     adata = ad.AnnData(X=sparse.csr_matrix(np.array([[0, 1.0, 0], [0, 2.0, 1.0]])))
     adata.var_names = ["a", "b", "c"]
     assert expressed_genes(adata) == ["b", "c"] and expressed_genes(adata, min_cells=2) == ["b"]
+
+
+def test_a_file_that_is_not_hdf5_is_named_with_what_was_expected(tmp_path):
+    path = tmp_path / "cohort.h5ad"
+    path.write_text("patient,condition\nP1,tumour\n")
+    with pytest.raises(ValueError, match=r"cohort.h5ad: not an HDF5 file .*expects an AnnData .h5ad file"):
+        read_cohort(str(path), layer=None, obs_columns={"patient": "patient"})
+    with pytest.raises(ValueError, match=r"missing.h5ad: cannot read the cohort file"):
+        read_cohort(str(tmp_path / "missing.h5ad"), layer=None, obs_columns={"patient": "patient"})

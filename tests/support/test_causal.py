@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 
-from replisuite.support.causal import (att_doubly_robust, att_ipw, att_table, balance_table, logistic_fit,
-                                       match_pairs, propensity_scores)
+from replisuite.support.causal import (CausalInputError, att_doubly_robust, att_ipw, att_table, balance_table, logistic_fit,
+                                       match_pairs, pooled_sd, propensity_scores)
 from tests.support.conftest import confounded
 
 
@@ -78,3 +78,28 @@ def test_att_table_is_reproducible_from_its_seed(planted):
     first = att_table({"y": y}, treated, x, caliper_sd=0.2, n_boot=20, seed=5)
     assert first.equals(att_table({"y": y}, treated, x, caliper_sd=0.2, n_boot=20, seed=5))
     assert not first.equals(att_table({"y": y}, treated, x, caliper_sd=0.2, n_boot=20, seed=6))
+
+
+def test_entry_points_refuse_a_0_1_integer_treatment_and_an_empty_group(planted):
+    """~np.array([1, 0]) is [-2, -1]: an integer mask would silently select the wrong rows."""
+    x, treated, y = planted[:3]
+    as_int = treated.astype(int)
+    for call in (lambda: propensity_scores(x, as_int), lambda: match_pairs(x[:, 0], as_int, caliper=0.1, replace=True),
+                 lambda: balance_table(x, ["x1", "x2"], as_int, caliper_sd=0.2),
+                 lambda: att_table({"y": y}, as_int, x, caliper_sd=0.2, n_boot=2, seed=1)):
+        with pytest.raises(CausalInputError, match="boolean"):
+            call()
+    with pytest.raises(CausalInputError, match="no control"):
+        propensity_scores(x, np.ones(len(treated), dtype=bool))
+    with pytest.raises(CausalInputError, match="1-D array of"):
+        match_pairs(x[:, 0], treated[:-1], caliper=0.1, replace=True)
+    with pytest.raises(CausalInputError, match="outcome 'y' has shape"):
+        att_table({"y": y[:-1]}, treated, x, caliper_sd=0.2, n_boot=2, seed=1)
+
+
+def test_the_caliper_is_a_share_of_the_pooled_sd_of_the_logit():
+    score = np.array([0.0, 1.0, 2.0, 10.0, 11.0, 12.0])
+    treated = np.array([True, True, True, False, False, False])
+    # pooled: each group's variance is 1, so the pooled SD is 1 (the whole sample's SD is about 5)
+    assert pooled_sd(score, treated) == pytest.approx(1.0)
+    assert score.std() > 4

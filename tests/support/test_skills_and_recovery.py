@@ -96,3 +96,16 @@ def test_skill_recovery_uses_bh_for_skills_and_the_plain_p_for_experience():
     summary = {r["term"]: r for r in skill_recovery(rows).iter_rows(named=True)}
     assert summary["empathy"]["rejection_rate"] == 0.0 and summary["log_supporter_experience"]["rejection_rate"] == 0.5
     assert summary["log_supporter_experience"]["coverage"] == 0.5 and summary["empathy"]["expected"] == 0.0
+
+
+def test_skill_coverage_is_also_measured_against_the_regression_calibrated_value():
+    """With measured rates the estimate is attenuated: its intervals cover the calibrated value, not
+    the planted one, and the table reports both."""
+    rows = pl.DataFrame({"scenario": "planted", "outcome": "phq9", "skills_from": "classifier", "term": "empathy",
+                         "replicate": range(4), "planted": -1.0, "coef": [-0.52, -0.48, -0.5, -0.55],
+                         "ci_low": [-0.7, -0.66, -0.68, -0.72], "ci_high": [-0.35, -0.3, -0.32, -0.38],
+                         "p_value": 0.01, "p_bh": 0.01})
+    expected = pl.DataFrame({"scenario": ["planted"], "outcome": ["phq9"], "skills_from": ["classifier"],
+                             "term": ["empathy"], "expected": [-0.5]})
+    summary = skill_recovery(rows, expected=expected).row(0, named=True)
+    assert summary["coverage"] == 0.0 and summary["coverage_expected"] == 1.0 and summary["expected"] == -0.5

@@ -91,3 +91,17 @@ def test_bertopic_is_seeded_and_recovers_planted_clusters():
     for topic in topics:
         [theme] = {label for label, t in zip(labels, first.assignments) if t == topic}
         assert set(first.words[topic][:3]) <= set(THEMES[theme].split())
+
+
+def test_npmi_counts_words_the_way_the_topic_models_tokenised_them():
+    """The models' analyzer turns "don't" into "don" (and drops the "t"): coherence must find "don"
+    in those documents, or the models' top words look rarer than they are."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from replisuite.topics.model import TEXT_ANALYSIS
+
+    documents = ["I don't sleep", "I don't eat", "sleep well", "eat well"]
+    assert "don" in CountVectorizer(**TEXT_ANALYSIS).fit(documents).vocabulary_
+    # "don" and "sleep" share one of four documents; "don" is in two, "sleep" in two
+    expected = np.log(0.25 / (0.5 * 0.5)) / -np.log(0.25)
+    assert npmi_coherence([["don", "sleep"]], documents) == pytest.approx([expected])

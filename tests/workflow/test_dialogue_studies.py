@@ -25,6 +25,12 @@ def planted_value(target, item_text, instrument):
     return target // n + (1 if index < target % n else 0)
 
 
+def context(messages):
+    """A mark of the whole context, so that a later session (whose turn counts restart) never
+    repeats an earlier reply word for word, as no competent model would."""
+    return sum(len(m["content"]) for m in messages)
+
+
 def served(body):
     messages = body["messages"]
     system, prompt = messages[0]["content"], messages[-1]["content"]
@@ -44,13 +50,13 @@ def served(body):
         return prompt
     if system.startswith("You are a client"):
         situation = re.search(r"(?:situation|profile): (.*?) (?:Speak|Answer|What happened)", system).group(1)
-        return f"{situation} (turn {len(messages)})"
+        return f"{situation} (turn {len(messages)}, {context(messages)})"
     if "Rate it on these items" in prompt:
         items = re.findall(r'^- "([a-z_]+)": .*? integer from (\d+) to (\d+)', prompt, flags=re.MULTILINE)
         asks = prompt.count("?")
         return json.dumps({item: {"score": min(int(high), int(low) + asks // 4), "rationale": "questions"}
                            for item, low, high in items})
-    return f"What would you like to change about that, thinking of point {len(messages)}?"
+    return f"What would you like to change about that, thinking of point {len(messages)} ({context(messages)})?"
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +91,13 @@ def test_a_client_speaking_from_its_profile_is_identified_and_its_questionnaires
     assert (true["mae"] < true["mae_mean_guess"]).all() and (true["mae"] < shuffled["mae"]).all()
     claims = pl.read_csv(work / "results/roleplay/claims.csv")
     assert set(claims.filter(pl.col("claim_id").str.starts_with("identifiable"))["verdict"]) == {"reproduced"}
-    table1 = claims.filter(pl.col("claim_id").str.starts_with("psycheval_table1"))
-    assert table1.height == 4 and set(table1["verdict"]) == {"reproduced"}
+    assert set(claims.filter(pl.col("claim_id").str.starts_with("identifiable"))["task_floor"]) == {"passed"}
+    table1 = dict(claims.filter(pl.col("claim_id").str.starts_with("psycheval_table1")).select("claim_id", "verdict").iter_rows())
+    # turns defined before comparing (utterances / 2 = 26.4) differ from the published 25.9; the client
+    # utterances per session (25.88), shown beside it, would match, but choosing by the match cannot fail
+    assert table1 == {"psycheval_table1_integrative_cases": "reproduced", "psycheval_table1_integrative_avg_sessions": "reproduced",
+                      "psycheval_table1_integrative_avg_turns_per_session": "not reproduced",
+                      "psycheval_table1_integrative_max_sessions": "reproduced"}
 
 
 def test_transcripts_follow_each_protocol_and_every_turn_names_its_request(dialogue_run):

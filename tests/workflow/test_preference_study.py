@@ -105,7 +105,10 @@ def test_dpo_writes_an_adapter_the_tuned_policy_answers_with_and_position_bias_i
     win = policy.filter(pl.col("measure") == "judge win rate of dpo over base").row(0, named=True)
     assert win["estimate"] == 0.5 and "3 ties" in win["note"]
     claims = pl.read_csv(work / "results/preference/claims.csv")
-    assert claims.filter(pl.col("claim_id") == "dpo_beats_base[served]")["verdict"][0] == "not reproduced"
+    # a judge that follows the position gives only ties: below its task floor, so no verdict on DPO
+    dpo = claims.filter(pl.col("claim_id") == "dpo_beats_base[served]").row(0, named=True)
+    assert dpo["verdict"] == "not comparable" and dpo["task_floor"] == "below"
+    assert "0 of 3 questions order-consistent" in dpo["note"]
     manifest = json.loads((work / "results/preference/manifest.json").read_text())
     assert "preference_pairs.jsonl" in json.dumps(manifest["inputs"])
 

@@ -69,6 +69,14 @@ def test_recovery_null_claims_and_manifest(support_run):
     claims = pl.read_csv(work / "results/support/claims.csv")
     assert {"chat_improves_phq9", "att_null_false_positives", "skill_persuading_gad7_classifier"} <= set(claims["claim_id"])
     assert set(claims["level"]) == {"B"}
+    # each verdict follows its rule on the tables (read here independently of the claims module)
+    verdicts = dict(zip(claims["claim_id"], claims["verdict"], strict=True))
+    primary = json.loads((work / "results/support/manifest.json").read_text())["config"]["support"]["matching"]["primary"]
+    att = table(work, "att").filter((pl.col("method") == primary) & (pl.col("outcome") == "phq9")).row(0, named=True)
+    assert verdicts["chat_improves_phq9"] == ("planted recovered" if att["ci_high"] < 0 else "not reproduced")
+    null_rate = recovery.filter((pl.col("scenario") == "null") & (pl.col("method") == primary))["rejection_rate"].mean()
+    assert verdicts["att_null_false_positives"] == ("null passed" if null_rate <= 0.1 else "not reproduced")
+    assert verdicts["att_null_false_positives"] == "null passed"   # the naive rate is 1.0 above: this one must differ
     manifest = json.loads((work / "results/support/manifest.json").read_text())
     assert manifest["config"]["support"]["simulation"]["users"] == 1200
     assert any(i["path"].endswith("AnnoMI-full.csv") for i in manifest["inputs"])

@@ -37,9 +37,10 @@ def served(body):
 @pytest.fixture(scope="module")
 def trauma_run(tmp_path_factory):
     def small(config):
+        config["claims"]["min_units"] = 4      # 6 generated cases, 4 released subjects
         study = config["trauma"]
         study.update(n_boot=200, phases=["P6", "P10"])
-        study["generate"].update(cases=6, max_exchanges=4, counsellor="served", client="served")
+        study["generate"].update(cases=6, flat_cases=6, max_exchanges=4, counsellor="served", client="served")
         study["extraction"]["rater"] = "served"
         study["benchmark"].update(raters=["served"], n_splits=3)
 
@@ -54,14 +55,19 @@ def table(work, name):
 def test_a_client_reporting_its_plan_is_extracted_as_planted_and_beats_the_null(trauma_run):
     work, _, _ = trauma_run
     rows = {r["measure"]: r for r in table(work, "extraction").iter_rows(named=True)}
-    assert rows["status: number"]["value"] == 6 * 4 * 2
+    assert rows["status: number"]["value"] == 2 * 6 * 4 * 2           # planted and flat arcs
     assert rows["within 5 of planted: extracted"]["value"] == 1.0
     assert rows["within 5 of planted: shuffled planted (null)"]["value"] < 0.5
     claims = pl.read_csv(work / "results/trauma/claims.csv")
     verdicts = dict(zip(claims["claim_id"], claims["verdict"], strict=True))
-    assert verdicts["extracted_suds_follow_the_plan"] == "reproduced"
-    assert verdicts["sampled_marginals_match_published"] == "reproduced"
-    assert verdicts["suds_habituates[P6]"] == "reproduced"
+    assert verdicts["extracted_suds_follow_the_plan"] == "planted recovered"
+    # the planted decline is read back and the flat arcs are not called habituation
+    assert verdicts["planted_habituation_recovered"] == "planted recovered"
+    arc = {(r["scenario"], r["source"]): r for r in table(work, "arc_recovery").iter_rows(named=True)}
+    assert arc["flat", "extracted"]["ci_low"] <= 0 <= arc["flat", "extracted"]["ci_high"]
+    assert "sampled_marginals_match_published" not in verdicts   # a unit test of the sampler, not a claim
+    floors = dict(zip(claims["claim_id"], claims["task_floor"], strict=True))
+    assert floors["extracted_suds_follow_the_plan"] == "passed"
 
 
 def test_words_that_carry_the_distress_predict_the_trajectory(trauma_run):
@@ -74,7 +80,8 @@ def test_words_that_carry_the_distress_predict_the_trajectory(trauma_run):
     monitoring = adherence.filter(pl.col("element") == "monitoring").row(0, named=True)
     assert monitoring["present"] == 1.0
     records = [json.loads(line) for line in (work / "results/trauma/transcripts/generated.jsonl").read_text().splitlines()]
-    assert len(records) == 12 and all(any(t.get("cued") for t in r["turns"]) for r in records)
+    assert len(records) == 24 and all(any(t.get("cued") for t in r["turns"]) for r in records)
+    assert {r["scenario"] for r in records} == {"planted", "flat"}
 
 
 def test_one_config_edit_reruns_only_its_jobs(trauma_run):
@@ -87,16 +94,18 @@ def test_one_config_edit_reruns_only_its_jobs(trauma_run):
 def test_the_released_file_layout_runs_through_the_same_rules(trauma_run, tmp_path):
     work, env, _ = trauma_run
     folder = tmp_path / "released"
-    folder.mkdir()
+    (folder / "conversations").mkdir(parents=True)
+    (folder / "metadata").mkdir()
     for case in range(4):
-        (folder / f"c{case}_metadata.json").write_text(json.dumps({"age": 40 + case, "gender": "female",
-                                                                   "trauma_type": "bullying", "behaviour": "nightmares"}))
         for phase in ("P6", "P10"):
+            (folder / "metadata" / f"{case + 1}_{phase}_metadata.json").write_text(json.dumps(
+                {"client": {"age": 40 + case, "gender": "female", "trauma_type": "bullying", "behaviour": "nightmares"},
+                 "therapist": {"age": 50, "gender": "male", "profile": "psychologist"}}))
             turns = []
             for value in (80 - 10 * case, 60 - 10 * case, 40 - 5 * case):
                 turns += [{"speaker": "therapist", "text": "What is your SUDS now, 0 to 100?"},
                           {"speaker": "client", "text": f"It is {value}, I feel " + " ".join(DISTRESS[: value // 30])}]
-            (folder / f"c{case}_{phase}_conversations.json").write_text(json.dumps(turns))
+            (folder / "conversations" / f"{case + 1}_{phase}_conversations.json").write_text(json.dumps(turns))
     config = work / "config/config.yaml"
     text = config.read_text()
     config.write_text(text.replace("published_dir: null", f"published_dir: {folder}"))
@@ -106,7 +115,10 @@ def test_the_released_file_layout_runs_through_the_same_rules(trauma_run, tmp_pa
         assert rows["status: number"]["value"] == 4 * 2 * 3 and "within 5 of planted: extracted" not in rows
         habituation = table(work, "habituation").filter(pl.col("source") == "extracted")
         assert (habituation["mean_slope"] < 0).all()
+        verdicts = dict(pl.read_csv(work / "results/trauma/claims.csv").select("claim_id", "verdict").iter_rows())
+        assert verdicts["suds_habituates_released"] == "direction reproduced"
+        assert verdicts["released_marginals_match_published"] == "not comparable"   # 4 subjects: too few to test shares
         manifest = json.loads((work / "results/trauma/manifest.json").read_text())
-        assert "c0_P6_conversations.json" in json.dumps(manifest["inputs"])
+        assert "conversations/1_P6_conversations.json" in json.dumps(manifest["inputs"])
     finally:
         config.write_text(text)

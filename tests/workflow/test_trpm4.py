@@ -107,8 +107,18 @@ def test_calibration_scenarios_are_tabled_and_drawn(trpm4_run):
     assert calibration.filter(pl.col("scenario") == "planted")["median_abs_trivial_error"].is_not_null().all()
     assert (work / "results/trpm4/figures/calibration.png").stat().st_size > 5000
     claims = pl.read_csv(work / "results/trpm4/claims.csv")
-    assert {"cv_null_no_subpopulation", "ip_null_no_subpopulation", "ip_beats_trivial_guess"} <= set(claims["claim_id"])
+    assert {"cv_null_no_subpopulation", "ip_null_no_subpopulation", "ip_beats_trivial_guess", "cv_corrected_null_no_subpopulation",
+            "cv_corrected_power_planted", "cv_power_planted"} <= set(claims["claim_id"])
     assert calibration["cv_corrected_significant_rate"].is_not_null().all()
+    # each calibration verdict follows its rule on the table, every simulated patient counted
+    verdicts = dict(zip(claims["claim_id"], claims["verdict"], strict=True))
+    rates = {r["scenario"]: r for r in calibration.iter_rows(named=True)}
+    null_cv = rates["no_subpopulation"]["cv_significant_rate"]
+    assert verdicts["cv_null_no_subpopulation"] == ("null passed" if null_cv <= 0.1 else "not reproduced")
+    if null_cv > 0.1:  # power of a test that is also 'significant' under the null is no finding
+        assert verdicts["cv_power_planted"] == "not reproduced"
+    reported = claims.filter(pl.col("claim_id") == "ip_null_no_subpopulation").row(0, named=True)
+    assert "of 8 simulated patients without a transition get an IP" in reported["note"]
 
 
 def test_rerun_is_a_no_op(trpm4_run):

@@ -6,7 +6,7 @@ from pathlib import Path
 SRC = str(Path(workflow.basedir) / "src")
 if SRC not in sys.path:
     sys.path.insert(0, SRC)
-from replisuite.config import ConfigError, validate_config
+from replisuite.config import ConfigError, check_model_references, validate_config
 from replisuite.data import SourceError, load_sources
 from replisuite.workflow import config_subset, configure_environment
 
@@ -17,6 +17,7 @@ try:
     validate_config(
         config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml", origin="config"
     )
+    check_model_references(config, origin="config")
     SOURCES = load_sources(config["data"]["sources_file"])
 except (ConfigError, SourceError) as error:
     raise WorkflowError(str(error)) from None

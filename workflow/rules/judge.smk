@@ -7,7 +7,7 @@ JUDGE_COUNSEL_CHAT = raw_path(JUDGE["sources"]["counsel_chat"])
 # the published prompt files of the rubrics the study uses (rubric id -> files)
 JUDGE_PROMPTS = {rubric: [raw_path(name) for name in JUDGE["published_prompts"][rubric]]
                  for rubric in JUDGE["validation"]["rubrics"] if rubric in JUDGE["published_prompts"]}
-JUDGE_TABLES = ["validation", "validation_items", "reliability", "arena_ratings", "arena_checks"]
+JUDGE_TABLES = ["validation", "validation_items", "reliability", "task_floor", "arena_ratings", "arena_checks"]
 JUDGE_FIGURES = ["auc", "items", "reliability", "arena"]
 # the stigma study's judge-vs-human agreement is the second validation set (reused, not recomputed)
 JUDGE_STIGMA_AGREEMENT = "results/stigma/tables/judge_agreement.csv" if "stigma" in config else []
@@ -25,10 +25,11 @@ rule judge_sessions:
         prompts=[path for paths in JUDGE_PROMPTS.values() for path in paths],
     output:
         judgements="results/judge/sessions/{judge}.parquet",
+        floor="results/judge/sessions/{judge}.degraded.parquet",
         provenance="results/judge/llm/sessions_{judge}.json",
     params:
         study=config_keys("judge", "validation/rubrics", "validation/per_label/{judge}?", "validation/max_chars", "validation/repeats",
-                          "validation/seed", "method/{judge}?", "rubric_files"),
+                          "validation/seed", "validation/floor_sessions", "method/{judge}?", "rubric_files"),
         llm=config_keys("llm", "store_dir", "models/{judge}"),
         prompts=JUDGE_PROMPTS,
     threads: 2
@@ -97,6 +98,7 @@ rule judge_arena:
 rule summarise_judge:
     input:
         sessions=expand(rules.judge_sessions.output.judgements, judge=JUDGE["judges"]),
+        floors=expand(rules.judge_sessions.output.floor, judge=JUDGE["judges"]),
         pairs=expand(rules.judge_arena.output.pairs, judge=JUDGE["judges"]),
         replies=expand(rules.arena_replies.output.replies, arena_model=JUDGE["arena"]["models"]),
         counsel_chat=JUDGE_COUNSEL_CHAT,
@@ -137,6 +139,6 @@ STUDY_LLM["judge"] = [
     *expand(rules.arena_replies.output.provenance, arena_model=JUDGE["arena"]["models"]),
 ]
 STUDY_CLAIMS["judge"] = {
-    "inputs": {"validation": rules.summarise_judge.output.validation},
-    "options": {"embedded": embedded_models(JUDGE["judges"])},
+    "inputs": {"validation": rules.summarise_judge.output.validation, "floor": rules.summarise_judge.output.task_floor},
+    "options": {"embedded": embedded_models(JUDGE["judges"]), "min_contrast": config["claims"]["floor_min_contrast"]},
 }

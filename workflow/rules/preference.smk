@@ -241,5 +241,5 @@ STUDY_CLAIMS["preference"] = {
                for name in ("reward_accuracy", "principle_agreement", "policy_comparison")},
     "options": {"embedded": embedded_models(list(dict.fromkeys(
         [PREFERENCE_BASE, *PREFERENCE_PRINCIPLE_JUDGES, *PREFERENCE_SCORERS, *PREFERENCE_EVAL_JUDGES]))),
-                "base": PREFERENCE_BASE},
+                "base": PREFERENCE_BASE, "min_usable": config["claims"]["floor_min_usable"]},
 }

@@ -170,10 +170,36 @@ rule summarise_roleplay:
         "../scripts/roleplay/summarise.py"
 
 
-STUDY_OUTPUTS["roleplay"] = [*rules.summarise_roleplay.output, rules.psycheval_table1.output[0], *ROLEPLAY_TRANSCRIPTS]
+ROLEPLAY_REFERENCE = ROLEPLAY["reference"]["sqpsychconv"]
+
+
+rule compare_roleplay_reference:
+    input:
+        corpus=ROLEPLAY_REFERENCE or [],
+        ours=rules.summarise_roleplay.output.dialogue,
+    output:
+        report("results/roleplay/tables/reference_dialogue.csv", caption="../report/roleplay/reference_dialogue.rst",
+               category="roleplay"),
+    params:
+        study=config_keys("roleplay", "seed", "n_boot", "reference/limit"),
+    log:
+        "logs/roleplay/compare_roleplay_reference.log",
+    benchmark:
+        "logs/roleplay/compare_roleplay_reference.benchmark.tsv"
+    conda:
+        "../../envs/core.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=15,
+    script:
+        "../scripts/roleplay/reference.py"
+
+
+STUDY_OUTPUTS["roleplay"] = [*rules.summarise_roleplay.output, rules.psycheval_table1.output[0], *ROLEPLAY_TRANSCRIPTS,
+                             *([rules.compare_roleplay_reference.output[0]] if ROLEPLAY_REFERENCE else [])]
 STUDY_INPUTS["roleplay"] = [*ROLEPLAY_PROMPTS.values(), *(p for paths in ROLEPLAY_CASES.values() for p in paths),
                              raw_path("ia_automatic_evaluation"), raw_path("ia_human_evaluation"),
-                             raw_path("psycheval_table1_figure")]
+                             raw_path("psycheval_table1_figure"), *([ROLEPLAY_REFERENCE] if ROLEPLAY_REFERENCE else [])]
 STUDY_LLM["roleplay"] = [
     *expand(rules.simulate_roleplay.output.provenance, protocol=ROLEPLAY_PROTOCOLS, pair=ROLEPLAY_PAIRS),
     *expand(rules.recover_roleplay_questionnaires.output.provenance, rater=ROLEPLAY["recovery"]["raters"]),
@@ -181,7 +207,8 @@ STUDY_LLM["roleplay"] = [
 STUDY_CLAIMS["roleplay"] = {
     "inputs": {"table1": rules.psycheval_table1.output[0],
                "identifiability": rules.summarise_roleplay.output.identifiability,
-               "recovery": rules.summarise_roleplay.output.recovery},
+               "recovery": rules.summarise_roleplay.output.recovery,
+               "conversations": rules.summarise_roleplay.output.conversations},
     "options": {"embedded": embedded_models(list(dict.fromkeys(
         [m for p in ROLEPLAY["pairs"] for m in p.values()] + ROLEPLAY["recovery"]["raters"]))),
                 "min_profiles": config["claims"]["min_units"], "min_usable": config["claims"]["floor_min_usable"]},

@@ -5,7 +5,9 @@
 
 TRAUMA = config["trauma"]
 TRAUMA_PUBLISHED = TRAUMA["published_dir"]
-TRAUMA_PUBLISHED_FILES = sorted(str(p) for p in Path(TRAUMA_PUBLISHED).glob("*.json")) if TRAUMA_PUBLISHED else []
+# the released layout (dataset card): conversations/ and metadata/, one file per subject and phase
+TRAUMA_PUBLISHED_FILES = sorted(str(p) for part in ("conversations", "metadata")
+                                for p in Path(TRAUMA_PUBLISHED, part).glob("*.json")) if TRAUMA_PUBLISHED else []
 TRAUMA_TRANSCRIPTS = "results/trauma/transcripts/" + ("published.jsonl" if TRAUMA_PUBLISHED else "generated.jsonl")
 TRAUMA_RATERS = TRAUMA["benchmark"]["raters"]
 TRAUMA_GENERATORS = list(dict.fromkeys([TRAUMA["generate"]["counsellor"], TRAUMA["generate"]["client"]]))

@@ -69,6 +69,24 @@ def item_validation(judgements: pl.DataFrame, *, n_boot: int, seed: int) -> pl.D
                                       "ci_low": pl.Float64, "ci_high": pl.Float64, "n": pl.Int64, "unusable": pl.Int64})
 
 
+FLOOR_SCHEMA = {"judge": pl.String, "rubric": pl.String, "unit": pl.String, "original": pl.Float64,
+                "degraded": pl.Float64, "distinct_totals": pl.Int64}
+
+
+def planted_contrast(judgements: pl.DataFrame, degraded: pl.DataFrame, rubrics: Mapping[str, Rubric]) -> pl.DataFrame:
+    """The judge's task floor, per rubric and floor session: its total (repeat 0) beside the total of
+    its copy with every counsellor turn degraded, and how many distinct totals the judge gave over
+    the validation sessions (a judge with one total for everything separates nothing)."""
+    originals = session_totals(judgements, rubrics).filter(pl.col("repeat") == 0)
+    copies = totals(degraded.select("judge", "unit", "rubric", "item", "repeat", "score"), rubrics).with_columns(
+        pl.col("unit").str.strip_suffix("#degraded")).select("judge", "rubric", "unit", pl.col("total").alias("degraded"))
+    distinct = originals.group_by("judge", "rubric").agg(pl.col("total").drop_nulls().n_unique().alias("distinct_totals"))
+    return (copies.join(originals.select("judge", "rubric", "unit", pl.col("total").alias("original")),
+                        on=["judge", "rubric", "unit"], how="left")
+            .join(distinct, on=["judge", "rubric"], how="left")
+            .select(list(FLOOR_SCHEMA)).cast(FLOOR_SCHEMA).sort("judge", "rubric", "unit"))
+
+
 RELIABILITY_SCHEMA = {"comparison": pl.String, "judge": pl.String, "other": pl.String, "rubric": pl.String,
                       "items_alpha": pl.Float64, "items_weighted_kappa": pl.Float64, "totals_icc": pl.Float64,
                       "totals_spearman": pl.Float64, "units": pl.Int64, "raters": pl.Int64}

@@ -72,21 +72,22 @@ def bradley_terry(winners: Sequence[str], losers: Sequence[str], *, players: Seq
     w = np.array([index[x] for x in winners])
     lo = np.array([index[x] for x in losers])
 
-    def objective(free):
-        strength = np.r_[0.0, free]
+    def objective(strength):
         margin = strength[w] - strength[lo]
-        value = np.logaddexp(0, -margin).sum() + ridge * (strength**2).sum()
+        centred = strength - strength.mean()
+        # the penalty shrinks the centred strengths (it treats every player alike, so relabelling
+        # players changes nothing); (sum s)^2 only fixes the shift the likelihood cannot see
+        value = np.logaddexp(0, -margin).sum() + ridge * (centred**2).sum() + strength.sum() ** 2
         grad_margin = -1 / (1 + np.exp(margin))
         gradient = np.zeros(len(names))
         np.add.at(gradient, w, grad_margin)
         np.add.at(gradient, lo, -grad_margin)
-        gradient += 2 * ridge * strength
-        return value, gradient[1:]
+        gradient += 2 * ridge * centred + 2 * strength.sum()
+        return value, gradient
 
-    result = optimize.minimize(objective, np.zeros(len(names) - 1), jac=True, method="BFGS",
+    result = optimize.minimize(objective, np.zeros(len(names)), jac=True, method="BFGS",
                                options={"gtol": 1e-10, "maxiter": 10000})
-    strength = np.r_[0.0, result.x]
-    strength -= strength.mean()
+    strength = result.x - result.x.mean()
     return dict(zip(names, map(float, strength), strict=True))
 
 

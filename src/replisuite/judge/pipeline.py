@@ -15,7 +15,7 @@ from replisuite.judge.data import ARENA_SCHEMA, annomi_sessions, arena_questions
 from replisuite.judge.judging import JUDGEMENT_SCHEMA, judge
 from replisuite.judge.pairwise import PAIR_SCHEMA, judge_pairs
 from replisuite.judge.rubrics import PSYCHEVAL, Rubric, published_prompts, resolve
-from replisuite.judge.transcripts import render
+from replisuite.judge.transcripts import Transcript, render, transcript
 from replisuite.llm import LLM, Message, open_study_models
 from replisuite.llm.models import model_labels
 from replisuite.plotting import apply_style, figure_paths, save_figure
@@ -38,9 +38,26 @@ def study_rubrics(study: Mapping[str, Any], prompt_files: Mapping[str, Sequence[
     return resolve(study["validation"]["rubrics"], study["rubric_files"], published)
 
 
+DEGRADED_REPLY = "Okay."
+
+
+def degraded(session: Transcript) -> Transcript:
+    """The session with every counsellor turn replaced by "Okay.": the client's words are kept and
+    every behaviour a counselling rubric looks for (reflections, questions, empathy) is removed."""
+    return transcript(f"{session.id}#degraded", [{"role": turn.role, "text": DEGRADED_REPLY if turn.role == "counsellor"
+                                                  else turn.text} for turn in session.turns])
+
+
+def floor_units(sample: pl.DataFrame, n: int) -> list[str]:
+    """The sessions of the planted easy contrast: the first ``n`` high-quality ones of the sample."""
+    return sorted(sample.filter(pl.col("label") == "high")["unit"].to_list())[:n]
+
+
 def judge_sessions(study: Mapping[str, Any], llm_section: Mapping[str, Any], judge_name: str, *, annomi: str,
-                   prompt_files: Mapping[str, Sequence[str]], out: str, provenance_out: str, threads: int | None = None) -> None:
-    """One judge's rubric scores of the sampled AnnoMI sessions (every rubric, every repeat)."""
+                   prompt_files: Mapping[str, Sequence[str]], out: str, floor_out: str, provenance_out: str,
+                   threads: int | None = None) -> None:
+    """One judge's rubric scores of the sampled AnnoMI sessions (every rubric, every repeat), and its
+    task floor: a few high-quality sessions scored again with every counsellor turn degraded."""
     settings = study["validation"]
     rubrics = study_rubrics(study, prompt_files)
     sessions, table = annomi_sessions(annomi)
@@ -49,14 +66,21 @@ def judge_sessions(study: Mapping[str, Any], llm_section: Mapping[str, Any], jud
     store, models = open_study_models(llm_section, STUDY, [judge_name], threads=threads)
     llm = models[judge_name]
     with store:
-        parts = [judge(llm, rubric, {u: text for u, (text, _) in rendered.items()}, method=study.get("method", {}).get(judge_name, "json"),
+        method = study.get("method", {}).get(judge_name, "json")
+        parts = [judge(llm, rubric, {u: text for u, (text, _) in rendered.items()}, method=method,
                        repeats=settings["repeats"], seed=settings["seed"]) for rubric in rubrics.values()]
+        contrast = {f"{unit}#degraded": render(degraded(sessions[unit]), max_chars=settings["max_chars"])[0]
+                    for unit in floor_units(sample, settings["floor_sessions"])}
+        floor = [judge(llm, rubric, contrast, method=method, repeats=1, seed=settings["seed"]) for rubric in rubrics.values()]
         _write_provenance(llm, provenance_out)
     truncated = pl.DataFrame({"unit": list(rendered), "truncated_chars": [left for _, left in rendered.values()]},
                              schema={"unit": pl.String, "truncated_chars": pl.Int64})
     rows = (pl.concat(parts).join(sample.select("unit", "label", "counsellor_words"), on="unit", how="left")
             .join(truncated, on="unit", how="left").with_columns(pl.lit(judge_name).alias("judge")))
     write_table(rows.select(list(SESSIONS_SCHEMA)), out, schema=SESSIONS_SCHEMA)
+    floor_rows = pl.concat(floor).with_columns(pl.lit(judge_name).alias("judge")) if floor else \
+        pl.DataFrame(schema={"judge": pl.String, **JUDGEMENT_SCHEMA})
+    write_table(floor_rows.select("judge", *JUDGEMENT_SCHEMA), floor_out, schema={"judge": pl.String, **JUDGEMENT_SCHEMA})
 
 
 def _arena(study: Mapping[str, Any], counsel_chat: str) -> tuple[dict[str, str], pl.DataFrame]:
@@ -93,8 +117,8 @@ def judge_arena(study: Mapping[str, Any], llm_section: Mapping[str, Any], judge_
     write_table(pairs.with_columns(pl.lit(judge_name).alias("judge")).select(list(schema)), out, schema=schema)
 
 
-def summarise(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, sessions: Sequence[str], pairs: Sequence[str],
-              replies: Sequence[str], counsel_chat: str, stigma_agreement: str | None,
+def summarise(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, sessions: Sequence[str], floors: Sequence[str],
+              pairs: Sequence[str], replies: Sequence[str], counsel_chat: str, stigma_agreement: str | None,
               prompt_files: Mapping[str, Sequence[str]], tables: Mapping[str, str], figure_stems: Mapping[str, str]) -> None:
     rubrics = study_rubrics(study, prompt_files)
     labels = model_labels(llm_section)
@@ -105,6 +129,7 @@ def summarise(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, sessi
         "validation": analysis.validation(judgements, rubrics, n_boot=n_boot, seed=seed, stigma_agreement=agreement),
         "validation_items": analysis.item_validation(judgements, n_boot=n_boot, seed=seed),
         "reliability": analysis.reliability(judgements, rubrics),
+        "task_floor": analysis.planted_contrast(judgements, pl.concat([pl.read_parquet(p) for p in floors]), rubrics),
     }
     _, human = _arena(study, counsel_chat)
     everyone = pl.concat([human, *(pl.read_parquet(p) for p in replies)])

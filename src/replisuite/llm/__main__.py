@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
+from pathlib import Path
 
 from replisuite.llm.store import ResponseStore, StoreError
 
@@ -13,15 +14,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m replisuite.llm", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     stats = commands.add_parser("stats", help="answers per backend and model, and failures")
-    stats.add_argument("store")
+    stats.add_argument("store", help="an existing response store (e.g. data/llm/stigma.sqlite)")
     export = commands.add_parser("export", help="write answers as JSON lines (for publication)")
-    export.add_argument("store")
-    export.add_argument("jsonl")
-    export.add_argument("--backend")
-    export.add_argument("--model")
+    export.add_argument("store", help="an existing response store to read")
+    export.add_argument("jsonl", help="the JSON Lines file to write (one answer with its request a line)")
+    export.add_argument("--backend", help="only answers of this backend (e.g. openai, local, replay)")
+    export.add_argument("--model", help="only answers of this model id")
     load = commands.add_parser("import", help="add the answers of an exported JSONL file")
-    load.add_argument("store")
-    load.add_argument("jsonl")
+    load.add_argument("store", help="the response store to add to (created if it does not exist)")
+    load.add_argument("jsonl", help="a JSON Lines file written by `export`")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     args = parser.parse_args(argv)
     try:
@@ -34,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command != "import" and not Path(args.store).is_file():
+        # opening a store creates it: reading one that does not exist must not leave an empty one behind
+        raise StoreError(f"{args.store}: no response store there (a study's store is <llm.store_dir>/<study>.sqlite)")
     with ResponseStore(args.store) as store:
         if args.command == "stats":
             counts = Counter((r.request.backend, r.request.model) for r in store.iter_responses())

@@ -41,7 +41,7 @@ from replisuite.preference.reward import (
     trained_rewards,
 )
 from replisuite.provenance import write_llm_provenance
-from replisuite.stats import bootstrap_mean_ci, name_seed
+from replisuite.stats import bootstrap_mean_ci, cluster_bootstrap_mean_ci, name_seed
 from replisuite.tables import read_table, write_table
 
 STUDY = "preference"
@@ -95,7 +95,8 @@ def judge_principles(study: Mapping[str, Any], llm_section: Mapping[str, Any], j
 
 def principle_agreement(sample: pl.DataFrame, scores: pl.DataFrame, *, judge: str, n_boot: int, seed: int) -> pl.DataFrame:
     """Per principle (and their sum, and reply length as the trivial guess): of the pairs where the two
-    replies differ, the share where the upvoted reply is preferred, with a bootstrap interval."""
+    replies differ, the share where the upvoted reply is preferred, with a bootstrap interval that
+    resamples questions."""
     usable = scores.filter(pl.col("status") == "ok").with_columns(
         pl.col("unit").str.split("/").list.get(0).alias("pair_id"), pl.col("unit").str.split("/").list.get(1).alias("side"))
     wide = usable.pivot(on="side", index=["pair_id", "item"], values="score")
@@ -108,11 +109,15 @@ def principle_agreement(sample: pl.DataFrame, scores: pl.DataFrame, *, judge: st
     difference["total"] = {p: sum(d[p] for d in difference.values()) for p in sorted(complete)}
     difference["longer reply (baseline)"] = {
         row["pair_id"]: len(row["chosen"].split()) - len(row["rejected"].split()) for row in sample.iter_rows(named=True)}
+    question_of = dict(zip(sample["pair_id"], sample["question_id"], strict=True))
     rows = []
     for principle, values in difference.items():
         signs = np.sign(np.array(list(values.values()), dtype=float))
-        decided = signs[signs != 0]
-        agreement, low, high = bootstrap_mean_ci((decided > 0).astype(float), n_boot=n_boot, seed=name_seed(seed, principle))
+        questions = np.array([question_of[pair] for pair in values])
+        decided = signs != 0
+        # pairs of one question share its text and often its replies: resample questions
+        agreement, low, high = cluster_bootstrap_mean_ci((signs[decided] > 0).astype(float), questions[decided],
+                                                         n_boot=n_boot, seed=name_seed(seed, principle))
         rows.append((judge, principle, len(signs), int((signs > 0).sum()), int((signs < 0).sum()), int((signs == 0).sum()),
                      agreement, low, high))
     return pl.DataFrame(rows, schema=AGREEMENT_SCHEMA, orient="row")
@@ -281,7 +286,7 @@ def compare_policies(study: Mapping[str, Any], llm_section: Mapping[str, Any], j
 
 POLICY_SCHEMA = {"judge": pl.String, "measure": pl.String, "questions": pl.Int64, "base": pl.Float64, "dpo": pl.Float64,
                  "estimate": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64, "baseline": pl.Float64,
-                 "note": pl.String}
+                 "judged": pl.Int64, "consistent": pl.Int64, "note": pl.String}
 
 
 def policy_table(comparisons: pl.DataFrame, *, n_boot: int, seed: int) -> pl.DataFrame:
@@ -291,14 +296,14 @@ def policy_table(comparisons: pl.DataFrame, *, n_boot: int, seed: int) -> pl.Dat
         rate = win_rate(frame.select(pl.col("question_id").alias("context"), "outcome"), n_boot=n_boot,
                         seed=name_seed(seed, judge_name))
         rows.append((judge_name, "judge win rate of dpo over base", frame.height, None, None, rate["win_rate"],
-                     rate["ci_low"], rate["ci_high"], 0.5,
+                     rate["ci_low"], rate["ci_high"], 0.5, frame.height - rate["unparseable"], rate["win"] + rate["loss"],
                      (f"{rate['win']} wins, {rate['tie']} ties (verdict followed position), {rate['loss']} losses, "
                      f"{rate['unparseable']} unparseable")))
         for measure, column in (("embedding reward", "reward"), ("words per reply", "words")):
             base, dpo = frame[f"{column}_base"].cast(pl.Float64), frame[f"{column}_dpo"].cast(pl.Float64)
             estimate, low, high = bootstrap_mean_ci((dpo - base).to_numpy(), n_boot=n_boot, seed=name_seed(seed, measure))
             rows.append((judge_name, f"{measure}: dpo minus base", frame.height, float(base.mean()), float(dpo.mean()),
-                         estimate, low, high, 0.0, "paired over questions"))
+                         estimate, low, high, 0.0, None, None, "paired over questions"))
     return pl.DataFrame(rows, schema=POLICY_SCHEMA, orient="row")
 
 

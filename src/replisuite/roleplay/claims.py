@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 
 from replisuite.claims import (
-    Claim, TaskFloor, all_floors, beats_baseline_verdict, embedded_label, equal_verdict, format_floor, too_few_units,
-    variation_floor, with_floor,
+    Claim, TaskFloor, all_floors, beats_baseline_verdict, embedded_label, equal_verdict, format_floor, rate_floor,
+    too_few_units, variation_floor, with_floor,
 )
 
 STUDY = "roleplay"
@@ -44,20 +44,33 @@ def rater_floor(row: Mapping, *, min_usable: float) -> TaskFloor:
                                               unit="profiles"))
 
 
+def generator_floors(conversations: pl.DataFrame | None, *, min_usable: float) -> dict[tuple[str, str], TaskFloor]:
+    """Per protocol and model pair: generated turns that were usable, not replaced by a filler
+    because the model's reply was empty or off-format (the generators' task floor)."""
+    if conversations is None:
+        return {}
+    return {(protocol, f"{counsellor}/{client}"): rate_floor("format compliance (generated turns, not fillers)",
+                                                             int(rows["turns"].sum() - rows["fillers"].sum()),
+                                                             int(rows["turns"].sum()), min_rate=min_usable, unit="turns")
+            for (protocol, counsellor, client), rows in conversations.group_by("protocol", "counsellor_model", "client_model")}
+
+
 def fidelity_claims(identifiability: pl.DataFrame, recovery: pl.DataFrame, *, embedded: Sequence[str],
-                    min_profiles: int, min_usable: float = 0.8) -> list[Claim]:
+                    min_profiles: int, min_usable: float = 0.8, conversations: pl.DataFrame | None = None) -> list[Claim]:
+    floors = generator_floors(conversations, min_usable=min_usable)
     claims = []
     for row in identifiability.filter((pl.col("pairing") == "true") & (pl.col("k") == 1)).iter_rows(named=True):
         verdict, rule = too_few_units(beats_baseline_verdict(row["chance"], row["accuracy"], row["ci_low"]),
                                       n=row["profiles"], min_units=min_profiles, unit="profile")
         models = " / ".join(embedded_label(m) if m in embedded else m for m in row["models"].split("/"))
-        claims.append(Claim(
+        claims.append(with_floor(Claim(
             study=STUDY, claim_id=f"identifiable_{row['protocol']}_{row['models'].replace('/', '_')}",
             source="Interactive Agents; SQPsych (profile-grounded clients)",
             claim=f"{row['protocol']}: a client's profile is retrieved from its turns above chance (top-1)",
             published="", reproduced=row["accuracy"], ci_low=row["ci_low"], ci_high=row["ci_high"], level="proxy",
             verdict=verdict, rule=rule, models=models,
-            note=f"chance {row['chance']:.2f} over {row['profiles']} profiles; MiniLM cosine retrieval"))
+            note=f"chance {row['chance'] if row['chance'] is not None else float('nan'):.2f} over {row['profiles']} "
+                 "profiles; MiniLM cosine retrieval"), floors.get((row["protocol"], row["models"]))))
     true = recovery.filter(pl.col("pairing") == "true")
     for row in true.iter_rows(named=True):
         verdict, rule = too_few_units(beats_baseline_verdict(0.0, row["mae_gain"], row["gain_low"]),
@@ -80,4 +93,5 @@ def claims_from_files(paths: dict[str, str], *, embedded: Sequence[str], min_pro
                       min_usable: float = 0.8) -> list[Claim]:
     return table1_claims(pl.read_csv(paths["table1"])) + fidelity_claims(
         pl.read_csv(paths["identifiability"]), pl.read_csv(paths["recovery"]), embedded=embedded,
-        min_profiles=min_profiles, min_usable=min_usable)
+        min_profiles=min_profiles, min_usable=min_usable,
+        conversations=pl.read_csv(paths["conversations"]) if "conversations" in paths else None)

@@ -20,6 +20,7 @@ from replisuite.dialogue.profiles import (
 )
 from replisuite.dialogue.protocols import resolve, with_overrides
 from replisuite.dialogue.psycheval import TABLE1_SCHEMA, table1
+from replisuite.dialogue.sqpsychconv import read_sqpsychconv
 from replisuite.dialogue.recovery import ITEMS_SCHEMA, RECOVERED_SCHEMA, rate_items, recovered_totals
 from replisuite.dialogue.transcripts import read_transcripts, render, write_transcripts
 from replisuite.instruments import shipped
@@ -180,3 +181,29 @@ def identifiability(records: Sequence[Mapping[str, Any]], profiles: Mapping[str,
                                                   n_boot=n_boot, seed=seed)
                           .with_columns(pl.lit(f"{counsellor}/{client}").alias("models")))
     return pl.concat(frames) if frames else pl.DataFrame(schema=IDENTIFIABILITY_SCHEMA)
+
+
+REFERENCE_SCHEMA = {"source": pl.String, "protocol": pl.String, "counsellor_model": pl.String, "client_model": pl.String,
+                    "measure": pl.String, "mean": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64, "n": pl.Int64}
+
+
+def reference_measures(study: Mapping[str, Any], *, corpus: str, ours: str, out: str) -> None:
+    """The released SQPsychConv dialogues measured as our own runs are (turns, words per turn by
+    role, stop behaviour, distinct-n), side by side with our SQPsych runs' measures."""
+    records = read_sqpsychconv(corpus, limit=study["reference"]["limit"])
+    stats = metrics.conversation_stats(records)
+    released = metrics.summarise_stats(stats, n_boot=study["n_boot"], seed=study["seed"])
+    stops = pl.concat([released, _stop_share(stats)]).with_columns(pl.lit("SQPsychConv (released)").alias("source"))
+    mine = pl.read_csv(ours, schema_overrides=metrics.SUMMARY_SCHEMA).filter(pl.col("protocol") == "sqpsych")
+    table = pl.concat([stops.select(list(REFERENCE_SCHEMA)),
+                       mine.with_columns(pl.lit("replisuite run").alias("source")).select(list(REFERENCE_SCHEMA))])
+    write_table(table.sort("measure", "source"), out, schema=REFERENCE_SCHEMA)
+
+
+def _stop_share(stats: pl.DataFrame) -> pl.DataFrame:
+    """The share of conversations that ended on the protocol's end token, per model pair."""
+    return (stats.group_by("protocol", "counsellor_model", "client_model", maintain_order=True)
+            .agg((pl.col("stop_reason") == "end_token").mean().alias("mean"), pl.len().alias("n"))
+            .with_columns(pl.lit("stop: end token share").alias("measure"), pl.lit(None, dtype=pl.Float64).alias("ci_low"),
+                          pl.lit(None, dtype=pl.Float64).alias("ci_high"))
+            .select(list(metrics.SUMMARY_SCHEMA)).cast(metrics.SUMMARY_SCHEMA))

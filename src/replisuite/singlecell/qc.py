@@ -22,11 +22,33 @@ def _not_counts(values: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
     return np.concatenate(bad) if bad else values[:0]
 
 
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def check_h5ad(path: str) -> None:
+    """Fail naming the file when it is missing or not HDF5 (h5py's own error says only "file
+    signature not found"). The signature sits at byte 0 unless a user block precedes it."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+            offsets = [0] + [2**k for k in range(9, 20)]
+            for offset in offsets:
+                handle.seek(offset)
+                if handle.read(8) == HDF5_SIGNATURE:
+                    return
+    except OSError as error:
+        raise ValueError(f"{path}: cannot read the cohort file ({error.strerror}); trpm4.cohort.h5ad expects an "
+                         "AnnData .h5ad file") from None
+    raise ValueError(f"{path}: not an HDF5 file (starts with {head[:8]!r}); trpm4.cohort.h5ad expects an AnnData "
+                     ".h5ad file, as written by anndata's write_h5ad")
+
+
 def read_cohort(path: str, *, layer: str | None, obs_columns: Mapping[str, str]) -> ad.AnnData:
     """Read an ``.h5ad`` cohort and rename its obs columns to patient, condition, cluster.
 
     Raw counts come from ``layer`` (or ``X`` when None); they must be non-negative integers.
     """
+    check_h5ad(path)
     adata = ad.read_h5ad(path)
     missing = [column for column in obs_columns.values() if column not in adata.obs.columns]
     if missing:

@@ -43,7 +43,7 @@ def stimulus_rates(frame: pl.DataFrame, value: str, *, stimulus: str,
     present = frame.filter(pl.col(value).is_not_null() & pl.col(value).cast(pl.Float64).is_not_nan())
     return (present.group_by(*by, "condition", stimulus, maintain_order=True)
             .agg(pl.col(value).cast(pl.Float64).mean().alias("rate"), pl.len().alias("n"))
-            .rename({stimulus: "stimulus"}).with_columns(pl.col("stimulus").cast(pl.String))
+            .rename({stimulus: "stimulus"}).with_columns(pl.col("stimulus").cast(pl.String), pl.col("n").cast(pl.Int64))
             .select(*by, "condition", "stimulus", "rate", "n").sort(*by, "condition", "stimulus"))
 
 

@@ -5,7 +5,8 @@ Documented choices (the estimators are written here, in numpy, and tested agains
 * Propensity: logistic regression (maximum likelihood by Newton's method, unpenalised) of chat
   uptake on the standardised covariates.
 * Matching: 1:1 nearest neighbour on the logit of the propensity score with a caliper of
-  ``caliper_sd`` standard deviations of that logit (Austin 2011 recommends 0.2), with or without
+  ``caliper_sd`` times the pooled standard deviation of that logit, sqrt((s_t^2 + s_c^2) / 2)
+  (Rosenbaum & Rubin 1985; Austin 2011 recommends 0.2; not the whole sample's SD), with or without
   replacement; without replacement, treated users are matched greedily from the highest propensity
   down (MatchIt's ``m.order = "largest"``). Treated users with no control inside the caliper are
   dropped, and the table says how many were kept.
@@ -29,12 +30,35 @@ import polars as pl
 METHODS = ("naive", "matching_replace", "matching_no_replace", "ipw", "doubly_robust")
 ATT_SCHEMA = {
     "outcome": pl.String, "method": pl.String, "estimate": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64,
-    "se_boot": pl.Float64, "treated_used": pl.Int64, "controls_used": pl.Int64,
+    "se_boot": pl.Float64, "treated_used": pl.Int64, "controls_used": pl.Int64, "caliper": pl.String,
 }
 BALANCE_SCHEMA = {
     "covariate": pl.String, "sample": pl.String, "mean_treated": pl.Float64, "mean_control": pl.Float64,
     "smd": pl.Float64,
 }
+
+
+class CausalInputError(ValueError):
+    """An array given to the ATT estimators has the wrong type, length or an empty group."""
+
+
+def check_treated(treated, *, n: int | None = None, name: str = "treated") -> np.ndarray:
+    """``treated`` as a boolean mask, checked: boolean dtype (``~`` on a 0/1 integer array gives
+    -1/-2, which silently selects the wrong rows), the expected length, and both groups present."""
+    mask = np.asarray(treated)
+    if mask.dtype != bool:
+        raise CausalInputError(f"{name} must be a boolean array (True = had a chat), got dtype {mask.dtype}; "
+                               "convert a 0/1 column with `== 1`")
+    if mask.ndim != 1 or (n is not None and mask.size != n):
+        raise CausalInputError(f"{name} must be a 1-D array of {n} values, got shape {mask.shape}")
+    if mask.all() or not mask.any():
+        raise CausalInputError(f"{name} has no {'control' if mask.all() else 'treated'} unit: both groups are needed")
+    return mask
+
+
+def pooled_sd(score: np.ndarray, treated: np.ndarray) -> float:
+    """sqrt((s_t^2 + s_c^2) / 2): the pooled SD of a score across the two groups (the caliper's unit)."""
+    return float(np.sqrt((score[treated].var(ddof=1) + score[~treated].var(ddof=1)) / 2))
 
 
 def logistic_fit(design: np.ndarray, y: np.ndarray, *, max_iter: int = 100, tol: float = 1e-10) -> np.ndarray:
@@ -52,6 +76,8 @@ def logistic_fit(design: np.ndarray, y: np.ndarray, *, max_iter: int = 100, tol:
 
 def propensity_scores(covariates: np.ndarray, treated: np.ndarray) -> np.ndarray:
     """P(treated | covariates) from a logistic regression on the standardised covariates."""
+    covariates = np.asarray(covariates, dtype=float)
+    treated = check_treated(treated, n=covariates.shape[0])
     sd = covariates.std(axis=0)
     scaled = (covariates - covariates.mean(axis=0)) / np.where(sd > 0, sd, 1)
     design = np.column_stack([np.ones(len(treated)), scaled])
@@ -64,6 +90,8 @@ def match_pairs(score: np.ndarray, treated: np.ndarray, *, caliper: float, repla
     Returns the indices of the matched treated units and of their controls (a control appears once
     per treated unit it serves when ``replace``). Ties go to the control of lower score.
     """
+    score = np.asarray(score, dtype=float)
+    treated = check_treated(treated, n=score.size)
     treated_index = np.flatnonzero(treated)
     controls = np.flatnonzero(~treated)
     controls = controls[np.argsort(score[controls], kind="stable")]
@@ -104,12 +132,14 @@ def balance_table(covariates: np.ndarray, names: Sequence[str], treated: np.ndar
     The SD is the treated group's before matching (the ATT convention of MatchIt and cobalt), so
     every sample is measured on one scale.
     """
+    covariates = np.asarray(covariates, dtype=float)
+    treated = check_treated(treated, n=covariates.shape[0])
     score = _logit(propensity_scores(covariates, treated))
     treated_sd = covariates[treated].std(axis=0, ddof=1)
     samples = {"before matching": (np.flatnonzero(treated), np.flatnonzero(~treated))}
     for replace in (True, False):
         samples[f"matched ({'with' if replace else 'without'} replacement)"] = match_pairs(
-            score, treated, caliper=caliper_sd * score.std(), replace=replace)
+            score, treated, caliper=caliper_sd * pooled_sd(score, treated), replace=replace)
     ps = _logit_to_p(score)
     weights = np.where(treated, 1.0, ps / (1 - ps))
     rows = []
@@ -145,7 +175,7 @@ def att_estimates(outcomes: Mapping[str, np.ndarray], treated: np.ndarray, covar
     """Every method's ATT for every outcome on one sample, and the units each method used."""
     propensity = propensity_scores(covariates, treated)
     score = _logit(propensity)
-    pairs = {replace: match_pairs(score, treated, caliper=caliper_sd * score.std(), replace=replace)
+    pairs = {replace: match_pairs(score, treated, caliper=caliper_sd * pooled_sd(score, treated), replace=replace)
              for replace in (True, False)}
     estimates = {}
     for name, y in outcomes.items():
@@ -175,11 +205,15 @@ def att_table(outcomes: Mapping[str, np.ndarray], treated: np.ndarray, covariate
     covariates
         Users x confounders (the propensity and outcome models use them all).
     caliper_sd
-        Matching caliper in SDs of the logit propensity.
+        Matching caliper in pooled SDs of the logit propensity (sqrt((s_t^2 + s_c^2) / 2)).
     n_boot, seed
         Bootstrap draws (users resampled within each treatment group) and their seed.
     """
-    treated = np.asarray(treated, dtype=bool)
+    covariates = np.asarray(covariates, dtype=float)
+    treated = check_treated(treated, n=covariates.shape[0])
+    for name, y in outcomes.items():
+        if np.asarray(y).shape != (covariates.shape[0],):
+            raise CausalInputError(f"outcome {name!r} has shape {np.asarray(y).shape}; expected ({covariates.shape[0]},)")
     point, used = att_estimates(outcomes, treated, covariates, caliper_sd=caliper_sd)
     rng = np.random.default_rng(seed)
     groups = [np.flatnonzero(treated), np.flatnonzero(~treated)]
@@ -191,6 +225,9 @@ def att_table(outcomes: Mapping[str, np.ndarray], treated: np.ndarray, covariate
         for key, value in sample.items():
             draws[key].append(value)
     tail = (1 - level) / 2
+    score = _logit(propensity_scores(covariates, treated))
+    caliper = (f"{caliper_sd:g} x pooled SD of the logit propensity, sqrt((s_t^2 + s_c^2)/2) = "
+               f"{caliper_sd * pooled_sd(score, treated):.3f}")
     records = []
     for (outcome, method), estimate in point.items():
         values = np.array(draws[outcome, method])
@@ -200,6 +237,7 @@ def att_table(outcomes: Mapping[str, np.ndarray], treated: np.ndarray, covariate
             "ci_high": float(np.nanquantile(values, 1 - tail)) if n_boot else float("nan"),
             "se_boot": float(np.nanstd(values, ddof=1)) if n_boot > 1 else float("nan"),
             "treated_used": used[method][0], "controls_used": used[method][1],
+            "caliper": caliper if method.startswith("matching") else "",
         })
     return pl.DataFrame(records, schema=ATT_SCHEMA)
 

@@ -93,7 +93,8 @@ def coverage_figure(att_recovery: pl.DataFrame, skill_recovery: pl.DataFrame):
         (att_recovery.filter(pl.col("scenario") != "null"), "coverage", 0.95, "ATT: CI covers the sample ATT", "method"),
         (att_recovery.filter(pl.col("scenario") == "null"), "rejection_rate", 0.05, "ATT under the null: CI excludes 0", "method"),
         (skill_recovery.filter((pl.col("scenario") != "null") & (pl.col("term") != "log_supporter_experience")),
-         "coverage", 0.95, "skills: CI covers the planted value", "skills_from"),
+         "coverage_expected", 0.95, "skills: CI covers the expected value\n(planted; regression-calibrated for measured rates)",
+         "skills_from"),
     )
     for axis, (rows, column, nominal, title, by) in zip(axes[0], panels):
         groups = rows[by].unique(maintain_order=True).to_list()

@@ -8,17 +8,20 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.feature_extraction.text import CountVectorizer
 
+from replisuite.topics.model import TEXT_ANALYSIS
+
 
 def npmi_coherence(topics: Sequence[Sequence[str]], documents: Sequence[str], *, top_n: int = 10) -> list[float]:
     """Mean normalised PMI of each topic's word pairs, from document co-occurrence in ``documents``.
 
     NPMI(a, b) = log(p(a,b) / (p(a) p(b))) / -log p(a,b), with -1 for pairs that never co-occur
-    (Bouma 2009; Roeder et al. 2015's C_NPMI with boolean-document windows).
+    (Bouma 2009; Roeder et al. 2015's C_NPMI with boolean-document windows). Documents are split
+    into words by the topic models' own analyzer (:data:`TEXT_ANALYSIS`).
     """
     vocabulary = sorted({w for topic in topics for w in topic[:top_n]})
     if not vocabulary:
         return [float("nan")] * len(topics)
-    vectorizer = CountVectorizer(vocabulary=vocabulary, binary=True, lowercase=True, token_pattern=r"(?u)\b\w[\w']*\b",
+    vectorizer = CountVectorizer(vocabulary=vocabulary, binary=True, **TEXT_ANALYSIS,
                                  ngram_range=(1, max(len(w.split()) for w in vocabulary)))
     present = vectorizer.fit_transform(documents).astype(np.float64)
     n = present.shape[0]

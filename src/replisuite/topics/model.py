@@ -38,8 +38,13 @@ class TopicModel:
                                                   for part in ("words", "weights", "representative")))
 
 
+# One analyzer for the topic models and for the coherence that scores their words: the models'
+# top words ("don", "ll") must be counted in the documents the way the models counted them.
+TEXT_ANALYSIS = {"stop_words": "english", "lowercase": True, "token_pattern": r"(?u)\b\w\w+\b"}
+
+
 def _vectorizer(options: Mapping[str, Any]) -> CountVectorizer:
-    return CountVectorizer(stop_words="english", ngram_range=(1, options["ngram_max"]), min_df=options["min_df"])
+    return CountVectorizer(**TEXT_ANALYSIS, ngram_range=(1, options["ngram_max"]), min_df=options["min_df"])
 
 
 def fit_bertopic(
@@ -86,7 +91,7 @@ def fit_bertopic(
 
 def fit_nmf(texts: Sequence[str], *, n_topics: int, seed: int, vectorizer: Mapping[str, Any], top_n: int = 10) -> TopicModel:
     """TF-IDF + NMF with ``n_topics`` components; each document goes to its largest component."""
-    tfidf = TfidfVectorizer(stop_words="english", ngram_range=(1, vectorizer["ngram_max"]), min_df=vectorizer["min_df"],
+    tfidf = TfidfVectorizer(**TEXT_ANALYSIS, ngram_range=(1, vectorizer["ngram_max"]), min_df=vectorizer["min_df"],
                             max_df=0.95, sublinear_tf=True)
     matrix = tfidf.fit_transform(list(texts))
     nmf = NMF(n_components=n_topics, init="nndsvda", random_state=seed, max_iter=500)

@@ -15,7 +15,7 @@ import polars as pl
 
 from replisuite.claims import (
     Claim, TaskFloor, as_planted, beats_baseline_verdict, direction_verdict, embedded_label, format_floor,
-    goodness_of_fit_verdict, too_few_units, with_floor,
+    goodness_of_fit_verdict, published_direction_verdict, too_few_units, with_floor,
 )
 
 STUDY = "trauma"
@@ -93,13 +93,12 @@ def arc_claim(arc: pl.DataFrame, *, models: str, min_units: int, floor: TaskFloo
     falling slope is a finding about the data."""
     published = _row(arc, "published")
     if published is not None:
-        verdict, rule = direction_verdict(-1, published["mean_slope"], published["ci_low"], published["ci_high"])
+        verdict, rule = published_direction_verdict(-1, published["mean_slope"], published["ci_low"], published["ci_high"])
         verdict, rule = too_few_units((verdict, rule), n=published["cases"], min_units=min_units, unit="case")
         return Claim(study=STUDY, claim_id="suds_habituates_released", source=f"{SOURCE}: SUDS habituation",
                      claim="Distress (SUDS) falls within a PE phase in the released conversations",
                      published="negative slope", reproduced=published["mean_slope"], ci_low=published["ci_low"],
-                     ci_high=published["ci_high"], level="A",
-                     verdict="direction reproduced" if verdict == "reproduced" else verdict, rule=rule,
+                     ci_high=published["ci_high"], level="A-direction", verdict=verdict, rule=rule,
                      models="released conversations",
                      note=f"{published['cases']} cases, {published['conversations']} conversations; SUDS change per "
                           "exchange, averaged per case, bootstrap over cases")

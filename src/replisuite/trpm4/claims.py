@@ -113,9 +113,10 @@ def calibration_claims(patients: pl.DataFrame, *, max_null_rate: float = 0.1, mi
     detection nor a located IP (a miss), and each note reports how many there were."""
     claims = []
     failed = pl.col("reason").fill_null("") != ""
+    null = patients.filter(pl.col("scenario") == "no_subpopulation")
+    planted = patients.filter(pl.col("scenario") == "planted")
     for label, column, what in (("", "cv_significant", "published CV"),
                                 ("corrected_", "cv_corrected_significant", "corrected CV")):
-        null = patients.filter(pl.col("scenario") == "no_subpopulation")
         null_rate = _rate(null[column])[0] if null.height else float("nan")
         if null.height:
             rate, low, high, k, n = _rate(null[column])
@@ -129,7 +130,6 @@ def calibration_claims(patients: pl.DataFrame, *, max_null_rate: float = 0.1, mi
                      "significant); " + ("held-out cells are ranked by EP from their own residuals, so the TREP set "
                                          "has small residuals by construction" if not label else
                                          "a classifier of expression outside the score set predicts TREP membership")))
-        planted = patients.filter(pl.col("scenario") == "planted")
         if planted.height:
             rate, low, high, k, n = _rate(planted[column])
             verdict, rule = planted_verdict(1.0, rate, tolerance=1 - min_power)
@@ -145,7 +145,6 @@ def calibration_claims(patients: pl.DataFrame, *, max_null_rate: float = 0.1, mi
                 verdict=verdict, rule=rule,
                 note=f"{k} of {n} simulated patients with planted cells ({planted.filter(failed).height} failed fits count "
                      f"as misses); under no_subpopulation the same test is 'significant' in {null_rate:.2f}"))
-    null = patients.filter(pl.col("scenario") == "no_subpopulation")
     if null.height:
         rate, low, high, k, n = _rate(null["ip_gated"].fill_nan(None).is_not_null())
         verdict, rule = null_verdict(rate, max_rate=max_null_rate, what="share of patients with an IP (residual smooth significant)")
@@ -155,7 +154,6 @@ def calibration_claims(patients: pl.DataFrame, *, max_null_rate: float = 0.1, mi
             reproduced=rate, ci_low=low, ci_high=high, level="B", verdict=verdict, rule=rule,
             note=f"{k} of {n} simulated patients without a transition get an IP; median IP minus the fit's mean crossing "
                  f"{float((null['ip'] - null['mean_crossing']).drop_nans().median() or float('nan')):.3f}"))
-    planted = patients.filter(pl.col("scenario") == "planted")
     if planted.height:
         ip = planted["ip"].fill_null(float("nan")).to_numpy().astype(float)
         beats = _beats_trivial(ip, planted["trivial_guess"].to_numpy().astype(float),
