@@ -49,3 +49,43 @@ def test_a_coder_whose_replies_do_not_parse_is_below_the_floor():
     assert claim.verdict == "not comparable" and "4 of 24 answers usable" in claim.note
     fine = care_claims(model_agreement=versus.with_columns(pl.lit(1).alias("unparsed")), agreement=human, embedded=[])[0]
     assert fine.verdict == "reproduced" and fine.task_floor == "passed" and "1 excerpts unparsed" in fine.note
+
+
+def test_summary_keeps_codes_whose_span_was_not_found_and_treats_unparsed_excerpts_as_missing(tmp_path):
+    """Model rows of every status through the whole care summary: a valid code whose quote was not
+    found counts for presence kappa (its span has no offsets, so span scores leave it out); an
+    unparsed excerpt is missing for that coder."""
+    import yaml
+
+    from replisuite.care.pipeline import summarise
+    from replisuite.care.pipeline import load
+    from replisuite.coding.coders import CODER_SCHEMA
+    from tests.conftest import REPO
+
+    study = yaml.safe_load((REPO / "config/config.yaml").read_text())["care"]
+    study = {**study, "n_boot": 50, "excerpts": str(REPO / study["excerpts"]), "codings": str(REPO / study["codings"])}
+    _, frame, _, human = load(study, excerpts=study["excerpts"], codings=study["codings"])
+    reference = human.filter(pl.col("coder") == "coder_a")
+    units = frame["unit"].to_list()
+    rows = []
+    for index, unit in enumerate(units):
+        codes = reference.filter(pl.col("unit") == unit)["code"].to_list()
+        if index == 0:
+            rows.append({"unit": unit, "coder": "m", "status": "unparseable"})
+        elif index == 1 and codes:
+            rows += [{"unit": unit, "coder": "m", "code": c, "span": "not in the text", "status": "span_not_found"}
+                     for c in codes]
+        else:
+            rows += [{"unit": unit, "coder": "m", "code": c, "span": "x", "start": 0, "end": 5, "status": "ok"} for c in codes] \
+                or [{"unit": unit, "coder": "m", "status": "no_codes"}]
+    path = tmp_path / "m.parquet"
+    pl.DataFrame(rows, schema={k: v for k, v in CODER_SCHEMA.items() if k in ("unit", "coder", "code", "span", "start", "end",
+                                                                         "status")}).write_parquet(path)
+    tables = {name: str(tmp_path / f"{name}.csv") for name in ("agreement", "model_agreement", "model_spans", "frequencies",
+                                                                "cooccurrence", "journeys")}
+    summarise(study, excerpts=study["excerpts"], codings=study["codings"], model_codings=[str(path)], tables=tables,
+              figure_stems={"cooccurrence": str(tmp_path / "co"), "timelines": str(tmp_path / "tl")})
+    versus = pl.read_csv(tables["model_agreement"]).filter((pl.col("code") == "overall") & (pl.col("reference") == "coder_a"))
+    row = versus.row(0, named=True)
+    assert (row["unparsed"], row["excerpts"]) == (1, len(units)) and row["span_not_found"] >= 1
+    assert row["value"] == 1.0   # agrees with coder_a wherever it answered: the missing excerpt is not "no code"

@@ -64,3 +64,18 @@ def test_claims_are_stated_when_a_weak_coder_found_nothing():
                                                                coder="m", judge="m", embedded=["m"])}
     assert verdicts == {"process_detection_2_shot": "not reproduced", "multi_step_networks_preferred": "not comparable",
                         "theme_clusters_stable": "not comparable"}
+
+
+def test_clients_without_a_parseable_direct_network_are_not_judged(tmp_path):
+    from replisuite.networks.pipeline import failed_direct, rendered_networks
+
+    statistics = tmp_path / "network_statistics.csv"
+    pl.DataFrame({"case": ["16", "16", "24", "24"], "method": ["multi-step", "direct"] * 2,
+                  "status": ["ok", "unparseable", "ok", "ok"]}).write_csv(statistics)
+    assert failed_direct(str(statistics)) == ["16"]          # numeric-looking ids stay text
+    nodes = pl.DataFrame({"case": ["16", "24", "24"], "theme": ["a", "b", "c"], "processes": [1, 1, 1],
+                          "method": ["multi-step", "multi-step", "direct"]})
+    edges = pl.DataFrame(schema={"case": pl.String, "source": pl.String, "target": pl.String, "weight": pl.Float64,
+                                 "explanation": pl.String, "method": pl.String})
+    replies = rendered_networks(nodes, edges, skip=failed_direct(str(statistics)))
+    assert set(replies["context"]) == {"24"}

@@ -7,6 +7,7 @@ import re
 
 import polars as pl
 import pytest
+import yaml
 
 from replisuite.instruments import shipped
 from tests.conftest import rerun_plan, served_study_run, snakemake
@@ -146,3 +147,32 @@ def test_rerun_sends_nothing_and_one_key_reruns_only_its_jobs(dialogue_run):
     assert by_params == {"recover_roleplay_questionnaires": 1}
     by_params, scheduled = rerun_plan(work, env, TARGETS, {"reconstruct/judge/max_chars": 900})
     assert by_params == {"judge_reconstructed_sessions": 1} and "reconstruct_sessions" not in scheduled
+
+
+def test_a_released_sqpsychconv_export_is_measured_beside_our_runs(dialogue_run, tmp_path):
+    """roleplay.reference.sqpsychconv names a corpus file in the released shape: one more job puts its
+    dialogue measures beside our SQPsych runs, and nothing else reruns."""
+    work, env, server = dialogue_run
+    corpus = tmp_path / "sqpsychconv_qwq.csv"
+    pl.DataFrame({"file_id": ["d1", "d2", "d3"], "condition": ["mdd", "control", "mdd"],
+                  "client_model": "qwq", "therapist_model": "qwq",
+                  "dialogue": ["Therapist: Hello.\nClient: I feel low.\nTherapist: Tell me more. [/END]",
+                               "Therapist: Hi.\nClient: I am fine.",
+                               "Therapist: Welcome.\nClient: I cannot sleep.\nTherapist: Since when?\nClient: Weeks."]}
+                 ).write_csv(corpus)
+    config = work / "config/config.yaml"
+    text = config.read_text()
+    edited = yaml.safe_load(text)
+    edited["roleplay"]["reference"]["sqpsychconv"] = str(corpus)
+    config.write_text(yaml.safe_dump(edited, sort_keys=False))
+    try:
+        calls = server.counters.calls
+        snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default", *TARGETS)
+        assert server.counters.calls == calls
+        reference = pl.read_csv(work / "results/roleplay/tables/reference_dialogue.csv")
+        turns = {r["source"]: r["mean"] for r in reference.filter(pl.col("measure") == "turns").iter_rows(named=True)}
+        assert turns["SQPsychConv (released)"] == 3.0 and "replisuite run" in turns
+        manifest = json.loads((work / "results/roleplay/manifest.json").read_text())
+        assert "sqpsychconv_qwq.csv" in json.dumps(manifest["inputs"])
+    finally:
+        config.write_text(text)

@@ -85,13 +85,14 @@ def summarise(study: Mapping[str, Any], *, excerpts: str, codings: str, model_co
         "excerpts": pl.Int64}))
     write_table(versus_frame.with_columns(pl.lit(label).alias("data")), tables["model_agreement"],
                 schema={**versus_frame.schema, "data": pl.String})
+    located = model_rows.filter(pl.col("status") == "ok")  # span scores need the span's offsets
     spans = pl.concat([
-        span_scores(human.filter(pl.col("coder") == reference), found.filter(pl.col("coder") == model), units=units,
+        span_scores(human.filter(pl.col("coder") == reference), located.filter(pl.col("coder") == model), units=units,
                     codes=codes, rule=study["match"]["rule"], threshold=study["match"]["threshold"], n_boot=study["n_boot"],
                     seed=study["seed"]).filter(pl.col("code") == "micro").with_columns(
             pl.lit(model).alias("model"), pl.lit(reference).alias("reference"))
-        for model in sorted(found["coder"].unique().to_list()) for reference in humans
-    ]) if found.height else pl.DataFrame(schema={**SPAN_SCHEMA, "model": pl.String, "reference": pl.String})
+        for model in sorted(located["coder"].unique().to_list()) for reference in humans
+    ]) if located.height else pl.DataFrame(schema={**SPAN_SCHEMA, "model": pl.String, "reference": pl.String})
     write_table(spans, tables["model_spans"], schema=spans.schema)
     frequencies = (human.group_by("coder", "code").agg(pl.col("unit").n_unique().cast(pl.Int64).alias("excerpts"))
                    .join(pl.DataFrame({"code": codes}), on="code", how="right").fill_null(0).sort("coder", "code"))

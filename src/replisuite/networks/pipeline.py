@@ -106,9 +106,11 @@ def network_statistics(nodes: pl.DataFrame, edges: pl.DataFrame, *, cases: Seque
                                       "most_central": pl.String, "max_degree_centrality": pl.Float64})
 
 
-def failed_direct(statistics: pl.DataFrame) -> list[str]:
-    """Cases whose directly prompted network could not be parsed: there is nothing to compare."""
-    return sorted(statistics.filter((pl.col("method") == "direct") & (pl.col("status") != "ok"))["case"].to_list())
+def failed_direct(statistics: str) -> list[str]:
+    """Cases whose directly prompted network could not be parsed (from the network statistics
+    table): there is nothing to compare. Case ids are read as text, as the other tables hold them."""
+    table = pl.read_csv(statistics, schema_overrides={"case": pl.String})
+    return sorted(table.filter((pl.col("method") == "direct") & (pl.col("status") != "ok"))["case"].to_list())
 
 
 def rendered_networks(nodes: pl.DataFrame, edges: pl.DataFrame, *, skip: Sequence[str] = ()) -> pl.DataFrame:
@@ -130,7 +132,7 @@ def compare(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, annomi:
     codebook = resolve(study["codebook"])
     units, _ = gold_codings(gold, codebook=codebook, annomi_path=annomi)
     transcripts = networks.transcripts_by_case(units, max_chars=study["max_chars"])
-    skip = failed_direct(pl.read_csv(statistics))
+    skip = failed_direct(statistics)
     if skip:
         print(f"{len(skip)} case(s) without a parseable direct network, not compared: {skip}")
     replies = rendered_networks(read_table(nodes, schema=networks.NODE_SCHEMA), read_table(edges, schema=networks.EDGE_SCHEMA),
@@ -202,7 +204,7 @@ def summarise(study: Mapping[str, Any], *, annomi: str, gold: str, detections: S
     detection = detection_table(study, codebook, units, gold_frame, [pl.read_parquet(p) for p in detections])
     write_table(detection, tables["detection"], schema=detection.schema)
     pairs = pl.read_parquet(comparison)
-    preference = comparison_table(pairs, without_direct=len(failed_direct(pl.read_csv(statistics))))
+    preference = comparison_table(pairs, without_direct=len(failed_direct(statistics)))
     write_table(preference, tables["comparison"], schema=preference.schema)
     stability_frame = read_table(stability, schema=themes.STABILITY_SCHEMA)
     stability_summary = pl.DataFrame({
