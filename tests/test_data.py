@@ -221,3 +221,35 @@ def test_a_checksum_listing_declares_on_demand_sources_and_bad_lines_are_named(t
     path.write_text(yaml.safe_dump({"sources": [], "source_lists": [{**listing, "files": "missing.tsv"}]}))
     with pytest.raises(SourceError, match="does not exist"):
         load_sources(path)
+
+
+def test_a_present_file_edited_after_its_fetch_is_refused_by_name_with_both_hashes(tmp_path, monkeypatch):
+    body = b"a,b\n1,2\n"
+    source = Source(name="s", url="https://example.org/x/t.csv", sha256=hashlib.sha256(body).hexdigest(),
+                    licence="CC0", citation="c")
+    path = source.raw_path(tmp_path / "raw")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(body)
+    notes = tmp_path / "verified"
+    data.remember_hash(path, source.sha256, folder=notes)          # as fetch_source's job does
+    # unchanged since its fetch: the noted hash is used, the file is not read again
+    hashed = []
+    monkeypatch.setattr(data, "sha256_file", lambda p: hashed.append(p) or "x")
+    assert data.verify_present_sources([source], tmp_path / "raw", folder=notes) == [path]
+    assert hashed == []
+    monkeypatch.undo()
+    # a new declaration for the unchanged file: the fetch reruns on it (its hash is a param), no error
+    renewed = Source(name="s", url=source.url, sha256="1" * 64, licence="CC0", citation="c")
+    assert data.verify_present_sources([renewed], tmp_path / "raw", folder=notes) == [path]
+    # edited after the fetch (same size, new time): refused, naming the file and both hashes
+    path.write_bytes(b"a,b\n1,3\n")
+    os.utime(path, ns=(0, path.stat().st_mtime_ns + 1))
+    with pytest.raises(SourceError) as error:
+        data.verify_present_sources([source], tmp_path / "raw", folder=notes)
+    message = str(error.value)
+    assert str(path) in message and source.sha256 in message and hashlib.sha256(b"a,b\n1,3\n").hexdigest() in message
+    # a good file without a note is hashed once and noted; a source not fetched yet is not an error
+    path.write_bytes(body)
+    assert data.verify_present_sources([source], tmp_path / "raw", folder=notes) == [path]
+    absent = Source(name="t", url="https://example.org/x/u.csv", sha256="0" * 64, licence="CC0", citation="c")
+    assert data.verify_present_sources([absent], tmp_path / "raw", folder=notes) == []

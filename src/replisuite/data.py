@@ -9,7 +9,9 @@ file appears under its final name only when the hash matches.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
 import re
 import urllib.error
@@ -22,7 +24,7 @@ from typing import BinaryIO
 
 import yaml
 
-from replisuite.atomic import atomic_path
+from replisuite.atomic import atomic_open, atomic_path
 
 MIRROR_ENV = "REPLISUITE_MIRROR"
 _CHUNK = 1 << 20
@@ -165,6 +167,73 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         for chunk in iter(lambda: handle.read(_CHUNK), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+VERIFIED_DIR = ".snakemake/replisuite/verified"
+
+
+def _hash_record(path: Path, folder: str | os.PathLike[str]) -> Path:
+    return Path(folder) / f"{hashlib.sha256(str(path).encode()).hexdigest()[:24]}.json"
+
+
+def remember_hash(path: str | os.PathLike[str], digest: str, *, folder: str | os.PathLike[str] = VERIFIED_DIR) -> None:
+    """Note that ``path``, as it is now (size, modification time), has SHA-256 ``digest``: one small
+    file per path, written atomically, so concurrent fetch jobs never lose each other's notes."""
+    path = Path(path)
+    stat = path.stat()
+    with contextlib.suppress(OSError), atomic_open(_hash_record(path, folder)) as handle:
+        json.dump([str(path), stat.st_size, stat.st_mtime_ns, digest], handle)
+
+
+def _remembered(path: Path, folder: str | os.PathLike[str]) -> tuple[list[int], str] | None:
+    """The size and modification time ``path`` had when its hash was noted, and that hash."""
+    with contextlib.suppress(OSError, ValueError):
+        name, size, mtime_ns, digest = json.loads(_hash_record(path, folder).read_text())
+        if name == str(path):
+            return [size, mtime_ns], digest
+    return None
+
+
+def verify_present_sources(sources: Iterable[Source], raw_dir: str | os.PathLike[str], *,
+                           folder: str | os.PathLike[str] = VERIFIED_DIR) -> list[Path]:
+    """Check every source already under ``raw_dir`` against its declared SHA-256.
+
+    A file fetched earlier and edited (or replaced) since would otherwise be used as it is, since
+    nothing reruns the fetch. The fetch notes each file's hash (:func:`remember_hash`, in
+    ``folder``) with its size and modification time, so an unchanged file is not read again. A
+    file whose bytes are still those fetched but whose declaration has changed since is left to
+    the fetch, which reruns on the new hash (it is a param of the rule).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files checked.
+
+    Raises
+    ------
+    SourceError
+        A file changed after its fetch and its bytes differ from the declaration: the message
+        names the file, the source and both hashes, and says how to fetch it again.
+    """
+    checked = []
+    for source in sources:
+        path = source.raw_path(raw_dir)
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue
+        checked.append(path)
+        noted = _remembered(path, folder)
+        if noted is not None and noted[0] == [stat.st_size, stat.st_mtime_ns]:
+            continue                                   # unchanged since it was hashed
+        digest = sha256_file(path)
+        as_fetched = noted is not None and digest == noted[1]
+        if digest != source.sha256 and not as_fetched:
+            raise SourceError(
+                f"{path}: its SHA-256 is {digest}, but source {source.name!r} declares {source.sha256}; "
+                "the file changed after it was fetched. Delete it to fetch it again (or correct the declaration)")
+        remember_hash(path, digest, folder=folder)
+    return checked
 
 
 def fetch_source(

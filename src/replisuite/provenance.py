@@ -26,21 +26,10 @@ def utc_now() -> str:
 
 
 def describe_files(paths: Iterable[str | os.PathLike[str]]) -> list[dict[str, Any]]:
-    """Path, size, SHA-256 and modification time of each file, sorted by path."""
-    described = []
-    for path in sorted({str(p) for p in paths}):
-        stat = os.stat(path)
-        described.append(
-            {
-                "path": path,
-                "bytes": stat.st_size,
-                "sha256": sha256_file(path),
-                "modified": dt.datetime.fromtimestamp(stat.st_mtime, dt.timezone.utc).isoformat(
-                    timespec="seconds"
-                ),
-            }
-        )
-    return described
+    """Path, size and SHA-256 of each file, sorted by path (no modification time: a rerun that
+    writes the same bytes must give the same manifest)."""
+    return [{"path": path, "bytes": os.stat(path).st_size, "sha256": sha256_file(path)}
+            for path in sorted({str(p) for p in paths})]
 
 
 def package_versions(distribution: str = "replisuite") -> dict[str, str | None]:
@@ -90,10 +79,10 @@ def build_manifest(
     config: Mapping[str, Any],
     seed: int | None,
     llm: Sequence[Mapping[str, Any]] = (),
-    started: str | None = None,
     root: str | os.PathLike[str] = ".",
 ) -> dict[str, Any]:
-    """Collect a study's provenance record.
+    """Collect a study's provenance record: what decides its content, nothing that changes
+    from one identical run to the next (the run's times are in :func:`run_times`).
 
     Parameters
     ----------
@@ -107,14 +96,11 @@ def build_manifest(
         The study's random seed.
     llm
         Per model entry: backend, model id and version, parameters, request counts.
-    started
-        When the run began (defaults to ``$REPLISUITE_RUN_STARTED``, set by the Snakefile).
     root
         Repository root for the git commit.
     """
     return {
         "study": study,
-        "run": {"started": started or os.environ.get(RUN_STARTED_ENV), "finished": utc_now()},
         "seed": seed,
         "config": json.loads(json.dumps(config, default=str)),
         "inputs": describe_files(inputs),
@@ -127,6 +113,12 @@ def build_manifest(
         "git": git_state(root),
         "llm": [dict(entry) for entry in llm],
     }
+
+
+def run_times(started: str | None = None) -> dict[str, str | None]:
+    """When the run began (default ``$REPLISUITE_RUN_STARTED``, set by the Snakefile) and now: volatile,
+    so written to the manifest job's log, not to the manifest."""
+    return {"started": started or os.environ.get(RUN_STARTED_ENV), "finished": utc_now()}
 
 
 def write_manifest(path: str | os.PathLike[str], **fields: Any) -> dict[str, Any]:

@@ -30,6 +30,17 @@ def configure_environment(src: str, environ: dict[str, str] | None = None) -> No
     environ.setdefault(RUN_STARTED_ENV, utc_now())
 
 
+def by_attempt(amount: int):
+    """A rule resource (``mem_mb``, ``runtime``) that grows with each attempt: a job that ran out of
+    memory or time is retried (the SLURM profile sets ``retries``) with twice, then three times,
+    the first request, instead of failing again with the same one. Local runs make one attempt."""
+
+    def scaled(wildcards, attempt: int) -> int:
+        return amount * attempt
+
+    return scaled
+
+
 def config_subset(section: Mapping[str, Any], paths: Iterable[str], *, name: str = "config",
                   wildcards: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Only the listed keys of a config section, as a nested dict shaped like the section.

@@ -175,3 +175,69 @@ def test_killed_run_resumes_and_sends_only_what_is_missing(fake_server, tmp_path
     assert set(server.counters.per_prompt) == {f"q{i}" for i in range(n)}
     with ResponseStore(path) as store:
         assert len(store) == n
+
+
+def test_an_unreachable_endpoint_fails_in_seconds_naming_the_url_and_the_entry(store):
+    from replisuite.llm import LLM, ModelEntry
+
+    entry = ModelEntry(name="lab-model", backend="openai", model="m", base_url="http://127.0.0.1:9/v1",
+                       api_key_env="REPLISUITE_TEST_KEY", max_attempts=6, timeout=5.0)
+    started = time.perf_counter()
+    with pytest.raises(LLMError) as caught:
+        LLM(entry, store).run([LLM(entry, store).request(m) for m in prompts(24)], progress=False)
+    assert time.perf_counter() - started < 15
+    assert "lab-model" in str(caught.value) and "http://127.0.0.1:9/v1" in str(caught.value)
+    assert len(store) == 0 and len(store.failures()) == 0     # nothing was sent
+
+
+def test_the_reachability_check_does_not_count_as_a_request(fake_server, store):
+    server = fake_server()
+    llm = client(server, store)
+    run(llm, prompts(2))
+    run(llm, prompts(2, prefix="more"))
+    assert server.counters.calls == 4       # the GETs are not chat calls
+    cached = llm.run([llm.request(m) for m in prompts(2)], progress=False)
+    assert cached.stats.cache_hits == 2
+
+
+def test_concurrent_requests_share_one_backoff(store, monkeypatch):
+    """After one transient error, no request in flight starts again before the pause has passed."""
+    from replisuite.llm import LLM, ModelEntry
+    from replisuite.llm.backends import SCRIPTED_ENV, ScriptedBackend, TransientError
+    from replisuite.llm.requests import Completion
+
+    starts, failed_at = [], []
+
+    class Flaky(ScriptedBackend):
+        def complete(self, request):
+            now = time.monotonic()
+            starts.append(now)
+            if not failed_at:
+                failed_at.append(now)
+                raise TransientError("HTTP 503")
+            time.sleep(0.02)
+            return Completion(text="ok")
+
+    class FixedPause(RetryPolicy):
+        def delay(self, attempt, rng):
+            return 0.3
+
+    monkeypatch.setenv(SCRIPTED_ENV, "1")
+    entry = ModelEntry(name="flaky", backend="scripted", model="m", concurrency=4)
+    llm = LLM(entry, store, backend=Flaky(lambda r: "ok", max_concurrency=4))
+    result = llm.run([llm.request(m) for m in prompts(12)], retry=FixedPause(max_attempts=3), progress=False)
+    assert result.stats.new_calls == 12 and result.stats.retries == 1
+    after = [t for t in starts if t > failed_at[0]]
+    # requests that started within a few ms of the failure were already in flight; none after them
+    # starts before the shared pause ends
+    late = [t for t in after if t - failed_at[0] > 0.01]
+    assert late and min(late) - failed_at[0] >= 0.29
+
+
+def test_a_base_url_without_a_key_says_in_the_log_that_no_key_is_sent(fake_server, store, monkeypatch, caplog):
+    monkeypatch.delenv("NO_SUCH_KEY_VARIABLE", raising=False)
+    caplog.set_level(logging.INFO, logger="replisuite.llm")
+    server = fake_server()
+    run(client(server, store, api_key_env="NO_SUCH_KEY_VARIABLE"), prompts(1))
+    assert any("$NO_SUCH_KEY_VARIABLE is not set, so no API key is sent" in r.getMessage() for r in caplog.records)
+    assert server.counters.authorization == {"Bearer not-needed"}

@@ -1,10 +1,13 @@
 """DVC wraps the Snakemake targets: reproducible, incremental, shareable through a remote."""
 
 import hashlib
+import json
+import re
+import sys
 
 import pytest
 
-from tests.conftest import dvc, run, snakemake
+from tests.conftest import REPO, dvc, run, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -56,3 +59,36 @@ def test_push_then_pull_into_a_fresh_clone_restores_outputs_byte_for_byte(workdi
     assert "Nothing to be done" in dry.stdout + dry.stderr
     assert digests(clone) == digests(work)
     assert "didn't change, skipping" in dvc(clone, env, "repro", "data").stdout
+
+
+def test_a_clean_clone_with_the_record_and_no_remote_gets_per_study_verdicts(workdir, tmp_path):
+    work, env, _ = workdir
+    target = ("--profile", "workflow/profiles/default", "results/data/manifest.json")
+    snakemake(work, env, *target)
+    run([sys.executable, "-m", "replisuite.reproduction", "record"], work, env)
+    listed = (work / "results/CHECKSUMS.sha256").read_text()
+    assert "results/data/" in listed and "manifest.json" not in listed
+    run(["git", "add", "-f", "results/CHECKSUMS.sha256", "results/CHECKSUMS.rounded.sha256"], work, env)
+    run(["git", "commit", "-qm", "record"], work, env)
+
+    clone = tmp_path / "clone"
+    run(["git", "clone", "-q", str(work), str(clone)], tmp_path, env)
+    assert not (clone / ".dvc/config").exists() or "remote" not in (clone / ".dvc/config").read_text()
+    snakemake(clone, env, *target)
+    # the same commands as `make reproduce` (the Makefile is checked to run them below)
+    done = run([sys.executable, "-m", "replisuite.reproduction", "compare"], clone, env)
+    assert re.search(r"^data\s+identical\s", done.stdout, re.M), done.stdout
+    # an identical rerun leaves the manifest unchanged too (no times or stamps in it), but for the
+    # commit: the record was committed after the first run
+    manifests = [json.loads((root / "results/data/manifest.json").read_text()) for root in (work, clone)]
+    assert manifests[0].pop("git") != manifests[1].pop("git") and manifests[0] == manifests[1]
+
+    summary = next((clone / "results/data").rglob("*.csv"))
+    summary.write_text(summary.read_text().replace(",", ",x", 1))    # one header changed
+    done = run([sys.executable, "-m", "replisuite.reproduction", "compare"], clone, env)
+    assert re.search(r"^data\s+differs\s", done.stdout, re.M)
+    assert f"differs: {summary.relative_to(clone)}" in done.stdout
+
+    recipe = run(["make", "-n", "reproduce"], REPO, env).stdout
+    assert "snakemake --cores" in recipe and "-m replisuite.reproduction compare" in recipe
+    assert "dvc commit" not in recipe

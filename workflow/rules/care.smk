@@ -27,8 +27,9 @@ rule code_care_excerpts:
     conda:
         "../../envs/llm.yaml"
     resources:
-        mem_mb=3000,
-        runtime=30,
+        **LLM_RESOURCES,
+        mem_mb=by_attempt(3000),
+        runtime=by_attempt(30),
     script:
         "../scripts/care/code_excerpts.py"
 
@@ -54,8 +55,8 @@ rule summarise_care:
     conda:
         "../../envs/llm.yaml"
     resources:
-        mem_mb=2000,
-        runtime=15,
+        mem_mb=by_attempt(2000),
+        runtime=by_attempt(15),
     script:
         "../scripts/care/summarise.py"
 

@@ -29,8 +29,8 @@ rule state_claims:
     conda:
         "../../envs/core.yaml"
     resources:
-        mem_mb=500,
-        runtime=5,
+        mem_mb=by_attempt(500),
+        runtime=by_attempt(5),
     script:
         "../scripts/state_claims.py"
 
@@ -49,7 +49,7 @@ rule write_scorecard:
     conda:
         "../../envs/core.yaml"
     resources:
-        mem_mb=500,
-        runtime=5,
+        mem_mb=by_attempt(500),
+        runtime=by_attempt(5),
     script:
         "../scripts/write_scorecard.py"

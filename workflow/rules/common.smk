@@ -7,8 +7,8 @@ SRC = str(Path(workflow.basedir) / "src")
 if SRC not in sys.path:
     sys.path.insert(0, SRC)
 from replisuite.config import ConfigError, check_model_references, validate_config
-from replisuite.data import SourceError, load_sources
-from replisuite.workflow import config_subset, configure_environment
+from replisuite.data import SourceError, load_sources, verify_present_sources
+from replisuite.workflow import by_attempt, config_subset, configure_environment
 
 # Scripts run in their own interpreter (on a cluster, on another node) and inherit this.
 configure_environment(SRC)
@@ -19,10 +19,13 @@ try:
     )
     check_model_references(config, origin="config")
     SOURCES = load_sources(config["data"]["sources_file"])
+    RAW_DIR = config["data"]["raw_dir"]
+    # a file fetched earlier is re-checked: nothing reruns its fetch when it is edited later
+    verify_present_sources(SOURCES.values(), RAW_DIR)
 except (ConfigError, SourceError) as error:
     raise WorkflowError(str(error)) from None
-
-RAW_DIR = config["data"]["raw_dir"]
+# Resources a site gives every job that sends model requests (a GPU partition, `gpu: 1`), in one place.
+LLM_RESOURCES = dict(config["llm"].get("cluster_resources") or {})
 
 # Each study registers the files its manifest describes: STUDY_OUTPUTS[study] (results) and
 # STUDY_INPUTS[study] (what they were computed from).  `rule all` builds every manifest.

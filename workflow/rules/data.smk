@@ -16,8 +16,8 @@ rule fetch_source:
     conda:
         "../../envs/core.yaml"
     resources:
-        mem_mb=500,
-        runtime=30,
+        mem_mb=by_attempt(500),
+        runtime=by_attempt(30),
     script:
         "../scripts/data/fetch_source.py"
 
@@ -40,8 +40,8 @@ rule summarise_sources:
     conda:
         "../../envs/core.yaml"
     resources:
-        mem_mb=500,
-        runtime=10,
+        mem_mb=by_attempt(500),
+        runtime=by_attempt(10),
     script:
         "../scripts/data/summarise_sources.py"
 

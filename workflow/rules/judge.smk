@@ -42,8 +42,9 @@ rule judge_sessions:
     conda:
         "../../envs/llm.yaml"
     resources:
-        mem_mb=3000,
-        runtime=60,
+        **LLM_RESOURCES,
+        mem_mb=by_attempt(3000),
+        runtime=by_attempt(60),
     script:
         "../scripts/judge/judge_sessions.py"
 
@@ -65,8 +66,9 @@ rule arena_replies:
     conda:
         "../../envs/llm.yaml"
     resources:
-        mem_mb=3000,
-        runtime=30,
+        **LLM_RESOURCES,
+        mem_mb=by_attempt(3000),
+        runtime=by_attempt(30),
     script:
         "../scripts/judge/arena_replies.py"
 
@@ -89,8 +91,9 @@ rule judge_arena:
     conda:
         "../../envs/llm.yaml"
     resources:
-        mem_mb=3000,
-        runtime=30,
+        **LLM_RESOURCES,
+        mem_mb=by_attempt(3000),
+        runtime=by_attempt(30),
     script:
         "../scripts/judge/judge_arena.py"
 
@@ -125,8 +128,8 @@ rule summarise_judge:
     conda:
         "../../envs/llm.yaml"
     resources:
-        mem_mb=2000,
-        runtime=15,
+        mem_mb=by_attempt(2000),
+        runtime=by_attempt(15),
     script:
         "../scripts/judge/summarise.py"
 

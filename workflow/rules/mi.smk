@@ -18,8 +18,8 @@ rule prepare_mi_utterances:
     conda:
         "../../envs/core.yaml"
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=by_attempt(1000),
+        runtime=by_attempt(10),
     script:
         "../scripts/mi/prepare_utterances.py"
 
@@ -41,8 +41,8 @@ rule embed_mi_utterances:
     conda:
         "../../envs/llm.yaml"
     resources:
-        mem_mb=3000,
-        runtime=30,
+        mem_mb=by_attempt(3000),
+        runtime=by_attempt(30),
     script:
         "../scripts/mi/embed_utterances.py"
 
@@ -66,8 +66,8 @@ rule classify_utterances:
     conda:
         "../../envs/llm.yaml"
     resources:
-        mem_mb=3000,
-        runtime=30,
+        mem_mb=by_attempt(3000),
+        runtime=by_attempt(30),
     script:
         "../scripts/mi/classify_utterances.py"
 
@@ -98,8 +98,8 @@ rule summarise_mi:
     conda:
         "../../envs/core.yaml"
     resources:
-        mem_mb=2000,
-        runtime=20,
+        mem_mb=by_attempt(2000),
+        runtime=by_attempt(20),
     script:
         "../scripts/mi/summarise_mi.py"
 

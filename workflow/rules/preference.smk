@@ -33,8 +33,8 @@ rule build_preference_pairs:
     conda:
         "../../envs/core.yaml"
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=by_attempt(1000),
+        runtime=by_attempt(5),
     script:
         "../scripts/preference/pairs.py"
 
@@ -61,8 +61,9 @@ rule judge_preference_principles:
     conda:
         "../../envs/llm.yaml"
     resources:
-        mem_mb=3000,
-        runtime=60,
+        **LLM_RESOURCES,
+        mem_mb=by_attempt(3000),
+        runtime=by_attempt(60),
     script:
         "../scripts/preference/principles.py"
 
@@ -84,8 +85,9 @@ rule fit_preference_rewards:
     conda:
         "../../envs/llm.yaml"
     resources:
-        mem_mb=3000,
-        runtime=30,
+        **LLM_RESOURCES,
+        mem_mb=by_attempt(3000),
+        runtime=by_attempt(30),
     script:
         "../scripts/preference/rewards.py"
 
@@ -109,8 +111,9 @@ rule score_preference_loglik:
     conda:
         "../../envs/llm.yaml"
     resources:
-        mem_mb=3000,
-        runtime=60,
+        **LLM_RESOURCES,
+        mem_mb=by_attempt(3000),
+        runtime=by_attempt(60),
     script:
         "../scripts/preference/loglik.py"
 
@@ -136,8 +139,8 @@ rule train_preference_dpo:
     conda:
         "../../envs/llm.yaml"
     resources:
-        mem_mb=4000,
-        runtime=60,
+        mem_mb=by_attempt(4000),
+        runtime=by_attempt(60),
     script:
         "../scripts/preference/dpo.py"
 
@@ -163,8 +166,9 @@ rule generate_preference_replies:
     conda:
         "../../envs/llm.yaml"
     resources:
-        mem_mb=3000,
-        runtime=60,
+        **LLM_RESOURCES,
+        mem_mb=by_attempt(3000),
+        runtime=by_attempt(60),
     script:
         "../scripts/preference/replies.py"
 
@@ -189,8 +193,9 @@ rule compare_preference_policies:
     conda:
         "../../envs/llm.yaml"
     resources:
-        mem_mb=3000,
-        runtime=60,
+        **LLM_RESOURCES,
+        mem_mb=by_attempt(3000),
+        runtime=by_attempt(60),
     script:
         "../scripts/preference/compare.py"
 
@@ -221,8 +226,8 @@ rule summarise_preference:
     conda:
         "../../envs/core.yaml"
     resources:
-        mem_mb=2000,
-        runtime=15,
+        mem_mb=by_attempt(2000),
+        runtime=by_attempt(15),
     script:
         "../scripts/preference/summarise.py"
 

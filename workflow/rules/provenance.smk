@@ -28,8 +28,8 @@ rule write_manifest:
     conda:
         "../../envs/core.yaml"
     resources:
-        mem_mb=500,
-        runtime=10,
+        mem_mb=by_attempt(500),
+        runtime=by_attempt(10),
     script:
         "../scripts/write_manifest.py"
 
@@ -50,7 +50,7 @@ rule dump_config:
     conda:
         "../../envs/core.yaml"
     resources:
-        mem_mb=200,
-        runtime=5,
+        mem_mb=by_attempt(200),
+        runtime=by_attempt(5),
     script:
         "../scripts/dump_config.py"

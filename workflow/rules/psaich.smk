@@ -28,8 +28,9 @@ rule administer_psaich:
     conda:
         "../../envs/llm.yaml"
     resources:
-        mem_mb=3000,
-        runtime=60,
+        **LLM_RESOURCES,
+        mem_mb=by_attempt(3000),
+        runtime=by_attempt(60),
     script:
         "../scripts/psaich/administer.py"
 
@@ -58,8 +59,8 @@ rule summarise_psaich:
     conda:
         "../../envs/core.yaml"
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=by_attempt(2000),
+        runtime=by_attempt(10),
     script:
         "../scripts/psaich/summarise.py"
 

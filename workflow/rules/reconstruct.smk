@@ -30,8 +30,8 @@ rule prepare_reconstruct_sessions:
     conda:
         "../../envs/core.yaml"
     resources:
-        mem_mb=1500,
-        runtime=10,
+        mem_mb=by_attempt(1500),
+        runtime=by_attempt(10),
     script:
         "../scripts/reconstruct/prepare.py"
 
@@ -56,8 +56,9 @@ rule reconstruct_sessions:
     conda:
         "../../envs/llm.yaml"
     resources:
-        mem_mb=3000,
-        runtime=60,
+        **LLM_RESOURCES,
+        mem_mb=by_attempt(3000),
+        runtime=by_attempt(60),
     script:
         "../scripts/reconstruct/reconstruct.py"
 
@@ -80,8 +81,8 @@ rule code_reconstructed_sessions:
     conda:
         "../../envs/core.yaml"
     resources:
-        mem_mb=2000,
-        runtime=15,
+        mem_mb=by_attempt(2000),
+        runtime=by_attempt(15),
     script:
         "../scripts/reconstruct/code.py"
 
@@ -106,8 +107,9 @@ rule judge_reconstructed_sessions:
     conda:
         "../../envs/llm.yaml"
     resources:
-        mem_mb=3000,
-        runtime=60,
+        **LLM_RESOURCES,
+        mem_mb=by_attempt(3000),
+        runtime=by_attempt(60),
     script:
         "../scripts/reconstruct/judge.py"
 
@@ -136,8 +138,8 @@ rule summarise_reconstruct:
     conda:
         "../../envs/core.yaml"
     resources:
-        mem_mb=2000,
-        runtime=15,
+        mem_mb=by_attempt(2000),
+        runtime=by_attempt(15),
     script:
         "../scripts/reconstruct/summarise.py"
 

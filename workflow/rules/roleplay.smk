@@ -53,8 +53,8 @@ rule prepare_roleplay_profiles:
     conda:
         "../../envs/core.yaml"
     resources:
-        mem_mb=500,
-        runtime=5,
+        mem_mb=by_attempt(500),
+        runtime=by_attempt(5),
     script:
         "../scripts/roleplay/prepare_profiles.py"
 
@@ -84,8 +84,8 @@ rule simulate_roleplay:
     conda:
         "../../envs/llm.yaml"
     resources:
-        mem_mb=3000,
-        runtime=60,
+        mem_mb=by_attempt(3000),
+        runtime=by_attempt(60),
     script:
         "../scripts/roleplay/simulate.py"
 
@@ -112,8 +112,9 @@ rule recover_roleplay_questionnaires:
     conda:
         "../../envs/llm.yaml"
     resources:
-        mem_mb=3000,
-        runtime=60,
+        **LLM_RESOURCES,
+        mem_mb=by_attempt(3000),
+        runtime=by_attempt(60),
     script:
         "../scripts/roleplay/recover.py"
 
@@ -133,8 +134,8 @@ rule psycheval_table1:
     conda:
         "../../envs/core.yaml"
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=by_attempt(1000),
+        runtime=by_attempt(10),
     script:
         "../scripts/roleplay/psycheval_table1.py"
 
@@ -164,8 +165,8 @@ rule summarise_roleplay:
     conda:
         "../../envs/llm.yaml"
     resources:
-        mem_mb=2000,
-        runtime=15,
+        mem_mb=by_attempt(2000),
+        runtime=by_attempt(15),
     script:
         "../scripts/roleplay/summarise.py"
 
@@ -189,8 +190,8 @@ rule compare_roleplay_reference:
     conda:
         "../../envs/core.yaml"
     resources:
-        mem_mb=2000,
-        runtime=15,
+        mem_mb=by_attempt(2000),
+        runtime=by_attempt(15),
     script:
         "../scripts/roleplay/reference.py"
 

@@ -61,8 +61,8 @@ rule prepare_stigma_stimuli:
     conda:
         "../../envs/core.yaml"
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=by_attempt(1000),
+        runtime=by_attempt(10),
     script:
         "../scripts/stigma/prepare_stimuli.py"
 
@@ -94,8 +94,9 @@ rule ask_stigma_questions:
     conda:
         "../../envs/llm.yaml"
     resources:
-        mem_mb=3000,
-        runtime=60,
+        **LLM_RESOURCES,
+        mem_mb=by_attempt(3000),
+        runtime=by_attempt(60),
     script:
         "../scripts/stigma/ask_stigma_questions.py"
 
@@ -125,8 +126,8 @@ rule grade_interjections:
     conda:
         "../../envs/llm.yaml"
     resources:
-        mem_mb=3000,
-        runtime=60,
+        mem_mb=by_attempt(3000),
+        runtime=by_attempt(60),
     script:
         "../scripts/stigma/grade_interjections.py"
 
@@ -163,8 +164,8 @@ rule summarise_stigma:
     conda:
         "../../envs/core.yaml"
     resources:
-        mem_mb=2000,
-        runtime=20,
+        mem_mb=by_attempt(2000),
+        runtime=by_attempt(20),
     script:
         "../scripts/stigma/summarise_stigma.py"
 
@@ -195,8 +196,8 @@ rule summarise_interjections:
     conda:
         "../../envs/core.yaml"
     resources:
-        mem_mb=2000,
-        runtime=20,
+        mem_mb=by_attempt(2000),
+        runtime=by_attempt(20),
     script:
         "../scripts/stigma/summarise_interjections.py"
 

@@ -37,8 +37,8 @@ rule measure_support_skills:
     conda:
         "../../envs/core.yaml"
     resources:
-        mem_mb=2000,
-        runtime=15,
+        mem_mb=by_attempt(2000),
+        runtime=by_attempt(15),
     script:
         "../scripts/support/measure_skills.py"
 
@@ -70,8 +70,8 @@ rule analyse_support_cohort:
     conda:
         "../../envs/core.yaml"
     resources:
-        mem_mb=2000,
-        runtime=20,
+        mem_mb=by_attempt(2000),
+        runtime=by_attempt(20),
     script:
         "../scripts/support/analyse_cohort.py"
 
@@ -97,8 +97,8 @@ rule support_replicates:
     conda:
         "../../envs/core.yaml"
     resources:
-        mem_mb=1500,
-        runtime=30,
+        mem_mb=by_attempt(1500),
+        runtime=by_attempt(30),
     script:
         "../scripts/support/replicates.py"
 
@@ -144,8 +144,8 @@ rule summarise_support:
     conda:
         "../../envs/core.yaml"
     resources:
-        mem_mb=1500,
-        runtime=10,
+        mem_mb=by_attempt(1500),
+        runtime=by_attempt(10),
     script:
         "../scripts/support/summarise.py"
 

@@ -24,8 +24,8 @@ rule embed_answers:
     conda:
         "../../envs/llm.yaml"
     resources:
-        mem_mb=3000,
-        runtime=30,
+        mem_mb=by_attempt(3000),
+        runtime=by_attempt(30),
     script:
         "../scripts/topics/embed_answers.py"
 
@@ -50,8 +50,8 @@ rule fit_topics:
     conda:
         "../../envs/text.yaml"
     resources:
-        mem_mb=3000,
-        runtime=30,
+        mem_mb=by_attempt(3000),
+        runtime=by_attempt(30),
     script:
         "../scripts/topics/fit_topics.py"
 
@@ -85,8 +85,8 @@ rule summarise_topics:
     conda:
         "../../envs/text.yaml"
     resources:
-        mem_mb=3000,
-        runtime=30,
+        mem_mb=by_attempt(3000),
+        runtime=by_attempt(30),
     script:
         "../scripts/topics/summarise_topics.py"
 

@@ -30,8 +30,8 @@ rule sample_trauma_cases:
     conda:
         "../../envs/core.yaml"
     resources:
-        mem_mb=1000,
-        runtime=5,
+        mem_mb=by_attempt(1000),
+        runtime=by_attempt(5),
     script:
         "../scripts/trauma/sample.py"
 
@@ -57,8 +57,9 @@ rule generate_trauma_conversations:
     conda:
         "../../envs/llm.yaml"
     resources:
-        mem_mb=3000,
-        runtime=60,
+        **LLM_RESOURCES,
+        mem_mb=by_attempt(3000),
+        runtime=by_attempt(60),
     script:
         "../scripts/trauma/generate.py"
 
@@ -81,8 +82,8 @@ rule load_trauma_published:
     conda:
         "../../envs/core.yaml"
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=by_attempt(2000),
+        runtime=by_attempt(10),
     script:
         "../scripts/trauma/load_published.py"
 
@@ -108,8 +109,9 @@ rule extract_trauma_trajectories:
     conda:
         "../../envs/llm.yaml"
     resources:
-        mem_mb=3000,
-        runtime=30,
+        **LLM_RESOURCES,
+        mem_mb=by_attempt(3000),
+        runtime=by_attempt(30),
     script:
         "../scripts/trauma/extract.py"
 
@@ -131,8 +133,9 @@ rule predict_trauma_trajectories:
     conda:
         "../../envs/llm.yaml"
     resources:
-        mem_mb=3000,
-        runtime=30,
+        **LLM_RESOURCES,
+        mem_mb=by_attempt(3000),
+        runtime=by_attempt(30),
     script:
         "../scripts/trauma/predict.py"
 
@@ -156,8 +159,9 @@ rule check_trauma_fidelity:
     conda:
         "../../envs/llm.yaml"
     resources:
-        mem_mb=2000,
-        runtime=15,
+        **LLM_RESOURCES,
+        mem_mb=by_attempt(2000),
+        runtime=by_attempt(15),
     script:
         "../scripts/trauma/fidelity.py"
 
@@ -182,8 +186,8 @@ rule summarise_trauma:
     conda:
         "../../envs/llm.yaml"
     resources:
-        mem_mb=2000,
-        runtime=15,
+        mem_mb=by_attempt(2000),
+        runtime=by_attempt(15),
     script:
         "../scripts/trauma/summarise.py"
 

@@ -37,8 +37,8 @@ rule simulate_trpm4_cohort:
     conda:
         "../../envs/scrna.yaml"
     resources:
-        mem_mb=8000,
-        runtime=30,
+        mem_mb=by_attempt(8000),
+        runtime=by_attempt(30),
     script:
         "../scripts/trpm4/simulate.py"
 
@@ -59,8 +59,8 @@ rule prepare_trpm4_cells:
     conda:
         "../../envs/scrna.yaml"
     resources:
-        mem_mb=8000,
-        runtime=30,
+        mem_mb=by_attempt(8000),
+        runtime=by_attempt(30),
     script:
         "../scripts/trpm4/prepare.py"
 
@@ -80,8 +80,8 @@ rule score_trpm4_cells:
     conda:
         "../../envs/scrna.yaml"
     resources:
-        mem_mb=4000,
-        runtime=15,
+        mem_mb=by_attempt(4000),
+        runtime=by_attempt(15),
     script:
         "../scripts/trpm4/score.py"
 
@@ -101,8 +101,8 @@ rule trpm4_dual_filter:
     conda:
         "../../envs/scrna.yaml"
     resources:
-        mem_mb=6000,
-        runtime=30,
+        mem_mb=by_attempt(6000),
+        runtime=by_attempt(30),
     script:
         "../scripts/trpm4/dual_filter.py"
 
@@ -122,8 +122,8 @@ rule trpm4_features:
     conda:
         "../../envs/scrna.yaml"
     resources:
-        mem_mb=6000,
-        runtime=15,
+        mem_mb=by_attempt(6000),
+        runtime=by_attempt(15),
     script:
         "../scripts/trpm4/features.py"
 
@@ -145,8 +145,8 @@ rule trpm4_gam:
     conda:
         "../../envs/scrna.yaml"
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=by_attempt(1000),
+        runtime=by_attempt(10),
     script:
         "../scripts/trpm4/gam.py"
 
@@ -170,8 +170,8 @@ rule trpm4_cell_power:
     conda:
         "../../envs/scrna.yaml"
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=by_attempt(1000),
+        runtime=by_attempt(10),
     script:
         "../scripts/trpm4/cell_power.py"
 
@@ -192,8 +192,8 @@ rule trpm4_markers:
     conda:
         "../../envs/scrna.yaml"
     resources:
-        mem_mb=3000,
-        runtime=15,
+        mem_mb=by_attempt(3000),
+        runtime=by_attempt(15),
     script:
         "../scripts/trpm4/markers.py"
 
@@ -228,8 +228,8 @@ rule summarise_trpm4:
     conda:
         "../../envs/scrna.yaml"
     resources:
-        mem_mb=3000,
-        runtime=15,
+        mem_mb=by_attempt(3000),
+        runtime=by_attempt(15),
     script:
         "../scripts/trpm4/summarise.py"
 
@@ -250,8 +250,8 @@ rule trpm4_calibration:
     conda:
         "../../envs/scrna.yaml"
     resources:
-        mem_mb=1000,
-        runtime=15,
+        mem_mb=by_attempt(1000),
+        runtime=by_attempt(15),
     script:
         "../scripts/trpm4/calibrate.py"
 
@@ -274,8 +274,8 @@ rule summarise_trpm4_calibration:
     conda:
         "../../envs/scrna.yaml"
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=by_attempt(1000),
+        runtime=by_attempt(10),
     script:
         "../scripts/trpm4/summarise_calibration.py"
 

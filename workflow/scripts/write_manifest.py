@@ -2,11 +2,13 @@
 
 import json
 
-from replisuite.provenance import merge_provenance
-from replisuite.provenance import write_manifest
+import logging
+
+from replisuite.provenance import merge_provenance, run_times, write_manifest
 from replisuite.runlog import log_to
 
 with log_to(snakemake.log[0]):
+    logging.getLogger("replisuite").info("run %s", json.dumps(run_times()))
     llm = merge_provenance(entry for path in snakemake.input.llm for entry in json.loads(open(path).read()))
     write_manifest(
         snakemake.output[0],

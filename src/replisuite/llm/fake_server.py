@@ -60,6 +60,16 @@ class FakeOpenAIServer:
             def log_message(self, *args: object) -> None:
                 pass
 
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                # /v1/models, as the client's reachability check asks; not counted as a call
+                data = json.dumps({"object": "list", "data": [
+                    {"id": server.behaviour.model_version, "object": "model", "created": 0, "owned_by": "fake"}]}).encode()
+                self.send_response(200 if self.path.rstrip("/").endswith("/models") else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 prompt = body["messages"][-1]["content"]

@@ -134,6 +134,7 @@ class LLM:
         self._backend = backend
         self.totals = Counter()
         self.model_versions: set[str] = set()
+        self._reachable = False
 
     @property
     def backend(self) -> Backend:
@@ -175,6 +176,12 @@ class LLM:
         # A fully cached batch never builds the backend (loading the local model takes seconds).
         cached = self.store.get_many(r.key for r in requests)
         backend = self._backend if len(cached) == len({r.key for r in requests}) else self.backend
+        if backend is not None and not self._reachable and hasattr(backend, "check_reachable"):
+            try:
+                backend.check_reachable()     # once, before the first request: seconds, not minutes of retries
+            except LLMError as error:
+                raise LLMError(f"model entry {self.entry.name!r}: {error}") from None
+            self._reachable = True
         options = {
             "concurrency": self.entry.concurrency,
             "rate_limit_per_minute": self.entry.rate_limit_per_minute,

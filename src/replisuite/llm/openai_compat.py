@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 
 from replisuite.llm.backends import LLMError, TransientError, parse_choice
 from replisuite.llm.requests import Completion, Request
 
 # 408 request timeout, 409 conflict, 425 too early, 429 rate limited: worth retrying.
 RETRYABLE_STATUS = {408, 409, 425, 429}
+PLACEHOLDER_KEY = "not-needed"   # local servers (vLLM, Ollama, llama.cpp, transformers serve) accept any key
+log = logging.getLogger("replisuite.llm")
 
 
 class OpenAIBackend:
@@ -43,12 +47,36 @@ class OpenAIBackend:
         if not key:
             if base_url is None:
                 raise LLMError(f"the openai backend needs an API key in ${api_key_env}")
-            key = "not-needed"  # local servers (vLLM, Ollama, llama.cpp) accept any key
-        self._secret = key
+            log.info("%s: $%s is not set, so no API key is sent (the Authorization header carries the "
+                     "placeholder %r, which local servers accept)", base_url, api_key_env, PLACEHOLDER_KEY)
+            key = PLACEHOLDER_KEY
+        self._secret = key if key != PLACEHOLDER_KEY else ""
         self.base_url = base_url
         self.max_concurrency = max_concurrency
         self._openai = openai
         self._client = openai.OpenAI(base_url=base_url, api_key=key, timeout=timeout, max_retries=0)
+
+    def check_reachable(self, *, attempts: int = 3, timeout: float = 5.0, pause: float = 1.0) -> None:
+        """Fail in seconds, naming the URL, when the server cannot be reached at all.
+
+        Lists ``/models`` (any HTTP answer, even an error status, shows a server is there); only
+        a refused or timed-out connection on every attempt is an error. Transient errors once a
+        run is going are retried by the runner instead.
+        """
+        where = self.base_url or "api.openai.com"
+        client = self._client.with_options(timeout=timeout, max_retries=0)
+        for attempt in range(attempts):
+            try:
+                client.models.list()
+                return
+            except self._openai.APIStatusError:
+                return
+            except (self._openai.APITimeoutError, self._openai.APIConnectionError) as error:
+                failure = self._redact(f"{type(error).__name__}: {error}")
+            if attempt + 1 < attempts:
+                time.sleep(pause)
+        raise LLMError(f"cannot reach {where} ({attempts} attempts, {timeout:g} s each): {failure}; "
+                       "is the server running, and is base_url right?")
 
     def complete(self, request: Request) -> Completion:
         params = request.params

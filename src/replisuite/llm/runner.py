@@ -136,8 +136,13 @@ def run_requests(
     rng_lock = threading.Lock()
     retries = [0]
 
+    # One backoff for all workers: a 429 or 5xx says the server is struggling, so every request in
+    # flight waits until the same moment, rather than each retrying on its own schedule.
+    resume_at = [0.0]
+
     def attempt(request: Request) -> tuple[Completion, float]:
         for number in range(retry.max_attempts):
+            time.sleep(max(0.0, resume_at[0] - time.monotonic()))
             limiter.wait()
             started = time.perf_counter()
             try:
@@ -147,9 +152,9 @@ def run_requests(
                     raise LLMError(f"{request.describe()}: gave up after {number + 1} attempts: {error}") from None
                 with rng_lock:
                     pause = retry.delay(number, rng)
+                    resume_at[0] = max(resume_at[0], time.monotonic() + pause)
                     retries[0] += 1
                 log.info("retrying %s in %.2fs (%s)", request.key[:12], pause, error)
-                time.sleep(pause)
         raise AssertionError("unreachable")
 
     bar = tqdm(
