@@ -29,6 +29,10 @@ import polars as pl
 from replisuite.llm.backends import LLMError
 
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
+# What a training run measures about the machine rather than the model: it varies between identical
+# runs, so it goes to the job log, never into a result file (results are compared byte for byte).
+MACHINE_MEASURES = ("train_seconds", "peak_rss_mb", "heldout_runtime", "heldout_samples_per_second",
+                    "heldout_steps_per_second")
 LOG_SCHEMA = {"step": pl.Int64, "loss": pl.Float64, "reward_margin": pl.Float64, "reward_accuracy": pl.Float64,
               "chosen_reward": pl.Float64, "rejected_reward": pl.Float64, "learning_rate": pl.Float64,
               "grad_norm": pl.Float64}
@@ -162,8 +166,13 @@ def train_dpo(pairs: Sequence[Mapping[str, Any]], *, out_dir: str | os.PathLike[
                "adapter_digest": adapter_digest(out),
                **{f"heldout_{k.removeprefix('eval_')}": float(v) for k, v in evaluation.items()
                   if isinstance(v, (int, float))}}
-    (out / "training.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    (out / "training.json").write_text(json.dumps(result_summary(summary), indent=2, sort_keys=True) + "\n")
     return training_log(trainer.state.log_history), summary
+
+
+def result_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The training summary without :data:`MACHINE_MEASURES` (times, memory, throughput)."""
+    return {key: value for key, value in summary.items() if key not in MACHINE_MEASURES}
 
 
 def training_log(history: Sequence[Mapping[str, Any]]) -> pl.DataFrame:

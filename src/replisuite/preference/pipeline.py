@@ -5,6 +5,7 @@ LoRA adapter, and base vs tuned replies compared by reward, judge win rate and l
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,7 +18,8 @@ from replisuite.judge.rubrics import resolve as resolve_rubrics
 from replisuite.llm import Message, open_study_models
 from replisuite.llm.backends import LLMError
 from replisuite.llm.embeddings import embed
-from replisuite.llm.tuning import LOG_SCHEMA, train_dpo
+from replisuite.llm.tuning import LOG_SCHEMA, MACHINE_MEASURES, result_summary, train_dpo
+from replisuite.atomic import atomic_open
 from replisuite.plotting import apply_style, figure_paths, save_figure
 from replisuite.preference import figures
 from replisuite.preference.pairs import (
@@ -209,8 +211,10 @@ def train_policy(study: Mapping[str, Any], *, pairs: str, adapter_out: str, log_
         lora=settings["lora"], max_length=settings["max_length"], seed=study["seed"], threads=threads,
         eval_pairs=as_chat_pairs(heldout, system=settings["system"]))
     write_table(log, log_out, schema=LOG_SCHEMA)
-    with open(summary_out, "w", encoding="utf-8") as handle:
-        json.dump(summary, handle, indent=2, sort_keys=True)
+    logging.getLogger("replisuite").info("DPO on this machine: %s", json.dumps(
+        {key: summary[key] for key in MACHINE_MEASURES if key in summary}))
+    with atomic_open(summary_out, encoding="utf-8") as handle:
+        json.dump(result_summary(summary), handle, indent=2, sort_keys=True)
         handle.write("\n")
 
 
