@@ -15,7 +15,8 @@ commit and the machine), the per-job model records under ``llm/`` (their cache-h
 on what the response store held) and the comparison itself.
 
 ``python -m replisuite.reproduction record`` writes the record, ``compare`` prints the per-study
-table and writes :data:`COMPARISON`; both exit 0 when the results exist.
+table and writes :data:`COMPARISON`; ``compare`` exits 0 whatever it finds (also without a record),
+and 1 only when a record cannot be read.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def is_content(relative: str) -> bool:
     parts = Path(relative).parts
     name = parts[-1]
     return not (name == "manifest.json" or "llm" in parts[:-1] or name.startswith(".")
-                or name.endswith((".sha256", ".part", ".log")) or relative == Path(COMPARISON).name
+                or name.endswith((".sha256", ".part", ".log", ".html")) or relative == Path(COMPARISON).name
                 or any(p.endswith(".training") for p in parts[:-1]))
 
 
@@ -172,7 +173,7 @@ def compare_file(path: str, recorded_digest: str, *, root: Path, rounded: Mappin
         return {**row, "status": DIFFERS, "detail": "bytes differ"}
     if recorded_copy is not None:
         equal, largest, detail = table_difference(read_any_table(recorded_copy), read_any_table(produced), digits=digits)
-        return {**row, "status": WITHIN if equal else DIFFERS, "max_abs_difference": largest,
+        return {**row, "status": WITHIN if equal else DIFFERS, "max_abs_difference": None if math.isnan(largest) else largest,
                 "detail": f"equal to {digits} significant digits" if equal else detail}
     if path in rounded and rounded_digest(produced, digits=digits) == rounded[path]:
         return {**row, "status": WITHIN,
@@ -262,7 +263,9 @@ def main(argv: Iterable[str] | None = None) -> int:
             print(f"recorded {len(files)} files in {record_path} and {rounded_path}")
             return 0
         if not record_path.is_file():
-            raise ReproductionError(f"{record_path}: no record to compare with (a lab writes it with `make record`)")
+            # nothing recorded yet (a lab's first run): a finding to report, not a failed run
+            print(f"nothing to compare with: {record_path} does not exist (a lab writes it with `make record`)")
+            return 0
         rounded = read_record(rounded_path) if rounded_path.is_file() else {}
         comparison = compare(read_record(record_path), results=results, rounded=rounded,
                              recorded_copies=dvc_cached_copies(), digits=args.digits)

@@ -270,3 +270,26 @@ def test_theme_names_lose_the_models_preamble():
     assert themes.clean_name("Ambivalence about change\nand more", "t") == "Ambivalence about change"
     assert themes.clean_name("The clinical theme they share in", "theme 3") == "theme 3"
     assert themes.clean_name('The clinical theme they share in two to five words is "Family conflict', "t") == "Family conflict"
+
+
+def test_the_timeline_figure_is_byte_stable_whatever_the_row_order(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import polars as pl
+
+    from replisuite.coding.figures import timeline_figure
+    from replisuite.plotting import save_figure
+
+    excerpts = pl.DataFrame({"unit": [f"u{i}" for i in range(12)], "case": [f"c{i % 3}" for i in range(12)],
+                             "order": [i // 3 for i in range(12)]})
+    codings = pl.DataFrame({"unit": [f"u{i}" for i in range(12) for _ in range(2)],
+                            "code": ["barrier", "crisis"] * 12})
+    pdfs = []
+    for seed in (1, 2):
+        shuffled = codings.sample(fraction=1.0, shuffle=True, seed=seed)
+        figure = timeline_figure(shuffled, excerpts.sample(fraction=1.0, shuffle=True, seed=seed),
+                                 codes=["barrier", "crisis"], title="t")
+        save_figure(figure, tmp_path / f"{seed}.png", tmp_path / f"{seed}.pdf")
+        pdfs.append((tmp_path / f"{seed}.pdf").read_bytes())
+    assert pdfs[0] == pdfs[1]

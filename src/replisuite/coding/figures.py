@@ -73,7 +73,8 @@ def timeline_figure(codings: pl.DataFrame, excerpts: pl.DataFrame, *, codes: Seq
     cmap = plt.get_cmap("tab10")
     offsets = np.linspace(-0.25, 0.25, len(codes))
     for k, code in enumerate(codes):
-        rows = merged.filter(pl.col("code") == code).unique(["unit"])
+        # sorted: polars' unique keeps no order, and the PDF lists points in drawing order
+        rows = merged.filter(pl.col("code") == code).unique(["unit"]).sort("unit")
         axis.scatter(rows["order"] + offsets[k], [cases.index(c) for c in rows["case"]], color=cmap(k % 10), label=code, s=30)
     for row, case in enumerate(cases):
         orders = excerpts.filter(pl.col("case") == case)["order"]
