@@ -53,8 +53,9 @@ def published_stigma_codes(check: pl.DataFrame) -> Claim:
 
 def _stimulus_means(frame: pl.DataFrame) -> pl.DataFrame:
     """One rate per stimulus, pooled over the models in ``frame`` (reply-weighted within a stimulus)."""
+    # sorted: the bootstrap draws rows by position, and group_by keeps no order from run to run
     return frame.group_by("condition", "stimulus").agg(((pl.col("rate") * pl.col("n")).sum() / pl.col("n").sum()).alias("rate"),
-                                                       pl.col("n").sum())
+                                                       pl.col("n").sum()).sort("condition", "stimulus")
 
 
 def condition_contrast(by_stimulus: pl.DataFrame, models: Sequence[str], *, higher: str, lower: str, claim_id: str,
@@ -85,7 +86,7 @@ def humans_above_model(by_stimulus: pl.DataFrame, model: str, *, n_boot: int, se
     humans = plain.filter(pl.col("model") == "human therapists").select("stimulus", pl.col("rate").alias("human"),
                                                                         pl.col("n").alias("human_n"))
     bot = plain.filter(pl.col("model") == model).select("stimulus", pl.col("rate").alias("bot"), pl.col("n").alias("bot_n"))
-    both = humans.join(bot, on="stimulus", how="inner")
+    both = humans.join(bot, on="stimulus", how="inner").sort("stimulus")
     difference, low, high = cluster_difference_ci(both["human"].to_numpy(), both["bot"].to_numpy(), paired=True,
                                                   n_boot=n_boot, seed=name_seed(seed, "humans", model))
     verdict, rule = published_direction_verdict(1, difference, low, high)
