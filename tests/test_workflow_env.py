@@ -7,7 +7,8 @@ def test_src_first_on_pythonpath_once_and_single_threaded_blas():
     configure_environment("/src", environ)
     configure_environment("/src", environ)
     assert environ["PYTHONPATH"] == "/src:/other"
-    assert environ["OMP_NUM_THREADS"] == environ["OPENBLAS_NUM_THREADS"] == "1"
+    assert environ["OMP_NUM_THREADS"] == environ["OPENBLAS_NUM_THREADS"] == environ["POLARS_MAX_THREADS"] == "1"
+    assert environ["TOKENIZERS_PARALLELISM"] == "false"
 
 
 def test_run_start_is_set_once():

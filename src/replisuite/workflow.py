@@ -11,7 +11,11 @@ from typing import Any
 
 from replisuite.provenance import RUN_STARTED_ENV, utc_now
 
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+# Every thread pool a job's libraries start: BLAS/OpenMP (numpy, scipy, torch), polars and the
+# tokenizers' Rust pools, numexpr and numba. Jobs that each start a pool the size of the machine
+# oversubscribe it as soon as Snakemake runs more than one.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
+                    "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS", "POLARS_MAX_THREADS", "RAYON_NUM_THREADS")
 
 
 def configure_environment(src: str, environ: dict[str, str] | None = None) -> None:
@@ -19,7 +23,8 @@ def configure_environment(src: str, environ: dict[str, str] | None = None) -> No
 
     * ``src`` goes first on ``PYTHONPATH`` so scripts import this checkout's library, in the
       venv, in a conda environment or on a cluster node alike.
-    * BLAS/OpenMP use one thread per job: Snakemake decides the parallelism.
+    * BLAS/OpenMP, polars and the tokenizers use one thread per job: Snakemake decides the
+      parallelism (``THREAD_VARIABLES``; ``TOKENIZERS_PARALLELISM`` is off).
     * ``REPLISUITE_RUN_STARTED`` is set once, by the first process, for the manifests.
     """
     environ = os.environ if environ is None else environ
@@ -27,6 +32,7 @@ def configure_environment(src: str, environ: dict[str, str] | None = None) -> No
     environ["PYTHONPATH"] = os.pathsep.join([src, *paths])
     for variable in THREAD_VARIABLES:
         environ[variable] = "1"
+    environ["TOKENIZERS_PARALLELISM"] = "false"
     environ.setdefault(RUN_STARTED_ENV, utc_now())
 
 

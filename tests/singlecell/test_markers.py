@@ -70,3 +70,26 @@ def test_enrich_is_identical_whatever_the_process_string_hashing():
                               capture_output=True, text=True, check=True).stdout for seed in range(6)}
     assert len(outputs) == 1
     assert "A;B;C;D" in outputs.pop()
+
+
+def test_enrich_agrees_with_gseapy_on_a_random_library():
+    """gseapy's offline enrich is the reference: same terms, overlaps, p-values, BH, odds ratios, scores."""
+    gseapy = pytest.importorskip("gseapy")
+    rng = np.random.default_rng(42)
+    background = [f"GENE{i}" for i in range(3000)]
+    library = {f"Term {t} (GO:{t})": list(rng.choice(background + ["ABSENT1", "ABSENT2"], size=rng.integers(5, 120)))
+               for t in range(300)}
+    query = list(rng.choice(background, size=200, replace=False)) + ["NOT_IN_BACKGROUND"]
+    ours = enrich(query, background, library)
+    universe = set(background)
+    reference = gseapy.enrich(gene_list=[g for g in query if g in universe],
+                              gene_sets={t: [g for g in m if g in universe] for t, m in library.items()},
+                              background=background, outdir=None, cutoff=1.0, no_plot=True, verbose=False).results
+    reference = reference.sort_values(["P-value", "Term"]).reset_index(drop=True)
+    assert ours.height == len(reference) > 100
+    assert ours["term"].to_list() == reference["Term"].tolist()
+    assert ours["overlap"].to_list() == reference["Overlap"].tolist()
+    for column, theirs in [("p_value", "P-value"), ("p_adj", "Adjusted P-value"), ("odds_ratio", "Odds Ratio"),
+                           ("combined_score", "Combined Score")]:
+        np.testing.assert_allclose(ours[column].to_numpy(), reference[theirs].to_numpy(), rtol=1e-9, err_msg=column)
+    assert ours["genes"].to_list() == [";".join(sorted(g.split(";"))) for g in reference["Genes"]]

@@ -32,7 +32,7 @@ rule judge_sessions:
                           "validation/seed", "validation/floor_sessions", "method/{judge}?", "rubric_files"),
         llm=config_keys("llm", "store_dir", "models/{judge}"),
         prompts=JUDGE_PROMPTS,
-    threads: 2
+    threads: 1
     # long jobs first: started last, they were the run's tail on 2 cores
     priority: 10
     log:
@@ -83,7 +83,7 @@ rule judge_arena:
     params:
         study=config_keys("judge", "arena/questions", "arena/max_chars", "arena/seed"),
         llm=config_keys("llm", "store_dir", "models/{judge}"),
-    threads: 2
+    threads: 1
     log:
         "logs/judge/judge_arena/{judge}.log",
     benchmark:

@@ -80,7 +80,7 @@ rule compare_networks:
     params:
         study=config_keys("networks", "seed", "codebook", "judge", "max_chars"),
         llm=config_keys("llm", "store_dir", f"models/{NETWORKS['judge']}"),
-    threads: 2
+    threads: 1
     log:
         "logs/networks/compare_networks.log",
     benchmark:

@@ -52,8 +52,8 @@ rule judge_preference_principles:
         llm=config_keys("llm", "store_dir", "models/{judge}"),
     wildcard_constraints:
         judge=preference_names(PREFERENCE_PRINCIPLE_JUDGES),
-    threads: 2
-    priority: 5
+    threads: 1
+    priority: 10
     log:
         "logs/preference/judge_preference_principles/{judge}.log",
     benchmark:
@@ -78,6 +78,7 @@ rule fit_preference_rewards:
         study=config_keys("preference", "reward/l2", "reward/tfidf"),
         llm=config_keys("llm", "store_dir"),
     threads: 1
+    priority: 10
     log:
         "logs/preference/fit_preference_rewards.log",
     benchmark:
@@ -103,7 +104,8 @@ rule score_preference_loglik:
         llm=config_keys("llm", "store_dir", "models/{scorer}"),
     wildcard_constraints:
         scorer=preference_names(PREFERENCE_SCORERS),
-    threads: 2
+    threads: 1
+    priority: 10
     log:
         "logs/preference/score_preference_loglik/{scorer}.log",
     benchmark:
@@ -130,8 +132,8 @@ rule train_preference_dpo:
         study=config_keys("preference", "seed", *(f"dpo/{key}" for key in ("system", "train_pairs", "heldout_pairs", "steps",
                                                                            "batch_size", "learning_rate", "beta",
                                                                            "max_length", "lora"))),
-    threads: 2
-    priority: 10
+    threads: 1
+    priority: 20
     log:
         "logs/preference/train_preference_dpo.log",
     benchmark:
@@ -159,6 +161,7 @@ rule generate_preference_replies:
     wildcard_constraints:
         policy="base|dpo",
     threads: 1
+    priority: 20
     log:
         "logs/preference/generate_preference_replies/{policy}.log",
     benchmark:
@@ -186,6 +189,7 @@ rule compare_preference_policies:
     wildcard_constraints:
         judge=preference_names(PREFERENCE_EVAL_JUDGES),
     threads: 1
+    priority: 20
     log:
         "logs/preference/compare_preference_policies/{judge}.log",
     benchmark:

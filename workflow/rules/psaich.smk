@@ -18,7 +18,7 @@ rule administer_psaich:
         llm=config_keys("llm", "store_dir", "models/{model}"),
     wildcard_constraints:
         model="|".join(map(re.escape, PSAICH["models"])),
-    threads: 2
+    threads: 1
     # long jobs first: started last, they were the run's tail on 2 cores
     priority: 10
     log:

@@ -99,7 +99,8 @@ rule judge_reconstructed_sessions:
         llm=config_keys("llm", "store_dir", "models/{judge}"),
     wildcard_constraints:
         judge="|".join(map(re.escape, RECONSTRUCT["judge"]["judges"])) or "no-judge",
-    threads: 2
+    threads: 1
+    priority: 10
     log:
         "logs/reconstruct/judge_reconstructed_sessions/{judge}.log",
     benchmark:

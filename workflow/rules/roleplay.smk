@@ -104,7 +104,8 @@ rule recover_roleplay_questionnaires:
         llm=config_keys("llm", "store_dir", "models/{rater}"),
     wildcard_constraints:
         rater="|".join(map(re.escape, ROLEPLAY["recovery"]["raters"])) or "no-rater",
-    threads: 2
+    threads: 1
+    priority: 10
     log:
         "logs/roleplay/recover_roleplay_questionnaires/{rater}.log",
     benchmark:

@@ -102,6 +102,7 @@ rule extract_trauma_trajectories:
         llm=config_keys("llm", "store_dir", *([f"models/{TRAUMA['extraction']['rater']}"]
                                               if TRAUMA["extraction"]["rater"] else [])),
     threads: 1
+    priority: 10
     log:
         "logs/trauma/extract_trauma_trajectories.log",
     benchmark:
@@ -125,7 +126,8 @@ rule predict_trauma_trajectories:
     params:
         study=config_keys("trauma", "benchmark"),
         llm=config_keys("llm", "store_dir", *(f"models/{m}" for m in TRAUMA_RATERS)),
-    threads: 2
+    threads: 1
+    priority: 10
     log:
         "logs/trauma/predict_trauma_trajectories.log",
     benchmark:
@@ -179,6 +181,7 @@ rule summarise_trauma:
         **{f"pdf_{name}": f"results/trauma/figures/{name}.pdf" for name in TRAUMA_FIGURES},
     params:
         study=config_keys("trauma", "seed", "n_boot", "figures"),
+    priority: 10
     log:
         "logs/trauma/summarise_trauma.log",
     benchmark:

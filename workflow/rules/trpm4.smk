@@ -93,7 +93,7 @@ rule trpm4_dual_filter:
         table="results/trpm4/tables/dual_filter/{trpm4_group}.csv",
     params:
         study=config_keys("trpm4", "anchor", "dual_filter"),
-    threads: 2
+    threads: 1
     log:
         "logs/trpm4/trpm4_dual_filter/{trpm4_group}.log",
     benchmark:

@@ -1,5 +1,5 @@
 """Differential expression between two sets of cells (scanpy's Wilcoxon) and GO over-representation
-(gseapy's offline ``enrich`` against the expressed-gene background)."""
+(Enrichr's hypergeometric statistics, as gseapy's offline ``enrich``, against the expressed-gene background)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ import anndata as ad
 import numpy as np
 import polars as pl
 import scanpy as sc
+from scipy import stats
+
+from replisuite.stats import bh_fdr
 
 DEG_SCHEMA = {"gene": pl.String, "log2fc": pl.Float64, "score": pl.Float64, "p_value": pl.Float64, "p_adj": pl.Float64}
 ENRICHMENT_SCHEMA = {"term": pl.String, "overlap": pl.String, "hits": pl.Int64, "p_value": pl.Float64, "p_adj": pl.Float64,
@@ -49,29 +52,31 @@ def significant(table: pl.DataFrame, *, min_abs_log2fc: float, max_p: float, adj
 def enrich(genes: Sequence[str], background: Sequence[str], gene_sets: Mapping[str, Sequence[str]]) -> pl.DataFrame:
     """Over-representation (hypergeometric, BH) of ``gene_sets`` in ``genes`` against ``background``.
 
-    Runs gseapy's ``enrich`` offline: the library is a dict read from disk, nothing is fetched.
-    Terms with no hit are left out; the result is sorted by p-value.
+    The statistics of gseapy's offline ``enrich`` (Enrichr's): p = P(X >= hits) for a hypergeometric
+    draw of the query from the background, Benjamini-Hochberg over the terms with a hit, the
+    Haldane-Anscombe odds ratio and Enrichr's combined score ``-ln(p) * odds ratio``. Computed for
+    all terms at once (gseapy calls scipy once per term: 8 of the 13 s of a trpm4 marker job);
+    ``tests/singlecell/test_markers.py`` checks it against gseapy. Unlike gseapy, gene symbols are
+    never upper-cased. Terms with no hit are left out; the result is sorted by p-value, then term.
     """
-    import gseapy
-
     universe = set(background)
-    hits = [g for g in dict.fromkeys(genes) if g in universe]
-    library = {term: [g for g in members if g in universe] for term, members in gene_sets.items()}
-    library = {term: members for term, members in library.items() if members}
-    if not hits or not library:
+    query = {g for g in genes if g in universe}
+    members = {term: sorted(set(genes_in).intersection(universe)) for term, genes_in in gene_sets.items()}
+    overlaps = {term: [g for g in ids if g in query] for term, ids in members.items()}
+    terms = sorted(term for term, hits in overlaps.items() if hits)
+    if not terms:
         return pl.DataFrame(schema=ENRICHMENT_SCHEMA)
-    result = gseapy.enrich(gene_list=hits, gene_sets=library, background=sorted(universe), outdir=None,
-                           cutoff=1.0, no_plot=True, verbose=False).results
-    if result is None or len(result) == 0:
-        return pl.DataFrame(schema=ENRICHMENT_SCHEMA)
-    frame = pl.DataFrame({"term": result["Term"].astype(str).tolist(), "overlap": result["Overlap"].astype(str).tolist(),
-                          "p_value": result["P-value"].to_numpy(np.float64), "p_adj": result["Adjusted P-value"].to_numpy(np.float64),
-                          "odds_ratio": result["Odds Ratio"].to_numpy(np.float64),
-                          "combined_score": result["Combined Score"].to_numpy(np.float64),
-                          # gseapy joins a set: its order follows the process's string hashing, so sort it
-                          "genes": [";".join(sorted(g.split(";"))) for g in result["Genes"].astype(str)]})
-    frame = frame.with_columns(pl.col("overlap").str.split("/").list.first().cast(pl.Int64).alias("hits"))
-    return frame.select(list(ENRICHMENT_SCHEMA)).cast(ENRICHMENT_SCHEMA).sort("p_value", "term")
+    x = np.array([len(overlaps[term]) for term in terms], dtype=np.int64)
+    m = np.array([len(members[term]) for term in terms], dtype=np.int64)
+    n_background, k = len(universe), len(query)
+    p_value = stats.hypergeom.sf(x - 1, n_background, m, k)
+    half = 0.5
+    odds_ratio = ((x + half) * (n_background - m - k + x + half)) / ((m - x + half) * (k - x + half))
+    frame = pl.DataFrame({"term": terms, "overlap": [f"{a}/{b}" for a, b in zip(x, m)], "hits": x, "p_value": p_value,
+                          "p_adj": bh_fdr(p_value), "odds_ratio": odds_ratio,
+                          "combined_score": -np.log(p_value) * odds_ratio,
+                          "genes": [";".join(overlaps[term]) for term in terms]})
+    return frame.cast(ENRICHMENT_SCHEMA).sort("p_value", "term")
 
 
 def themed(terms: Sequence[str], pattern: str) -> list[bool]:
