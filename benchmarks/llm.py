@@ -40,7 +40,7 @@ def throughput(folder: Path, *, latency: float = 0.05, concurrency: int = 16, n:
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )
     base_url = server.stdout.readline().strip()
-    with ResponseStore(folder / "t.sqlite") as store:
+    with ResponseStore(folder / "t") as store:
         llm = LLM(ModelEntry(name="fake", backend="openai", model="fake", base_url=base_url,
                              api_key_env="BENCH_KEY", concurrency=concurrency), store)
         llm.chat([Message("user", "warm-up")])
@@ -58,7 +58,7 @@ def throughput(folder: Path, *, latency: float = 0.05, concurrency: int = 16, n:
 
 
 def cached_rerun(folder: Path, *, n: int = 10_000) -> None:
-    with FakeOpenAIServer(Behaviour()) as server, ResponseStore(folder / "c.sqlite") as store:
+    with FakeOpenAIServer(Behaviour()) as server, ResponseStore(folder / "c") as store:
         llm = LLM(entry(server, 16), store)
         requests = [llm.request([Message("user", f"question {i}")]) for i in range(n)]
         started = time.perf_counter()

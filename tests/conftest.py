@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -119,7 +121,7 @@ def store(tmp_path):
     """An empty response store."""
     from replisuite.llm import ResponseStore
 
-    with ResponseStore(tmp_path / "llm" / "study.sqlite") as opened:
+    with ResponseStore(tmp_path / "llm" / "study") as opened:
         yield opened
 
 
@@ -259,3 +261,13 @@ def rerun_plan(work: Path, env: dict[str, str], targets: list[str], edits: dict[
     by_params = Counter(job.rule for job in jobs if "Params have changed" in job.reason)
     scheduled = {job.rule for job in jobs}
     return by_params, scheduled
+
+
+def logged_llm_counts(work: Path, study: str) -> dict[str, Counter]:
+    """What a study's jobs last sent, per model entry: the counts each job logs (write_llm_provenance)."""
+    totals: dict[str, Counter] = {}
+    for log in sorted((work / "logs" / study).rglob("*.log")):
+        for match in re.finditer(r"model requests of this job: (\{.*\})", log.read_text()):
+            record = json.loads(match.group(1))
+            totals.setdefault(record.pop("entry"), Counter()).update(record)
+    return totals

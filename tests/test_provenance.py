@@ -60,3 +60,25 @@ def test_manifest_lists_hashes_config_seed_software_and_the_run_times_apart(tmp_
 def test_manifest_config_is_json_safe():
     manifest = build_manifest(study="s", inputs=[], config={"p": (1, 2)}, seed=None)
     assert manifest["config"] == {"p": [1, 2]}
+
+
+class _Model:
+    def __init__(self, name, new_calls):
+        self.record = {"entry": name, "backend": "local", "model": "x", "model_versions": ["v1"], "requests": 10,
+                       "unique": 8, "failures": 0, "cache_hits": 8 - new_calls, "new_calls": new_calls, "retries": 0}
+
+    def provenance(self):
+        return dict(self.record)
+
+
+def test_llm_provenance_file_is_the_same_whatever_the_store_held_and_the_log_says_what_was_sent(tmp_path, caplog):
+    caplog.set_level("INFO", logger="replisuite")
+    cold, warm = tmp_path / "cold.json", tmp_path / "warm.json"
+    provenance.write_llm_provenance(cold, [_Model("m", new_calls=8)])
+    provenance.write_llm_provenance(warm, [_Model("m", new_calls=0)])
+    assert cold.read_bytes() == warm.read_bytes()
+    assert json.loads(cold.read_text())[0]["unique"] == 8 and "new_calls" not in cold.read_text()
+    logged = [json.loads(r.getMessage().split(": ", 1)[1]) for r in caplog.records]
+    assert [(entry["new_calls"], entry["cache_hits"]) for entry in logged] == [(8, 0), (0, 8)]
+    merged = provenance.merge_provenance([*json.loads(cold.read_text()), *json.loads(warm.read_text())])
+    assert merged[0]["requests"] == 20 and merged[0]["jobs"] == 2 and "new_calls" not in merged[0]

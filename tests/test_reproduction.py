@@ -133,6 +133,22 @@ def test_the_command_compares_writes_the_table_and_exits_0_even_when_results_dif
     assert table.filter(pl.col("status") != rp.IDENTICAL)["path"].to_list() == ["results/mi/claims.csv"]
 
 
+def test_show_prints_what_the_workflow_compared(tmp_path, monkeypatch, capsys):
+    results = _results(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert rp.main(["show"]) == 1 and "run the workflow first" in capsys.readouterr().err
+    text = rp.write_comparison(rp.compare_with_record(results), results / "reproduction.csv")
+    assert "make record" in text and rp.main(["show"]) == 0 and "make record" in capsys.readouterr().out
+    assert rp.main(["record"]) == 0
+    (results / "mi" / "figures" / "fit.png").write_bytes(b"\x89PNG other")
+    rp.write_comparison(rp.compare_with_record(results), results / "reproduction.csv")
+    capsys.readouterr()
+    assert rp.main(["show"]) == 0
+    out = capsys.readouterr().out
+    assert "differs: results/mi/figures/fit.png (bytes differ)" in out
+    assert [line.split()[:2] for line in out.splitlines()[1:3]] == [["mi", "differs"], ["suite", "identical"]]
+
+
 def test_recorded_copies_are_found_through_the_dvc_lock_and_cache(tmp_path):
     import json
 

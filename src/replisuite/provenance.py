@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.metadata
 import json
+import logging
 import os
 import platform
 import re
@@ -130,8 +131,13 @@ def write_manifest(path: str | os.PathLike[str], **fields: Any) -> dict[str, Any
     return manifest
 
 
-# The request counts an LLM entry reports in its provenance (replisuite.llm.LLM.provenance).
-LLM_COUNTS = ("requests", "unique", "cache_hits", "new_calls", "failures", "retries")
+# The request counts an LLM entry reports (replisuite.llm.LLM.provenance). The first three are
+# content: what the job asked, whatever the store held. The others say what this run had to send
+# (a rerun with a warm store sends nothing): they go to the job's log, not to the provenance file,
+# so an identical rerun leaves every file under results/ unchanged (DVC sees no change).
+LLM_COUNTS = ("requests", "unique", "failures", "cache_hits", "new_calls", "retries")
+LLM_CONTENT_COUNTS = LLM_COUNTS[:3]
+LLM_RUN_COUNTS = LLM_COUNTS[3:]
 
 
 def merge_provenance(entries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -145,13 +151,20 @@ def merge_provenance(entries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any
         else:
             target = merged[name]
             for key in LLM_COUNTS:
-                target[key] += entry[key]
+                if key in target:
+                    target[key] += entry[key]
             target["model_versions"] |= set(entry["model_versions"])
         merged[name]["jobs"] += 1
     return [{**m, "model_versions": sorted(m["model_versions"])} for m in merged.values()]
 
 
 def write_llm_provenance(path: str | os.PathLike[str], models: Sequence[Any]) -> None:
-    """A job's record of the model entries it ran (each :meth:`replisuite.llm.LLM.provenance`), for the manifest."""
+    """A job's record of the model entries it ran (each :meth:`replisuite.llm.LLM.provenance`), for the
+    manifest. What this run sent (:data:`LLM_RUN_COUNTS`) is logged, one JSON line per entry
+    (``model requests of this job: {...}``), and left out of the file."""
+    records = [model.provenance() for model in models]
+    for record in records:
+        logging.getLogger("replisuite").info(
+            "model requests of this job: %s", json.dumps({"entry": record["entry"], **{k: record[k] for k in LLM_COUNTS}}))
     with atomic_open(path) as handle:
-        json.dump([model.provenance() for model in models], handle, indent=2)
+        json.dump([{k: v for k, v in record.items() if k not in LLM_RUN_COUNTS} for record in records], handle, indent=2)

@@ -15,8 +15,9 @@ commit and the machine), the per-job model records under ``llm/`` (their cache-h
 on what the response store held) and the comparison itself.
 
 ``python -m replisuite.reproduction record`` writes the record, ``compare`` prints the per-study
-table and writes :data:`COMPARISON`; ``compare`` exits 0 whatever it finds (also without a record),
-and 1 only when a record cannot be read.
+table and writes :data:`COMPARISON` (the workflow's last job, ``compare_with_record``, does the same
+for the report) and ``show`` prints that table again; ``compare`` exits 0 whatever it finds (also
+without a record), and 1 only when a record cannot be read.
 """
 
 from __future__ import annotations
@@ -246,13 +247,36 @@ def format_verdicts(verdicts: pl.DataFrame, comparison: pl.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def compare_with_record(results: str | Path = "results", *, digits: int = DIGITS, lock: str | Path = "dvc.lock",
+                        cache: str | Path = ".dvc/cache") -> pl.DataFrame | None:
+    """Compare ``results`` with the record inside it (``None`` when nothing is recorded yet)."""
+    results = Path(results)
+    record_path, rounded_path = results / Path(RECORD).name, results / Path(ROUNDED_RECORD).name
+    if not record_path.is_file():
+        return None
+    rounded = read_record(rounded_path) if rounded_path.is_file() else {}
+    return compare(read_record(record_path), results=results, rounded=rounded,
+                   recorded_copies=dvc_cached_copies(lock, cache), digits=digits)
+
+
+def write_comparison(comparison: pl.DataFrame | None, out: str | Path) -> str:
+    """Write the comparison table (an empty one without a record) and return the text a reviewer reads."""
+    if comparison is None:
+        write_table(pl.DataFrame(schema=COMPARISON_SCHEMA), out, schema=COMPARISON_SCHEMA)
+        return f"nothing to compare with: no {Path(RECORD).name} (a lab writes it with `make record`)"
+    write_table(comparison, out, schema=COMPARISON_SCHEMA)
+    return format_verdicts(study_verdicts(comparison), comparison)
+
+
 def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m replisuite.reproduction", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     record = commands.add_parser("record", help=f"write {RECORD} and {ROUNDED_RECORD} from results/")
     check = commands.add_parser("compare", help=f"compare results/ with {RECORD}; write {COMPARISON}")
-    for sub in (record, check):
+    show = commands.add_parser("show", help=f"print the per-study verdicts of {COMPARISON} (the workflow writes it)")
+    for sub in (record, check, show):
         sub.add_argument("--results", default="results")
+    for sub in (record, check):
         sub.add_argument("--digits", type=int, default=DIGITS, help="significant digits of 'within tolerance'")
     args = parser.parse_args(list(argv) if argv is not None else None)
     results = Path(args.results)
@@ -262,17 +286,26 @@ def main(argv: Iterable[str] | None = None) -> int:
             files = write_record(results, record=record_path, rounded_record=rounded_path, digits=args.digits)
             print(f"recorded {len(files)} files in {record_path} and {rounded_path}")
             return 0
-        if not record_path.is_file():
-            # nothing recorded yet (a lab's first run): a finding to report, not a failed run
-            print(f"nothing to compare with: {record_path} does not exist (a lab writes it with `make record`)")
-            return 0
-        rounded = read_record(rounded_path) if rounded_path.is_file() else {}
-        comparison = compare(read_record(record_path), results=results, rounded=rounded,
-                             recorded_copies=dvc_cached_copies(), digits=args.digits)
+        if args.command == "show":
+            return _show(results / Path(COMPARISON).name)
+        # nothing recorded yet (a lab's first run) is a finding to report, not a failed run
+        comparison = compare_with_record(results, digits=args.digits)
     except ReproductionError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    write_table(comparison, results / Path(COMPARISON).name, schema=COMPARISON_SCHEMA)
+    print(write_comparison(comparison, results / Path(COMPARISON).name))
+    return 0
+
+
+def _show(path: Path) -> int:
+    if not path.is_file():
+        print(f"error: {path} does not exist: run the workflow first (its last job compares with the record)",
+              file=sys.stderr)
+        return 1
+    comparison = pl.read_csv(path, schema=COMPARISON_SCHEMA)
+    if comparison.is_empty():
+        print(f"nothing to compare with: no {Path(RECORD).name} (a lab writes it with `make record`)")
+        return 0
     print(format_verdicts(study_verdicts(comparison), comparison))
     return 0
 

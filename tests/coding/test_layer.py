@@ -237,7 +237,7 @@ def test_a_killed_coding_job_resumes_without_resending_stored_requests(tmp_path,
         calls.append(request.key)
         return json.dumps({"codes": [{"code": "seeking_formal", "span": "I rang the helpline"}]})
 
-    path = tmp_path / "care.sqlite"
+    path = tmp_path / "care"
     with ResponseStore(path) as store, pytest.raises((RunFailedError, LLMError)):
         code_units(LLM(ModelEntry(name="m", backend="scripted", model="m"), store,
                        backend=ScriptedBackend(dies_after_three, max_concurrency=1)), book, units,

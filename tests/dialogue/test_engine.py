@@ -247,7 +247,7 @@ Engine(protocol, {{"counsellor": llm, "client": llm}}, seed=5, instruments=instr
 
 
 def test_a_killed_run_resumes_turn_by_turn_without_resending_stored_turns(tmp_path):
-    path = tmp_path / "roleplay.sqlite"
+    path = tmp_path / "roleplay"
     script = KILLED_RUN.format(repo=str(REPO), kill_after=10, store=str(path))
     completed = subprocess.run([sys.executable, "-c", script], cwd=REPO, check=False,
                                env={**os.environ, "PYTHONPATH": str(REPO / "src")})

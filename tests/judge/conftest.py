@@ -26,7 +26,7 @@ class LoglikDouble:
 
 @pytest.fixture
 def store(tmp_path):
-    with ResponseStore(tmp_path / "judge.sqlite") as opened:
+    with ResponseStore(tmp_path / "judge") as opened:
         yield opened
 
 

@@ -87,7 +87,7 @@ def test_multi_token_options_are_scored_in_one_pass(backend, tmp_path):
     from replisuite.llm import ResponseStore
 
     options = ["Strongly disagree", "Somewhat disagree", "Somewhat agree", "Strongly agree"]
-    with ResponseStore(tmp_path / "s.sqlite") as store:
+    with ResponseStore(tmp_path / "s") as store:
         llm = LLM(ModelEntry(name="smol", backend="local", model=local.SMOLLM2_MODEL), store, backend)
         choice = llm.choose([Message("user", "I enjoy sunny days. Do you agree?")], options)
         assert choice.method == "loglik" and len(choice.scores) == 4

@@ -98,7 +98,7 @@ def test_open_study_models_uses_one_store_per_study(tmp_path):
     section = {"store_dir": str(tmp_path / "llm"), "models": {
         "r": {"backend": "replay", "model": "m"}, "l": {"backend": "local", "model": "SmolLM2-135M-Instruct"}}}
     store, models = open_study_models(section, "stigma", ["r", "l"], threads=3)
-    assert store.path == tmp_path / "llm" / "stigma.sqlite" and models["r"].entry.model == "m"
+    assert store.path == tmp_path / "llm" / "stigma" and models["r"].entry.model == "m"
     assert models["l"].entry.threads == 3 and models["r"].entry.threads is None
     store.close()
     with pytest.raises(LLMError, match=r"unknown model entries \['gpt'\]"):
@@ -111,8 +111,8 @@ def test_cli_exports_and_imports(store, tmp_path, capsys):
     request = LLM(ModelEntry(name="r", backend="replay", model="m"), store).request([Message("user", "q")])
     store.put(Response(request, "a", None, None, None, {}, 0.0, "2025-01-01T00:00:00+00:00", "imported"))
     assert main(["export", str(store.path), str(tmp_path / "e.jsonl")]) == 0
-    assert main(["import", str(tmp_path / "copy.sqlite"), str(tmp_path / "e.jsonl")]) == 0
-    assert main(["stats", str(tmp_path / "copy.sqlite")]) == 0
+    assert main(["import", str(tmp_path / "copy"), str(tmp_path / "e.jsonl")]) == 0
+    assert main(["stats", str(tmp_path / "copy")]) == 0
     out = capsys.readouterr().out
     assert "1 answers written" in out and "1 new answers" in out and "replay\tm\t1" in out
 
@@ -133,11 +133,11 @@ def test_cli_reports_a_corrupt_store_without_a_traceback(tmp_path):
     import subprocess
     import sys
 
-    broken = tmp_path / "broken.sqlite"
+    broken = tmp_path / "broken"
     broken.write_bytes(b"this is not a database" * 100)
     done = subprocess.run([sys.executable, "-m", "replisuite.llm", "stats", str(broken)], capture_output=True, text=True)
     assert done.returncode == 1 and "Traceback" not in done.stderr
-    assert done.stderr.startswith("error: ") and "broken.sqlite: not a usable response store" in done.stderr
+    assert done.stderr.startswith("error: ") and "broken: not a usable response store" in done.stderr
     debug = subprocess.run([sys.executable, "-m", "replisuite.llm", "--debug", "stats", str(broken)],
                            capture_output=True, text=True)
     assert debug.returncode == 1 and "Traceback" in debug.stderr
@@ -146,7 +146,7 @@ def test_cli_reports_a_corrupt_store_without_a_traceback(tmp_path):
 def test_cli_on_a_store_that_does_not_exist_says_so_and_creates_nothing(tmp_path, capsys):
     from replisuite.llm.__main__ import main
 
-    missing = tmp_path / "nowhere" / "study.sqlite"
+    missing = tmp_path / "nowhere" / "study"
     for command in (["stats", str(missing)], ["export", str(missing), str(tmp_path / "out.jsonl")]):
         assert main(command) == 1
         assert "no response store there" in capsys.readouterr().err

@@ -60,7 +60,7 @@ def test_the_tuned_model_loads_as_a_local_entry_with_its_own_cache_keys(trained,
     tuned = ModelEntry.from_config("tuned", {"backend": "local", "model": "SmolLM2-135M-Instruct", "threads": 2,
                                              "adapter": str(folder)})
     assert tuned.request_model == f"SmolLM2-135M-Instruct+lora:{adapter_digest(folder)}"
-    with ResponseStore(tmp_path / "store.sqlite") as store:
+    with ResponseStore(tmp_path / "store") as store:
         models = {e.name: LLM(e, store) for e in (base, tuned)}
         messages = [Message("user", PAIRS[7]["prompt"][0]["content"])]
         options = [PAIRS[7]["chosen"], PAIRS[7]["rejected"]]

@@ -58,7 +58,7 @@ def test_answer_parsing_and_agreement_reproduce_every_published_record(raw, stud
 
 def test_replayed_stigma_codes_equal_the_published_table_row_for_row(raw, study, stimuli, protocol, tmp_path, project_config):
     frames = []
-    with ResponseStore(tmp_path / "stigma.sqlite") as store:
+    with ResponseStore(tmp_path / "stigma") as store:
         for name, files in study["published"].items():
             llm = LLM(entry(project_config, name), store)
             for condition, source in files["stigma"].items():
@@ -96,7 +96,7 @@ def test_rebuilt_judge_prompts_equal_the_published_ones(raw, study, protocol):
 
 def test_appropriateness_from_raw_records_equals_the_published_table(raw, study, tmp_path, project_config):
     frames = []
-    with ResponseStore(tmp_path / "judge.sqlite") as store:
+    with ResponseStore(tmp_path / "judge") as store:
         judge = LLM(entry(project_config, study["published_judge"]), store)
         for name, files in study["published"].items():
             for condition, source in files["interjections"].items():

@@ -369,13 +369,13 @@ def test_generation_killed_mid_run_resumes_without_resending_stored_turns(tmp_pa
         assert process.wait(timeout=120) == -signal.SIGKILL
         assert not Path(paths["out"]).exists()                     # no partial transcripts
         sent_before = len(calls)
-        with ResponseStore(tmp_path / "llm" / "trauma.sqlite") as store:
+        with ResponseStore(tmp_path / "llm" / "trauma") as store:
             stored = len(store)
         assert 0 < stored < 16
         monkeypatch.setenv("REPLISUITE_TEST_KEY", "k")
         generate(study, llm, profiles=paths["profiles"], out=paths["out"], provenance_out=paths["provenance"])
     # 2 cases x 2 phases x 2 exchanges x 2 roles = 16 turns; the rerun asks only for the ones not stored
-    with ResponseStore(tmp_path / "llm" / "trauma.sqlite") as store:
+    with ResponseStore(tmp_path / "llm" / "trauma") as store:
         assert len(store) == 16
     assert len(calls) - sent_before == 16 - stored
     records = [json.loads(line) for line in Path(paths["out"]).read_text().splitlines()]

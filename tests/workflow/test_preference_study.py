@@ -100,7 +100,7 @@ def test_dpo_writes_an_adapter_the_tuned_policy_answers_with_and_position_bias_i
     assert log["step"].to_list() == [1, 2]
     (entry,) = json.loads((work / "results/preference/llm/replies_dpo.json").read_text())
     assert entry["adapter"] == "results/preference/adapter" and entry["request_model"].startswith(
-        "SmolLM2-135M-Instruct+lora:") and entry["new_calls"] == 3
+        "SmolLM2-135M-Instruct+lora:") and entry["unique"] == 3
     policy = table(work, "policy_comparison")
     win = policy.filter(pl.col("measure") == "judge win rate of dpo over base").row(0, named=True)
     assert win["estimate"] == 0.5 and "3 ties" in win["note"]

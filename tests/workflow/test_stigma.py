@@ -5,7 +5,7 @@ import json
 import polars as pl
 import pytest
 
-from tests.conftest import real_data_copy, rerun_plan, snakemake
+from tests.conftest import logged_llm_counts, real_data_copy, rerun_plan, snakemake
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 
@@ -56,10 +56,12 @@ def test_manifest_records_models_and_requests(stigma_run):
     entries = {(e["entry"], e["backend"]) for e in manifest["llm"]}
     assert {("gpt-4o", "replay"), ("llama2-70b", "replay"), ("smollm2-135m", "local")} <= entries
     local = [e for e in manifest["llm"] if e["entry"] == "smollm2-135m"]
-    assert sum(e["new_calls"] for e in local) > 0 and all(e["failures"] == 0 for e in local)
+    sent = logged_llm_counts(work, "stigma")
+    assert sent["smollm2-135m"]["new_calls"] > 0 and all(e["failures"] == 0 for e in local)
     assert any(v.startswith("SmolLM2-135M-Instruct.Q4_1.gguf sha256:") for e in local for v in e["model_versions"])
     replayed = [e for e in manifest["llm"] if e["backend"] == "replay"]
-    assert all(e["new_calls"] == 0 and e["cache_hits"] == e["unique"] > 0 for e in replayed)
+    assert all(sent[e["entry"]]["new_calls"] == 0 and sent[e["entry"]]["cache_hits"] == sent[e["entry"]]["unique"] > 0
+               for e in replayed)
     assert any(i["path"].endswith("all_combined.csv") for i in manifest["inputs"])
 
 
@@ -70,8 +72,8 @@ def test_second_run_sends_nothing(stigma_run):
     # Recompute every answer table: all answers come from the store, no new call is made.
     snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default", TARGET,
               "--forcerun", "ask_stigma_questions", "grade_interjections")
-    manifest = json.loads((work / TARGET).read_text())
-    assert all(e["new_calls"] == 0 for e in manifest["llm"]), manifest["llm"]
+    sent = logged_llm_counts(work, "stigma")
+    assert all(counts["new_calls"] == 0 for counts in sent.values()), sent
 
 
 def test_one_config_key_reruns_only_the_jobs_that_read_it(stigma_run):
@@ -107,8 +109,9 @@ def test_adding_a_model_sends_only_its_requests_and_its_key_leaks_nowhere(stigma
         assert server.counters.authorization == {f"Bearer {secret}"}
     manifest = json.loads((work / TARGET).read_text())
     lab = next(e for e in manifest["llm"] if e["entry"] == "lab-model")
-    assert lab["new_calls"] == 32 and lab["model_versions"] == ["fake-model-2026-01-01"]
-    assert all(e["new_calls"] == 0 for e in manifest["llm"] if e["entry"] not in ("lab-model", "smollm2-135m"))
+    sent = logged_llm_counts(work, "stigma")
+    assert sent["lab-model"]["new_calls"] == 32 and lab["model_versions"] == ["fake-model-2026-01-01"]
+    assert all(counts["new_calls"] == 0 for entry, counts in sent.items() if entry not in ("lab-model", "smollm2-135m"))
     assert "lab-model" in set(table(work, "stigma_by_condition.csv")["model"])
     for folder in ("results", "logs", "data/llm", ".snakemake/log"):
         for file in (work / folder).rglob("*"):

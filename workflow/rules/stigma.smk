@@ -23,7 +23,6 @@ except ValueError as error:
     raise WorkflowError(str(error)) from None
 STIGMA_RAW = {name: raw_path(name) for name in referenced_sources(STIGMA)}
 stigma_records = functools.partial(published_record_files, STIGMA, STIGMA_RAW)
-STIGMA_STORE = f"{config['llm']['store_dir']}/stigma.sqlite"
 STIGMA_PUBLISHED = list(STIGMA["published"])
 # The sources each study-level rule reads (its input and its params name only these).
 STIGMA_READS = {

@@ -3,15 +3,18 @@ judge arena pairs, summarise."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import polars as pl
 
-from replisuite.atomic import atomic_open
 from replisuite.judge import analysis, figures
-from replisuite.judge.data import ARENA_SCHEMA, annomi_sessions, arena_questions, stratified_sample
+from replisuite.judge.data import (
+    ARENA_SCHEMA,
+    annomi_sessions,
+    arena_questions,
+    stratified_sample,
+)
 from replisuite.judge.judging import JUDGEMENT_SCHEMA, judge
 from replisuite.judge.pairwise import PAIR_SCHEMA, judge_pairs
 from replisuite.judge.rubrics import PSYCHEVAL, Rubric, published_prompts, resolve
@@ -19,6 +22,7 @@ from replisuite.judge.transcripts import Transcript, render, transcript
 from replisuite.llm import LLM, Message, open_study_models
 from replisuite.llm.models import model_labels
 from replisuite.plotting import apply_style, figure_paths, save_figure
+from replisuite.provenance import write_llm_provenance
 from replisuite.tables import write_table
 
 STUDY = "judge"
@@ -28,8 +32,7 @@ REPLY_SYSTEM = "You are a licensed counsellor answering a question posted by som
 
 
 def _write_provenance(llm: LLM, path: str) -> None:
-    with atomic_open(path) as handle:
-        json.dump([llm.provenance()], handle, indent=2)
+    write_llm_provenance(path, [llm])
 
 
 def study_rubrics(study: Mapping[str, Any], prompt_files: Mapping[str, Sequence[str]]) -> dict[str, Rubric]:

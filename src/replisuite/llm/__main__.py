@@ -1,4 +1,4 @@
-"""Inspect and move response stores: ``python -m replisuite.llm {stats,export,import} ...``."""
+"""Inspect and move response stores: ``python -m replisuite.llm {stats,export,import,compact} ...``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m replisuite.llm", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     stats = commands.add_parser("stats", help="answers per backend and model, and failures")
-    stats.add_argument("store", help="an existing response store (e.g. data/llm/stigma.sqlite)")
+    stats.add_argument("store", help="an existing response store (e.g. data/llm/stigma)")
     export = commands.add_parser("export", help="write answers as JSON lines (for publication)")
     export.add_argument("store", help="an existing response store to read")
     export.add_argument("jsonl", help="the JSON Lines file to write (one answer with its request a line)")
@@ -22,7 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--model", help="only answers of this model id")
     load = commands.add_parser("import", help="add the answers of an exported JSONL file")
     load.add_argument("store", help="the response store to add to (created if it does not exist)")
-    load.add_argument("jsonl", help="a JSON Lines file written by `export`")
+    load.add_argument("jsonl", help="a JSON Lines file written by `export` (or an earlier version's .sqlite store)")
+    compact = commands.add_parser("compact", help="merge a store's shards into one (when no job is writing to it)")
+    compact.add_argument("store", help="an existing response store")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     args = parser.parse_args(argv)
     try:
@@ -35,9 +37,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.command != "import" and not Path(args.store).is_file():
+    if args.command != "import" and not Path(args.store).exists():
         # opening a store creates it: reading one that does not exist must not leave an empty one behind
-        raise StoreError(f"{args.store}: no response store there (a study's store is <llm.store_dir>/<study>.sqlite)")
+        raise StoreError(f"{args.store}: no response store there (a study's store is the folder <llm.store_dir>/<study>)")
     with ResponseStore(args.store) as store:
         if args.command == "stats":
             counts = Counter((r.request.backend, r.request.model) for r in store.iter_responses())
@@ -46,6 +48,8 @@ def _run(args: argparse.Namespace) -> int:
             print(f"failures\t{len(store.failures())}")
         elif args.command == "export":
             print(store.export_jsonl(args.jsonl, backend=args.backend, model=args.model), "answers written")
+        elif args.command == "compact":
+            print(store.compact(), "shards merged into one")
         else:
             print(store.import_jsonl(args.jsonl), "new answers")
     return 0

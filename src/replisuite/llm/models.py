@@ -114,8 +114,8 @@ def make_backend(entry: ModelEntry) -> Backend:
 
 
 def store_path(store_dir: str | os.PathLike[str], study: str) -> Path:
-    """One store per study: ``<store_dir>/<study>.sqlite``."""
-    return Path(store_dir) / f"{study}.sqlite"
+    """One store per study: the folder ``<store_dir>/<study>`` (see :mod:`replisuite.llm.store`)."""
+    return Path(store_dir) / study
 
 
 class LLM:

@@ -1,16 +1,28 @@
-"""The response store: SQLite in WAL mode, keyed by the request hash.
+"""The response store: a folder of append-only shards, one per writing process, keyed by request hash.
 
-One store per study (``data/llm/<study>.sqlite``).  Each answer is committed as soon as it
-arrives, so an interrupted run loses nothing it had received, and several Snakemake jobs may
-write to one store at once (WAL plus a busy timeout serialise their short transactions).
-Failed requests go to a separate table and are never returned as answers.
+One store per study (``data/llm/<study>/``).  Every process that stores something appends to a
+shard of its own (``<host>-<pid>-<time>-<random>.shard``); nobody ever writes to another's file, and
+readers see the union of all shards.  A shard line is ``kind <TAB> key <TAB> created_at <TAB> JSON``:
+opening a store reads the keys only, and a record's JSON is parsed when it is asked for.  That is what makes the store safe where SQLite's locking is
+not: jobs on different nodes of a cluster writing one study's store over NFS, Lustre or GPFS.
+
+* Each batch of answers is written with one ``write`` and ``fsync``-ed before the call returns, so
+  a killed job loses nothing it had received; a line cut short by the kill (no final newline) is
+  ignored on reading.
+* A rerun reads the shards, sends only the requests with no stored answer, and writes a new shard.
+* Two jobs that answered the same request both keep their line; every reader takes the same
+  one (earliest ``created_at``, then shard name), so the first answer wins everywhere.
+* Failed requests are lines of their own and are never returned as answers.
+* ``python -m replisuite.llm compact`` merges the shards into one when no job is writing.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
-import random
+import secrets
+import socket
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -21,95 +33,155 @@ from replisuite.atomic import atomic_open
 from replisuite.llm.requests import Request, Response
 from replisuite.provenance import utc_now
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS responses (
-    key TEXT PRIMARY KEY,
-    backend TEXT NOT NULL,
-    model TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    request TEXT NOT NULL,
-    text TEXT NOT NULL,
-    parsed TEXT,
-    model_version TEXT,
-    fingerprint TEXT,
-    usage TEXT NOT NULL,
-    latency_s REAL NOT NULL,
-    created_at TEXT NOT NULL,
-    origin TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS responses_model ON responses (backend, model);
-CREATE TABLE IF NOT EXISTS failures (
-    key TEXT NOT NULL,
-    backend TEXT NOT NULL,
-    model TEXT NOT NULL,
-    request TEXT NOT NULL,
-    error TEXT NOT NULL,
-    attempts INTEGER NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS embeddings (
-    key TEXT PRIMARY KEY,
-    model TEXT NOT NULL,
-    dim INTEGER NOT NULL,
-    vector BLOB NOT NULL
-);
-"""
+SHARD_SUFFIX = ".shard"
 
 
 class StoreError(RuntimeError):
-    """The store file cannot be used (corrupt, not a database, wrong schema)."""
+    """The store cannot be used (a file where the folder should be, a corrupt shard)."""
 
 
 class ResponseStore:
-    """Answers by request key, persisted in SQLite.
+    """Answers by request key, persisted as a folder of append-only shards.
 
     Parameters
     ----------
     path
-        The database file; created (with its folder) if missing.
-    timeout
-        Seconds to wait for another process's write lock.
+        The store's folder; created (with its parents) if missing.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 60.0) -> None:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self._db = self._open(timeout)
-                return
-            except sqlite3.OperationalError as error:
-                # Switching to WAL and creating the schema can fail at once with "database is
-                # locked" while another job does the same (SQLite's busy handler does not cover
-                # it): jobs opening one study's store together retry until the timeout.
-                if "locked" not in str(error) or time.monotonic() > deadline:
-                    raise self._unusable(error) from error
-                time.sleep(random.uniform(0.05, 0.3))
-            except sqlite3.DatabaseError as error:
-                raise self._unusable(error) from error
+        if self.path.exists() and not self.path.is_dir():
+            raise StoreError(
+                f"{self.path}: not a usable response store (a store is a folder of {SHARD_SUFFIX} shards; this is a "
+                f"file{' (an SQLite store of an earlier version: `python -m replisuite.llm import` reads it)' if _is_sqlite(self.path) else ''})")
+        self.path.mkdir(parents=True, exist_ok=True)
+        # key -> ((created_at, shard name), the record's JSON, parsed into a Response when asked for)
+        self._responses: dict[str, tuple[tuple[str, str], bytes | Response]] = {}
+        self._failures: list[tuple[tuple[str, str], dict[str, Any]]] = []
+        self._embeddings: dict[str, tuple[str, int, bytes]] = {}
+        self._read_up_to: dict[Path, int] = {}
+        self._shard: Path | None = None
+        self._handle = None
+        self.refresh()
 
-    def _open(self, timeout: float) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+    # reading ------------------------------------------------------------------------------
+
+    def shards(self) -> list[Path]:
+        return sorted(self.path.glob(f"*{SHARD_SUFFIX}"))
+
+    def refresh(self) -> None:
+        """Read what the shards gained since the last read (other jobs write while this one runs)."""
+        for shard in self.shards():
+            start = self._read_up_to.get(shard, 0)
+            with open(shard, "rb") as handle:
+                handle.seek(start)
+                data = handle.read()
+            complete = data[: data.rfind(b"\n") + 1]  # a line being written (or cut by a kill) waits
+            offset = start
+            for line in complete.splitlines(keepends=True):
+                self._read_line(shard, offset, line)
+                offset += len(line)
+            self._read_up_to[shard] = offset
+
+    def _read_line(self, shard: Path, offset: int, line: bytes) -> None:
+        if not line.strip():
+            return
         try:
-            if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
-            db.execute("SELECT key FROM responses LIMIT 1").fetchall()
-        except BaseException:
-            db.close()
-            raise
-        return db
+            kind, key, created, payload = line.rstrip(b"\n").split(b"\t", 3)
+            key, created = key.decode(), created.decode()
+            if kind == b"response":
+                order = (created, shard.name)
+                held = self._responses.get(key)
+                if held is None or order < held[0]:
+                    self._responses[key] = (order, payload)
+            elif kind == b"failure":
+                self._failures.append(((created, shard.name), json.loads(payload)))
+            elif kind == b"embedding":
+                if key not in self._embeddings:
+                    record = json.loads(payload)
+                    self._embeddings[key] = (record["model"], record["dim"], base64.b64decode(record["vector"]))
+            else:
+                raise ValueError(f"unknown record kind {kind!r}")
+        except (ValueError, KeyError, TypeError) as error:
+            raise StoreError(f"{shard} (byte {offset}): not a store record ({error}); move the shard aside "
+                             "and rerun (its answers are requested again)") from error
 
-    def _unusable(self, error: Exception) -> StoreError:
-        return StoreError(
-            f"{self.path}: not a usable response store ({error}). If the file is corrupt, "
-            "move it aside (answers can be re-imported from an exported JSONL) and rerun."
-        )
+    def _response(self, key: str) -> Response:
+        held = self._responses[key]
+        if isinstance(held[1], Response):
+            return held[1]
+        try:
+            response = Response.from_dict(json.loads(held[1]))
+        except (ValueError, KeyError, TypeError) as error:
+            raise StoreError(f"{self.path}: the stored answer {key} is not a response record ({error})") from error
+        self._responses[key] = (held[0], response)
+        return response
+
+    def __len__(self) -> int:
+        return len(self._responses)
+
+    def get(self, key: str) -> Response | None:
+        return self.get_many([key]).get(key)
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Response]:
+        """Stored answers for ``keys`` (missing keys are absent from the result)."""
+        keys = list(dict.fromkeys(keys))
+        if any(key not in self._responses for key in keys):
+            self.refresh()
+        return {key: self._response(key) for key in keys if key in self._responses}
+
+    def failures(self) -> list[dict[str, Any]]:
+        names = ("key", "backend", "model", "error", "attempts", "created_at")
+        return [{name: record[name] for name in names} for _, record in sorted(self._failures, key=lambda f: f[0])]
+
+    def iter_responses(self, *, backend: str | None = None, model: str | None = None) -> Iterator[Response]:
+        for key in sorted(self._responses, key=lambda k: (self._responses[k][0][0], k)):
+            response = self._response(key)
+            if (backend is None or response.request.backend == backend) and (model is None or response.request.model == model):
+                yield response
+
+    # writing ------------------------------------------------------------------------------
+
+    def put(self, response: Response) -> bool:
+        """Store an answer; returns False if the key was already stored (first answer wins)."""
+        return self.put_many([response]) == 1
+
+    def put_many(self, responses: Iterable[Response]) -> int:
+        """Store several answers in one write; returns how many were new."""
+        new: dict[str, Response] = {}
+        for response in responses:
+            if response.key not in self._responses and response.key not in new:
+                new[response.key] = response
+        if not new:
+            return 0
+        self._append([_line("response", key, response.created_at, response.to_dict()) for key, response in new.items()])
+        for key, response in new.items():
+            self._responses[key] = ((response.created_at, self._shard.name), response)
+        return len(new)
+
+    def record_failure(self, request: Request, error: str, attempts: int) -> None:
+        record = {"key": request.key, "backend": request.backend, "model": request.model,
+                  "request": request.to_dict(), "error": error, "attempts": attempts, "created_at": utc_now()}
+        self._append([_line("failure", request.key, record["created_at"], record)])
+        self._failures.append(((record["created_at"], self._shard.name), record))
+
+    def _append(self, lines: list[bytes]) -> None:
+        if self._handle is None:
+            name = f"{socket.gethostname()}-{os.getpid()}-{time.time_ns()}-{secrets.token_hex(4)}{SHARD_SUFFIX}"
+            self._shard = self.path / name
+            # a new file in append mode: the mode the user's umask gives, one writer
+            self._handle = open(self._shard, "ab")
+        data = b"".join(lines)
+        self._handle.write(data)
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        self._read_up_to[self._shard] = self._read_up_to.get(self._shard, 0) + len(data)
 
     def close(self) -> None:
-        self._db.close()
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
 
     def __enter__(self) -> ResponseStore:
         return self
@@ -117,75 +189,7 @@ class ResponseStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __len__(self) -> int:
-        return self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
-
-    def get(self, key: str) -> Response | None:
-        row = self._db.execute(f"SELECT {_COLUMNS} FROM responses WHERE key = ?", (key,)).fetchone()
-        return None if row is None else _row_to_response(row)
-
-    def get_many(self, keys: Iterable[str]) -> dict[str, Response]:
-        """Stored answers for ``keys`` (missing keys are absent from the result)."""
-        keys = list(dict.fromkeys(keys))
-        found: dict[str, Response] = {}
-        for start in range(0, len(keys), 900):
-            chunk = keys[start : start + 900]
-            marks = ",".join("?" * len(chunk))
-            for row in self._db.execute(
-                f"SELECT {_COLUMNS} FROM responses WHERE key IN ({marks})", chunk
-            ):
-                found[row[0]] = _row_to_response(row)
-        return found
-
-    def put(self, response: Response) -> bool:
-        """Store an answer; returns False if the key was already stored (first answer wins)."""
-        return self.put_many([response]) == 1
-
-    def put_many(self, responses: Iterable[Response]) -> int:
-        """Store several answers in one transaction; returns how many were new."""
-        rows = [_response_to_row(r) for r in responses]
-        with self._transaction():
-            before = self._db.total_changes
-            self._db.executemany(
-                f"INSERT OR IGNORE INTO responses ({_COLUMNS}) VALUES ({','.join('?' * 13)})", rows
-            )
-            return self._db.total_changes - before
-
-    def record_failure(self, request: Request, error: str, attempts: int) -> None:
-        with self._transaction():
-            self._db.execute(
-                "INSERT INTO failures VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    request.key,
-                    request.backend,
-                    request.model,
-                    json.dumps(request.to_dict()),
-                    error,
-                    attempts,
-                    utc_now(),
-                ),
-            )
-
-    def failures(self) -> list[dict[str, Any]]:
-        rows = self._db.execute(
-            "SELECT key, backend, model, error, attempts, created_at FROM failures ORDER BY rowid"
-        ).fetchall()
-        names = ("key", "backend", "model", "error", "attempts", "created_at")
-        return [dict(zip(names, row)) for row in rows]
-
-    def iter_responses(self, *, backend: str | None = None, model: str | None = None) -> Iterator[Response]:
-        query, args = f"SELECT {_COLUMNS} FROM responses", []
-        conditions = []
-        if backend is not None:
-            conditions.append("backend = ?")
-            args.append(backend)
-        if model is not None:
-            conditions.append("model = ?")
-            args.append(model)
-        if conditions:
-            query += " WHERE " + " AND ".join(conditions)
-        for row in self._db.execute(query + " ORDER BY created_at, key", args):
-            yield _row_to_response(row)
+    # moving answers -----------------------------------------------------------------------
 
     def export_jsonl(self, path: str | os.PathLike[str], **filters: str | None) -> int:
         """Write stored answers (optionally one backend/model) as JSON lines; returns the count."""
@@ -197,7 +201,9 @@ class ResponseStore:
         return count
 
     def import_jsonl(self, path: str | os.PathLike[str]) -> int:
-        """Add the answers of an exported JSONL file; returns how many were new."""
+        """Add the answers of an exported JSONL file (or of an earlier version's SQLite store)."""
+        if _is_sqlite(Path(path)):
+            return self.put_many(_sqlite_responses(Path(path)))
         responses = []
         with open(path) as handle:
             for number, line in enumerate(handle, 1):
@@ -209,76 +215,68 @@ class ResponseStore:
                     raise StoreError(f"{path}:{number}: not a response record ({error})") from error
         return self.put_many(responses)
 
+    def compact(self) -> int:
+        """Merge every shard into one (run it when no job writes to the store); returns the shards merged.
+
+        The merged shard is complete on disk before the others are removed, so an interruption
+        leaves duplicates (harmless: the same answer wins) and never a loss.
+        """
+        self.refresh()
+        shards = self.shards()
+        if len(shards) < 2:
+            return len(shards)
+        self.close()
+        lines = [_line("response", r.key, r.created_at, r.to_dict()) for r in self.iter_responses()]
+        lines += [_line("failure", f["key"], f["created_at"], f) for _, f in sorted(self._failures, key=lambda f: f[0])]
+        lines += [_embedding_line(key, *held) for key, held in sorted(self._embeddings.items())]
+        merged = self.path / f"compacted-{time.time_ns()}{SHARD_SUFFIX}"
+        with atomic_open(merged, "wb") as handle:
+            handle.writelines(lines)
+        for shard in shards:
+            shard.unlink()
+        self._read_up_to = {merged: merged.stat().st_size}
+        return len(shards)
+
     # embeddings ---------------------------------------------------------------------------
 
     def get_embeddings(self, keys: list[str]) -> dict[str, bytes]:
-        found: dict[str, bytes] = {}
-        for start in range(0, len(keys), 900):
-            chunk = keys[start : start + 900]
-            marks = ",".join("?" * len(chunk))
-            for key, vector in self._db.execute(
-                f"SELECT key, vector FROM embeddings WHERE key IN ({marks})", chunk
-            ):
-                found[key] = vector
-        return found
+        if any(key not in self._embeddings for key in keys):
+            self.refresh()
+        return {key: self._embeddings[key][2] for key in keys if key in self._embeddings}
 
     def put_embeddings(self, model: str, items: Iterable[tuple[str, int, bytes]]) -> None:
-        with self._transaction():
-            self._db.executemany(
-                "INSERT OR IGNORE INTO embeddings VALUES (?, ?, ?, ?)",
-                [(key, model, dim, vector) for key, dim, vector in items],
-            )
-
-    def _transaction(self):
-        return _Transaction(self._db)
+        fresh = {key: (model, dim, vector) for key, dim, vector in items if key not in self._embeddings}
+        if fresh:
+            self._append([_embedding_line(key, *held) for key, held in fresh.items()])
+            self._embeddings.update(fresh)
 
 
-class _Transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    def __enter__(self) -> None:
-        self.db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type, *exc: object) -> None:
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+def _line(kind: str, key: str, created_at: str, record: dict[str, Any]) -> bytes:
+    return f"{kind}\t{key}\t{created_at}\t".encode() + json.dumps(record, ensure_ascii=False, sort_keys=True).encode() + b"\n"
 
 
-_COLUMNS = (
-    "key, backend, model, kind, request, text, parsed, model_version, fingerprint, usage, "
-    "latency_s, created_at, origin"
-)
+def _embedding_line(key: str, model: str, dim: int, vector: bytes) -> bytes:
+    return _line("embedding", key, "", {"model": model, "dim": dim, "vector": base64.b64encode(vector).decode()})
 
 
-def _response_to_row(response: Response) -> tuple:
-    request = response.request
-    return (
-        request.key,
-        request.backend,
-        request.model,
-        request.kind,
-        json.dumps(request.to_dict(), ensure_ascii=False, sort_keys=True),
-        response.text,
-        json.dumps(response.parsed),
-        response.model_version,
-        response.fingerprint,
-        json.dumps(response.usage),
-        response.latency_s,
-        response.created_at,
-        response.origin,
-    )
+def _is_sqlite(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    with open(path, "rb") as handle:
+        return handle.read(16) == b"SQLite format 3\x00"
 
 
-def _row_to_response(row: tuple) -> Response:
-    (_, _, _, _, request, text, parsed, version, fingerprint, usage, latency, created, origin) = row
-    return Response(
-        request=Request.from_dict(json.loads(request)),
-        text=text,
-        parsed=json.loads(parsed) if parsed is not None else None,
-        model_version=version,
-        fingerprint=fingerprint,
-        usage=json.loads(usage),
-        latency_s=latency,
-        created_at=created,
-        origin=origin,
-    )
+def _sqlite_responses(path: Path) -> list[Response]:
+    """The answers of an SQLite store written by an earlier version (read-only)."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT request, text, parsed, model_version, fingerprint, usage, latency_s, created_at, origin "
+                          "FROM responses").fetchall()
+    except sqlite3.DatabaseError as error:
+        raise StoreError(f"{path}: not a readable SQLite response store ({error})") from error
+    finally:
+        db.close()
+    return [Response(request=Request.from_dict(json.loads(request)), text=text,
+                     parsed=json.loads(parsed) if parsed is not None else None, model_version=version,
+                     fingerprint=fingerprint, usage=json.loads(usage), latency_s=latency, created_at=created, origin=origin)
+            for request, text, parsed, version, fingerprint, usage, latency, created, origin in rows]

@@ -13,9 +13,16 @@ from replisuite.instruments import Instrument, load_instrument, shipped
 from replisuite.llm import open_study_models
 from replisuite.llm.models import model_labels
 from replisuite.plotting import apply_style, figure_paths, save_figure
+from replisuite.provenance import write_llm_provenance
 from replisuite.psaich import figures
 from replisuite.psaich.administer import ANSWERS_SCHEMA, administer, stage1
-from replisuite.psaich.analysis import FLOOR_SCHEMA, mode_differences, scores, task_floor, transcript_stats
+from replisuite.psaich.analysis import (
+    FLOOR_SCHEMA,
+    mode_differences,
+    scores,
+    task_floor,
+    transcript_stats,
+)
 from replisuite.psaich.protocol import load_protocol
 from replisuite.tables import write_table
 
@@ -51,8 +58,7 @@ def run(study: Mapping[str, Any], llm_section: Mapping[str, Any], model: str, *,
             for row in sorted(transcript, key=lambda r: (r["seed"], r["session"], r["turn"])):
                 handle.write(json.dumps({"model": model, **row}) + "\n")
         write_table(answers, answers_out, schema=ANSWERS_SCHEMA)
-        with atomic_open(provenance_out) as handle:
-            json.dump([llm.provenance()], handle, indent=2)
+        write_llm_provenance(provenance_out, [llm])
 
 
 def summarise(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, answers: Sequence[str], transcripts: Sequence[str],

@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
 
-from replisuite.atomic import atomic_open, atomic_path
+from replisuite.atomic import atomic_path
 from replisuite.llm import LLM, open_study_models
 from replisuite.llm.models import model_labels
 from replisuite.plotting import apply_style, figure_paths, save_figure
+from replisuite.provenance import write_llm_provenance
 from replisuite.stats import name_seed
 from replisuite.stigma import analysis, figures
-from replisuite.stigma.ask import STIGMA_ANSWERS_SCHEMA, VERDICTS_SCHEMA, ask_interjections, ask_stigma, judge_published
+from replisuite.stigma.ask import (
+    STIGMA_ANSWERS_SCHEMA,
+    VERDICTS_SCHEMA,
+    ask_interjections,
+    ask_stigma,
+    judge_published,
+)
 from replisuite.stigma.interjections import interjection_stimuli
 from replisuite.stigma.records import import_judge_records, import_stigma_records
-from replisuite.stigma.stimuli import check_against_published, load_protocol, read_jsonl, stigma_stimuli
+from replisuite.stigma.stimuli import (
+    check_against_published,
+    load_protocol,
+    read_jsonl,
+    stigma_stimuli,
+)
 from replisuite.stigma.study import published_record_files, stigma_directions
 from replisuite.tables import write_table
 
@@ -62,8 +73,7 @@ def live_sample(stimuli: pl.DataFrame, *, n: int | None, seed: int) -> pl.DataFr
 
 
 def _write_provenance(path: str, models: list[LLM]) -> None:
-    with atomic_open(path) as handle:
-        json.dump([m.provenance() for m in models], handle, indent=2)
+    write_llm_provenance(path, models)
 
 
 def ask_stigma_model(study: Mapping[str, Any], llm_section: Mapping[str, Any], raw: Mapping[str, str], model: str, *,
