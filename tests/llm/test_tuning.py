@@ -80,3 +80,22 @@ def test_an_adapter_folder_without_weights_is_refused_by_name(tmp_path):
         check_adapter(tmp_path)
     with pytest.raises(LLMError, match="only a local entry"):
         ModelEntry.from_config("x", {"backend": "openai", "model": "m", "adapter": str(tmp_path)})
+
+
+def test_the_adapter_config_is_the_same_whatever_the_string_hashing(tmp_path):
+    """PEFT writes target_modules from a set: in the order of PYTHONHASHSEED, unless made canonical."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import json, sys; from replisuite.llm.tuning import canonical_adapter_config; "
+            "p = sys.argv[1]; json.dump({'target_modules': list({'q_proj', 'k_proj', 'v_proj', 'o_proj'}), 'r': 8}, open(p, 'w')); "
+            "canonical_adapter_config(p); print(open(p).read())")
+    outputs = set()
+    for seed in range(6):
+        path = tmp_path / f"c{seed}.json"
+        outputs.add(subprocess.run([sys.executable, "-c", code, str(path)], env={**os.environ, "PYTHONHASHSEED": str(seed)},
+                                   capture_output=True, text=True, check=True).stdout)
+    assert len(outputs) == 1
+    assert '"target_modules": [\n    "k_proj",\n    "o_proj",\n    "q_proj",\n    "v_proj"\n  ]' in outputs.pop()
+

@@ -154,6 +154,7 @@ def train_dpo(pairs: Sequence[Mapping[str, Any]], *, out_dir: str | os.PathLike[
     seconds = time.perf_counter() - started
     evaluation = trainer.evaluate() if eval_pairs else {}
     trainer.model.save_pretrained(str(work / "adapter"))
+    canonical_adapter_config(work / "adapter" / "adapter_config.json")
     if out.exists():
         shutil.rmtree(out)
     os.replace(work / "adapter", out)
@@ -168,6 +169,17 @@ def train_dpo(pairs: Sequence[Mapping[str, Any]], *, out_dir: str | os.PathLike[
                   if isinstance(v, (int, float))}}
     (out / "training.json").write_text(json.dumps(result_summary(summary), indent=2, sort_keys=True) + "\n")
     return training_log(trainer.state.log_history), summary
+
+
+def canonical_adapter_config(path: str | os.PathLike[str]) -> None:
+    """Rewrite PEFT's adapter config with sorted keys and sorted ``target_modules``: PEFT keeps the
+    modules as a set, so the file (and the adapter's digest, and the model id of every request
+    that names it) otherwise changes with the process's string hashing."""
+    path = Path(path)
+    config = json.loads(path.read_text())
+    if isinstance(config.get("target_modules"), list):
+        config["target_modules"] = sorted(config["target_modules"])
+    path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
 def result_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
