@@ -37,8 +37,8 @@ record: install
 test: install
 	$(BIN)/python -m pytest
 
-# Every study end to end on tiny inputs in a scratch copy (.test/smoke.yaml), outputs checked:
-# a few minutes on 2 cores; the results under results/ are not touched.
+# Every study end to end on tiny inputs in a scratch copy (.test/smoke.yaml), outputs checked;
+# the results under results/ are not touched (README, "Tests and benchmarks").
 smoke: install
 	$(BIN)/python -m replisuite.smoke --cores 2
 

@@ -126,7 +126,7 @@ def test_rerun_sends_nothing_and_one_key_reruns_only_its_jobs(coding_run):
     assert by_params == {"summarise_networks": 1}
     by_params, _ = rerun_plan(work, env, TARGETS, {"networks/coder_params/max_tokens": 150})
     assert by_params == {"code_eemm": 2}
-    by_params, scheduled = rerun_plan(work, env, TARGETS, {"care/shots": 2})
+    by_params, scheduled = rerun_plan(work, env, TARGETS, {"care/shots": 3})
     assert by_params == {"code_care_excerpts": 1} and not {"code_eemm", "build_networks"} & scheduled
 
 

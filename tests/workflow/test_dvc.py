@@ -75,7 +75,8 @@ def test_a_clean_clone_with_the_record_and_no_remote_gets_per_study_verdicts(wor
     run(["git", "clone", "-q", str(work), str(clone)], tmp_path, env)
     assert not (clone / ".dvc/config").exists() or "remote" not in (clone / ".dvc/config").read_text()
     snakemake(clone, env, *target)
-    # the same commands as `make reproduce` (the Makefile is checked to run them below)
+    # the comparison `make reproduce` gets from the workflow's last job (compare_with_record runs
+    # compare_with_record + write_comparison, as the command does) and prints with `show`
     done = run([sys.executable, "-m", "replisuite.reproduction", "compare"], clone, env)
     assert re.search(r"^data\s+identical\s", done.stdout, re.M), done.stdout
     # an identical rerun leaves the manifest unchanged too (no times or stamps in it), but for the
@@ -90,5 +91,5 @@ def test_a_clean_clone_with_the_record_and_no_remote_gets_per_study_verdicts(wor
     assert f"differs: {summary.relative_to(clone)}" in done.stdout
 
     recipe = run(["make", "-n", "reproduce"], REPO, env).stdout
-    assert "snakemake --cores" in recipe and "-m replisuite.reproduction compare" in recipe
+    assert "snakemake --cores" in recipe and "-m replisuite.reproduction show" in recipe
     assert "dvc commit" not in recipe
