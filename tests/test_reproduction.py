@@ -165,3 +165,14 @@ def test_recorded_copies_are_found_through_the_dvc_lock_and_cache(tmp_path):
     lock.write_text(f"stages:\n  mi:\n    outs:\n    - path: results/mi\n      md5: {dir_md5}\n")
     copies = rp.dvc_cached_copies(lock, cache)
     assert list(copies) == ["results/mi/tables/t.csv"] and copies["results/mi/tables/t.csv"].read_bytes() == blob
+
+
+def test_record_digests_change_with_the_record(tmp_path, monkeypatch):
+    results = _results(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert rp.record_digests() == {rp.RECORD: None, rp.ROUNDED_RECORD: None}
+    assert rp.main(["record"]) == 0
+    first = rp.record_digests()
+    (results / "mi" / "claims.csv").write_text("claim_id,verdict\nx,not reproduced\n")
+    assert rp.main(["record"]) == 0
+    assert rp.record_digests()[rp.RECORD] != first[rp.RECORD] and None not in first.values()

@@ -247,6 +247,11 @@ def format_verdicts(verdicts: pl.DataFrame, comparison: pl.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def record_digests() -> dict[str, str | None]:
+    """SHA-256 of the record's two files (``None`` for one that does not exist)."""
+    return {name: sha256_file(name) if Path(name).is_file() else None for name in (RECORD, ROUNDED_RECORD)}
+
+
 def compare_with_record(results: str | Path = "results", *, digits: int = DIGITS, lock: str | Path = "dvc.lock",
                         cache: str | Path = ".dvc/cache") -> pl.DataFrame | None:
     """Compare ``results`` with the record inside it (``None`` when nothing is recorded yet)."""

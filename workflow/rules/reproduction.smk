@@ -1,12 +1,6 @@
 # The run's last job: compare every table, figure and claims file with the committed record
 # (results/CHECKSUMS.sha256, written by `make record`) for the report; `make reproduce` prints it.
-from replisuite.data import sha256_file
-from replisuite.reproduction import COMPARISON, RECORD, ROUNDED_RECORD
-
-
-def record_digests():
-    """The record's own digests: a new record (make record) reruns the comparison."""
-    return {name: sha256_file(name) if Path(name).is_file() else None for name in (RECORD, ROUNDED_RECORD)}
+from replisuite.reproduction import COMPARISON, record_digests
 
 
 rule compare_with_record:
@@ -16,6 +10,7 @@ rule compare_with_record:
     output:
         report(COMPARISON, caption="../report/reproduction.rst", category="Reproduction"),
     params:
+        # the record's own digests: a new record (make record) reruns the comparison
         record=record_digests(),
     log:
         "logs/compare_with_record.log",
