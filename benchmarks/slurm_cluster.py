@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO))
 from replisuite.cluster import LocalSlurm, memory_report, missing_programs  # noqa: E402
 from replisuite.llm import ResponseStore  # noqa: E402
 from replisuite.workflow import listed_jobs  # noqa: E402
-from tests.conftest import copy_repo, snakemake  # noqa: E402
+from tests.conftest import copy_repo, small_stigma, snakemake  # noqa: E402
 
 STUDIES = ("data", "trpm4", "stigma")
 SITE_FLAGS = ["--slurm-status-command", "squeue", "--slurm-no-account", "--slurm-init-seconds-before-status-checks", "5"]
@@ -45,10 +45,8 @@ def small_config(studies):
         full = yaml.safe_load((REPO / "config/config.yaml").read_text())
         config = {key: full[key] for key in ("seed", "data", "claims", "llm")}
         if "stigma" in studies:
-            stigma = full["stigma"]
-            stigma["published"] = {name: stigma["published"][name] for name in ("gpt-4o", "llama2-70b")}
-            stigma.update(limit_vignettes=1, limit_interjections=2, n_boot=200, live_max_tokens=12)
-            config["stigma"] = stigma
+            config["stigma"] = full["stigma"]
+            small_stigma(config)
             config["llm"]["models"] = {name: full["llm"]["models"][name] for name in ("smollm2-135m", "gpt-4o", "llama2-70b")}
         else:
             config["llm"]["models"] = {}

@@ -199,6 +199,13 @@ def dvc(work, env, *args, check=True):
     return run([sys.executable, "-m", "dvc", *args], work, env, check=check)
 
 
+def small_stigma(config: dict[str, Any]) -> None:
+    """Stigma at test size: 1 vignette, 2 interjections, the embedded model and two replayed ones."""
+    study = config["stigma"]
+    study["published"] = {name: study["published"][name] for name in ("gpt-4o", "llama2-70b")}
+    study.update(limit_vignettes=1, limit_interjections=2, n_boot=200, live_max_tokens=12)
+
+
 def real_data_copy(tmp_path_factory, name: str, edit_config) -> tuple[Path, dict[str, str]]:
     """A copy of the repository on the real inputs (see `published_mirror`), its config changed
     by ``edit_config(config)``; skips when they cannot be had."""

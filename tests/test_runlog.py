@@ -31,3 +31,20 @@ def test_an_error_in_the_block_is_logged_with_its_traceback_and_raised(tmp_path)
     assert "started" in text and "step failed" in text and "ValueError: bad row 3" in text
     assert not logging.getLogger("replisuite").handlers or all(
         getattr(h, "baseFilename", None) != str(path) for h in logging.getLogger("replisuite").handlers)
+
+
+def test_fetching_a_source_never_withdraws_the_data_studys_manifest(tmp_path, monkeypatch):
+    """On-demand sources (a PsychEval case file for roleplay) are fetched after the data study may
+    have written its manifest (it covers only the sources data.fetch selects): seen in a smoke run
+    as results/data/manifest.json vanishing at the end. Fetch logs are filed outside logs/data/."""
+    import re
+    from pathlib import Path
+
+    rules = (Path(__file__).resolve().parents[1] / "workflow/rules/data.smk").read_text()
+    block = rules[rules.index("rule fetch_source:"):rules.index("rule summarise_sources:")]
+    log = re.search(r'log:\s*"([^"]+)"', block).group(1).format(source="psycheval_case_1", filename="1.json")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results/data").mkdir(parents=True)
+    (tmp_path / "results/data/manifest.json").write_text("{}")
+    withdraw_manifest(log)
+    assert (tmp_path / "results/data/manifest.json").exists(), log

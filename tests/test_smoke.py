@@ -17,6 +17,13 @@ def test_overrides_merge_into_nested_sections_and_lists_replace():
     assert base["trpm4"]["cv"]["repeats"] == 20  # the base is not changed
 
 
+def test_a_key_ending_in_bang_replaces_the_dict_instead_of_merging():
+    base = {"stigma": {"published": {"a": 1, "b": 2, "c": 3}, "n_boot": 9}}
+    result = merged(base, {"stigma": {"published!": {"a": 1}}})
+    assert result == {"stigma": {"published": {"a": 1}, "n_boot": 9}}
+    assert merged(base, {"stigma": {"published": {"a": 5}}})["stigma"]["published"] == {"a": 5, "b": 2, "c": 3}
+
+
 @pytest.mark.parametrize("overrides", [".test/smoke.yaml", "config/larger.yaml"])
 def test_every_override_key_exists_in_the_config_and_the_merge_validates(overrides, tmp_path):
     """A renamed config key must not leave the smoke (or larger) run silently at the default size."""
@@ -25,6 +32,7 @@ def test_every_override_key_exists_in_the_config_and_the_merge_validates(overrid
 
     def unknown(over, base, prefix=""):
         for key, value in over.items():
+            key = key.removesuffix("!")
             if key not in base:
                 yield prefix + key
             elif isinstance(value, dict) and isinstance(base[key], dict):

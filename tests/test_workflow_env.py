@@ -18,3 +18,16 @@ def test_run_start_is_set_once():
     fresh = {}
     configure_environment("/src", fresh)
     assert fresh[RUN_STARTED_ENV].endswith("+00:00")
+
+
+def test_no_rule_asks_for_more_than_one_thread():
+    """Under `--cores 2` a 2-thread job waits until both cores are free, which the greedy scheduler
+    never finds while 1-thread jobs are ready: such jobs ran last, alone, with a core idle (the time
+    budget, README). A site raises threads per rule with `--set-threads`, not in the rules."""
+    import re
+    from pathlib import Path
+
+    rules = Path(__file__).resolve().parents[1] / "workflow/rules"
+    declared = {(path.name, value) for path in rules.glob("*.smk")
+                for value in re.findall(r"^\s+threads:\s*(.+?)\s*$", path.read_text(), flags=re.M)}
+    assert declared and {value for _, value in declared} == {"1"}, sorted(declared)

@@ -29,10 +29,16 @@ SMOKE_CONFIG = ".test/smoke.yaml"
 
 
 def merged(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """``base`` with ``overrides`` merged in: nested dicts merge, any other value replaces."""
+    """``base`` with ``overrides`` merged in: nested dicts merge, any other value replaces.
+
+    A key written with a trailing ``!`` (``published!: {...}``) replaces the base's dict under that
+    key whole instead of merging into it (to keep fewer entries than the base has).
+    """
     result = dict(base)
     for key, value in overrides.items():
-        if isinstance(value, Mapping) and isinstance(result.get(key), Mapping):
+        if key.endswith("!"):
+            result[key[:-1]] = value
+        elif isinstance(value, Mapping) and isinstance(result.get(key), Mapping):
             result[key] = merged(result[key], value)
         else:
             result[key] = value

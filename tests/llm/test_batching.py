@@ -46,6 +46,28 @@ def test_a_failing_batch_is_answered_one_by_one_so_only_the_bad_request_fails(st
     assert len(store) == 4 and [f["error"] for f in store.failures()] == ["refused"]
 
 
+def test_a_transient_error_in_a_batch_is_retried_not_fatal(store):
+    """A batch that hits a dropped connection is answered one by one, each retried with backoff."""
+    from replisuite.llm.backends import TransientError
+    from replisuite.llm.runner import RetryPolicy
+
+    seen = set()
+
+    def respond(request):
+        content = request.messages[-1].content
+        if content not in seen:
+            seen.add(content)
+            raise TransientError("connection dropped")
+        return content.upper()
+
+    backend = ScriptedBatchBackend(respond, batch_size=4)
+    llm = LLM(entry(), store, backend)
+    requests = [llm.request([{"role": "user", "content": c}]) for c in ("a", "b", "c")]
+    result = llm.run(requests, progress=False, retry=RetryPolicy(max_attempts=3, base_s=0.01, cap_s=0.02))
+    assert [r.text for r in result.responses] == ["A", "B", "C"] and result.stats.failures == 0
+    assert result.stats.retries >= 2 and len(store) == 3
+
+
 KILL_SCRIPT = """
 import sys
 from replisuite.llm import LLM, ModelEntry, ResponseStore

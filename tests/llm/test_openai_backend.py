@@ -7,11 +7,13 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import pytest
 
-from replisuite.llm import LLMError, ResponseStore, RetryPolicy, RunFailedError
-from tests.llm.conftest import FAST_RETRY, client, prompts
+from replisuite.llm import LLM, LLMError, ResponseStore, RetryPolicy, RunFailedError
+from replisuite.llm.models import key_variable
+from tests.llm.conftest import FAST_RETRY, client, openai_entry, prompts
 
 KEY = "sk-test-SECRET-123456"
 
@@ -219,7 +221,7 @@ def test_concurrent_requests_share_one_backoff(store, monkeypatch):
             return Completion(text="ok")
 
     class FixedPause(RetryPolicy):
-        def delay(self, attempt, rng):
+        def delay(self, attempt, rng, *, retry_after=None):
             return 0.3
 
     monkeypatch.setenv(SCRIPTED_ENV, "1")
@@ -241,3 +243,58 @@ def test_a_base_url_without_a_key_says_in_the_log_that_no_key_is_sent(fake_serve
     run(client(server, store, api_key_env="NO_SUCH_KEY_VARIABLE"), prompts(1))
     assert any("$NO_SUCH_KEY_VARIABLE is not set, so no API key is sent" in r.getMessage() for r in caplog.records)
     assert server.counters.authorization == {"Bearer not-needed"}
+
+
+def test_a_server_entry_that_names_no_key_variable_never_gets_the_openai_key(fake_server, store, monkeypatch, caplog):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-canary-not-for-this-host")
+    caplog.set_level(logging.INFO, logger="replisuite.llm")
+    server = fake_server()
+    entry = openai_entry(server, api_key_env=None)
+    run(LLM(entry, store), prompts(2))
+    assert server.counters.authorization == {"Bearer not-needed"}
+    assert any("the entry names no api_key_env, so no API key is sent" in r.getMessage() for r in caplog.records)
+    assert key_variable(replace(entry, base_url=None)) == "OPENAI_API_KEY"  # OpenAI itself: its own variable
+    assert key_variable(replace(entry, api_key_env="LAB_KEY")) == "LAB_KEY"
+
+
+def test_a_server_that_keeps_the_stop_sequence_gives_the_same_text_as_one_that_does_not(fake_server, store):
+    """transformers serve keeps the stop sequence in the reply; OpenAI and the local backend do not."""
+    keeps, drops = fake_server(keeps_stop=True), fake_server()
+    texts = []
+    for server in (keeps, drops):
+        llm = client(server, store)
+        texts.append(llm.chat([{"role": "user", "content": "hello"}], stop=["]}"]).text)
+    assert texts[0] == texts[1] == "echo: hello"
+
+
+def test_likelihood_choices_on_a_server_fail_before_any_request_naming_entry_method_and_alternative(fake_server, store):
+    server = fake_server()
+    llm = client(server, store)
+    with pytest.raises(LLMError) as refused:
+        llm.request([{"role": "user", "content": "Agree?"}], options=["yes", "no"], method="loglik")
+    message = str(refused.value)
+    assert "'fake'" in message and server.base_url in message and "'loglik'" in message and "generate" in message
+    with pytest.raises(LLMError, match="prefilled reply"):
+        llm.request([{"role": "user", "content": "Rate it"}], prefill="1: ")
+    assert server.counters.calls == 0
+    assert llm.request([{"role": "user", "content": "Agree?"}], options=["yes", "no"]).method == "parsed"
+
+
+def test_retry_after_is_honoured_when_longer_than_the_backoff(fake_server, store):
+    server = fake_server(fail_first=1, fail_status=429, retry_after="0.6")
+    started = time.monotonic()
+    result = run(client(server, store), prompts(1))  # FAST_RETRY would wait at most 0.05 s
+    assert result.stats.new_calls == 1 and result.stats.retries == 1
+    assert time.monotonic() - started >= 0.6
+
+
+def test_retries_stop_at_the_total_time_bound_and_the_failure_records_its_true_attempts(fake_server, store):
+    server = fake_server(always_status=503)
+    policy = RetryPolicy(max_attempts=100, base_s=0.05, cap_s=0.05, max_total_s=0.5)
+    llm = client(server, store, concurrency=1)
+    started = time.monotonic()
+    result = llm.run([llm.request(m) for m in prompts(1)], retry=policy, progress=False, raise_on_failure=False)
+    assert time.monotonic() - started < 3 and result.responses == [None]
+    [failure] = store.failures()
+    assert failure["attempts"] == server.counters.calls < 100
+    assert f"gave up after {server.counters.calls} attempts" in failure["error"]

@@ -99,3 +99,19 @@ def test_the_adapter_config_is_the_same_whatever_the_string_hashing(tmp_path):
     assert len(outputs) == 1
     assert '"target_modules": [\n    "k_proj",\n    "o_proj",\n    "q_proj",\n    "v_proj"\n  ]' in outputs.pop()
 
+
+
+def test_pairs_whose_prompt_fills_max_length_are_counted_out_and_none_left_is_a_clear_error(capsys):
+    from transformers import AutoTokenizer
+
+    from replisuite.llm.local import local_weights, smollm2_path
+    from replisuite.llm.tuning import fitting_pairs
+
+    tokenizer = AutoTokenizer.from_pretrained(local_weights(str(smollm2_path())))
+    long = {**PAIRS[0], "prompt": [{"role": "user", "content": "I feel sad about everything. " * 40}]}
+    encoded = tokenizer.apply_chat_template(PAIRS[0]["prompt"], add_generation_prompt=True, tokenize=True)
+    prompt_tokens = len(encoded["input_ids"] if hasattr(encoded, "keys") else encoded)
+    kept = fitting_pairs([*PAIRS[:3], long], tokenizer, max_length=prompt_tokens + 20, what="training")
+    assert kept == PAIRS[:3] and "1 of 4 training pairs dropped" in capsys.readouterr().out
+    with pytest.raises(LLMError, match=f"none of the 3 training pairs fits max_length={prompt_tokens}"):
+        fitting_pairs(PAIRS[:3], tokenizer, max_length=prompt_tokens, what="training")

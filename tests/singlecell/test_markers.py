@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy import sparse, stats
 
-from replisuite.singlecell.markers import enrich, rank_genes, significant, themed
+from replisuite.singlecell.markers import enrich, enrich_indexed, index_gene_sets, rank_genes, significant, themed
 
 
 def test_rank_genes_agrees_with_scipy_mann_whitney():
@@ -93,3 +93,29 @@ def test_enrich_agrees_with_gseapy_on_a_random_library():
                            ("combined_score", "Combined Score")]:
         np.testing.assert_allclose(ours[column].to_numpy(), reference[theirs].to_numpy(), rtol=1e-9, err_msg=column)
     assert ours["genes"].to_list() == [";".join(sorted(g.split(";"))) for g in reference["Genes"]]
+
+
+def test_an_index_built_once_gives_each_query_what_enrich_gives():
+    rng = np.random.default_rng(5)
+    universe = [f"G{i:03d}" for i in range(300)]
+    library = {f"T{t}": list(rng.choice(universe + ["NOT_IN_BACKGROUND"], size=rng.integers(3, 40), replace=False))
+               for t in range(60)}
+    background = universe[:250]
+    index = index_gene_sets(library, background)
+    for size in (5, 40, 120):
+        query = list(rng.choice(universe, size=size, replace=False))
+        ours = enrich_indexed(query, index)
+        # the straightforward reading: sets restricted per call, one hypergeometric tail per term
+        expected = []
+        kept = set(query) & set(background)
+        for term, genes in library.items():
+            members = set(genes) & set(background)
+            hits = sorted(members & kept)
+            if hits:
+                p = stats.hypergeom.sf(len(hits) - 1, len(background), len(members), len(kept))
+                expected.append((term, f"{len(hits)}/{len(members)}", p, ";".join(hits)))
+        expected.sort(key=lambda row: (row[2], row[0]))
+        assert ours["term"].to_list() == [row[0] for row in expected]
+        assert ours["overlap"].to_list() == [row[1] for row in expected]
+        assert ours["genes"].to_list() == [row[3] for row in expected]
+        np.testing.assert_allclose(ours["p_value"].to_numpy(), [row[2] for row in expected], rtol=1e-12)

@@ -6,7 +6,7 @@ import pytest
 
 from replisuite.cluster import LocalSlurm, memory_report
 from replisuite.workflow import listed_jobs
-from tests.conftest import snakemake
+from tests.conftest import logged_llm_counts, real_data_copy, small_stigma, snakemake
 from tests.workflow.test_snakemake import outputs_of
 
 pytestmark = [
@@ -36,3 +36,31 @@ def test_jobs_run_through_slurm_and_equal_a_local_run(workdir, tmp_path):
     snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default")
     assert {path: path.read_bytes() for path in outputs_of(work, entries)} == slurm_outputs
     assert (work / "results/data/tables/sources.csv").read_bytes() == table
+
+
+def test_an_llm_study_shares_one_store_across_slurm_jobs_and_a_rerun_sends_nothing(tmp_path_factory):
+    """Stigma's question and interjection jobs, each its own SLURM job, write one study's response
+    store at once (a shard each); a rerun through SLURM with the results gone sends no request."""
+    from replisuite.llm import ResponseStore
+
+    work, env = real_data_copy(tmp_path_factory, "stigma-slurm", small_stigma)
+    target = "results/stigma/manifest.json"
+    with LocalSlurm(work.parent / "cluster") as slurm:
+        env = {**env, "SLURM_CONF": str(slurm.conf)}
+        done = snakemake(work, env, "--profile", "workflow/profiles/slurm", *SITE, target)
+        writers = [job for job in listed_jobs(done.stdout + done.stderr)
+                   if job.rule in ("ask_stigma_questions", "grade_interjections") and "smollm2-135m" in job.wildcards.values()]
+        first = logged_llm_counts(work, "stigma")["smollm2-135m"]
+        with ResponseStore(work / "data/llm/stigma") as store:
+            shards, answers = len(store.shards()), len(store)
+        assert len(writers) >= 2 and shards >= len(writers)  # one shard per job that wrote; nobody shares a file
+        assert first["new_calls"] > 0 and answers >= first["unique"] and first["failures"] == 0
+
+    # the store the SLURM jobs wrote, read whole by a rerun (here local) that finds every answer in it
+    shutil.rmtree(work / "results")
+    shutil.rmtree(work / "logs")
+    snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default", target)
+    again = logged_llm_counts(work, "stigma")["smollm2-135m"]
+    assert again["new_calls"] == 0 and again["cache_hits"] == again["requests"] == first["requests"]
+    with ResponseStore(work / "data/llm/stigma") as store:
+        assert len(store.shards()) == shards and len(store) == answers  # nothing new written

@@ -89,7 +89,7 @@ def test_wrong_hash_fails_names_both_hashes_and_leaves_nothing(workdir):
     (work / "config/sources.yaml").write_text(yaml.safe_dump(sources))
     done = snakemake(work, env, "--cores", "1", "--keep-going", check=False)
     assert done.returncode != 0
-    log = (work / "logs/data/fetch_source" / entries[1]["name"]).rglob("*.log")
+    log = (work / "logs/sources/fetch_source" / entries[1]["name"]).rglob("*.log")
     text = "".join(p.read_text() for p in log)
     assert "f" * 64 in text and good in text and entries[1]["url"] in text
     target = outputs_of(work, entries)[1]
@@ -108,7 +108,7 @@ def test_mirror_without_the_file_fails_clearly(workdir):
     assert done.returncode != 0
     text = "".join(p.read_text() for p in (work / "logs").rglob("*.log"))
     assert "not in the mirror" in text and entries[1]["sha256"] in text
-    assert not outputs_of(work, entries)[1].exists(), failed.stdout[-3000:] + failed.stderr[-3000:]
+    assert not outputs_of(work, entries)[1].exists(), done.stdout[-3000:] + done.stderr[-3000:]
 
 
 def test_unreachable_url_without_mirror_fails_clearly(workdir):
@@ -133,7 +133,7 @@ def test_a_failed_rerun_withdraws_the_manifest_instead_of_leaving_it_describing_
     (work / "config/sources.yaml").write_text(yaml.safe_dump(sources))
     failed = snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default", check=False)
     assert failed.returncode != 0 and "f" * 64 in failed.stdout + failed.stderr + "".join(
-        p.read_text() for p in (work / "logs/data/fetch_source").rglob("*.log"))
+        p.read_text() for p in (work / "logs/sources/fetch_source").rglob("*.log"))
     assert not outputs_of(work, entries)[1].exists(), failed.stdout[-3000:] + failed.stderr[-3000:]
     assert not (work / "results/data/manifest.json").exists()   # nothing claims the study is complete
     sources["sources"][1]["sha256"] = entries[1]["sha256"]

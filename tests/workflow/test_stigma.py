@@ -5,7 +5,7 @@ import json
 import polars as pl
 import pytest
 
-from tests.conftest import logged_llm_counts, real_data_copy, rerun_plan, snakemake
+from tests.conftest import logged_llm_counts, real_data_copy, rerun_plan, small_stigma, snakemake
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 
@@ -14,12 +14,7 @@ TARGET = "results/stigma/manifest.json"
 
 @pytest.fixture(scope="module")
 def stigma_run(tmp_path_factory):
-    def small(config):
-        study = config["stigma"]
-        study["published"] = {name: study["published"][name] for name in ("gpt-4o", "llama2-70b")}
-        study.update(limit_vignettes=1, limit_interjections=2, n_boot=200, live_max_tokens=12)
-
-    work, env = real_data_copy(tmp_path_factory, "stigma", small)
+    work, env = real_data_copy(tmp_path_factory, "stigma", small_stigma)
     first = snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default", TARGET)
     return work, env, first
 

@@ -1,15 +1,18 @@
 # Data sources: every declared input is fetched (or read from the mirror) with its hash verified.
 
 
+# Fetch logs live under logs/sources/, not logs/data/: a job withdraws the manifest of the study
+# its log is filed under (replisuite.runlog), and an on-demand source fetched for another study
+# (e.g. a PsychEval case file for roleplay) after the data study finished must not withdraw data's.
 rule fetch_source:
     output:
         f"{RAW_DIR}/{{source}}/{{filename}}",
     params:
         source=lambda wildcards: vars(SOURCES[wildcards.source]),
     log:
-        "logs/data/fetch_source/{source}/{filename}.log",
+        "logs/sources/fetch_source/{source}/{filename}.log",
     benchmark:
-        "logs/data/fetch_source/{source}/{filename}.benchmark.tsv"
+        "logs/sources/fetch_source/{source}/{filename}.benchmark.tsv"
     wildcard_constraints:
         source="|".join(map(re.escape, SOURCES)),
         filename="[^/]+",

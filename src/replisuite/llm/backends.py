@@ -17,7 +17,14 @@ class LLMError(RuntimeError):
 
 
 class TransientError(RuntimeError):
-    """A request failed in a way worth retrying (429, 5xx, timeout, dropped connection)."""
+    """A request failed in a way worth retrying (429, 5xx, timeout, dropped connection).
+
+    ``retry_after``: the seconds the server asked to wait (its ``Retry-After`` header), if any.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ReplayMissingError(LLMError):

@@ -31,6 +31,10 @@ class Behaviour:
     model_version: str = "fake-model-2026-01-01"
     fingerprint: str = "fp_fake"
     respond: Callable[[dict], str] | None = None
+    # transformers serve (5.24) ends a reply at a stop sequence but keeps the sequence in the text;
+    # OpenAI leaves it out. True: answer "<reply> <first stop> trailing" as such a server would.
+    keeps_stop: bool = False
+    retry_after: str | None = None  # Retry-After header sent with a failure status
 
 
 @dataclass
@@ -119,6 +123,9 @@ class FakeOpenAIServer:
             # Echo the Authorization header, as a careless proxy might: the client must redact it.
             payload = {"error": {"message": f"status {status}; saw {handler.headers.get('Authorization')}", "type": "test"}}
         else:
+            content = behaviour.respond(body) if behaviour.respond else f"echo: {prompt}"
+            if behaviour.keeps_stop and body.get("stop"):
+                content = f"{content}{body['stop'][0]}"
             payload = {
                 "id": f"chatcmpl-{attempt}",
                 "object": "chat.completion",
@@ -126,13 +133,14 @@ class FakeOpenAIServer:
                 "model": behaviour.model_version,
                 "system_fingerprint": behaviour.fingerprint,
                 "choices": [
-                    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant",
-                                 "content": behaviour.respond(body) if behaviour.respond else f"echo: {prompt}"}}
+                    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
                 ],
                 "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": 2, "total_tokens": len(prompt.split()) + 2},
             }
         data = json.dumps(payload).encode()
         handler.send_response(status)
+        if status != 200 and behaviour.retry_after is not None:
+            handler.send_header("Retry-After", behaviour.retry_after)
         handler.send_header("Content-Type", "application/json")
         handler.send_header("Content-Length", str(len(data)))
         handler.end_headers()

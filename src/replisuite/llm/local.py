@@ -61,11 +61,18 @@ def smollm2_path() -> Path:
 CACHE_ENV = "REPLISUITE_MODEL_CACHE"
 
 
+@functools.cache
+def weights_digest(path: str | None = None) -> str:
+    """The first 16 hex digits of the SHA-256 of a GGUF weights file (default: the embedded SmolLM2's),
+    once per process: request keys carry it, so other weights never replay these answers."""
+    return sha256_file(path or smollm2_path())[:16]
+
+
 def converted_path(path: str) -> Path:
     """Where the de-quantised float32 copy of a GGUF file lives (``$REPLISUITE_MODEL_CACHE``, default
     ``~/.cache/replisuite/models``), named by the GGUF file's hash."""
     root = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "replisuite" / "models")
-    return root / f"{Path(path).stem}-{sha256_file(path)[:16]}"
+    return root / f"{Path(path).stem}-{weights_digest(str(path))}"
 
 
 def _convert(path: str, target: Path) -> None:
@@ -126,7 +133,7 @@ def _load(path: str, adapter: str | None = None):
 
 @functools.cache
 def _version(path: str, adapter: str | None = None) -> str:
-    base = f"{os.path.basename(path)} sha256:{sha256_file(path)[:16]}"
+    base = f"{os.path.basename(path)} sha256:{weights_digest(path)}"
     if not adapter:
         return base
     from replisuite.llm.tuning import adapter_digest

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from replisuite.llm.backends import Backend, LLMError, ReplayBackend
 from replisuite.llm.requests import Choice, GenerationParams, Message, Request, Response
@@ -16,6 +17,8 @@ from replisuite.llm.store import ResponseStore
 from replisuite.provenance import LLM_COUNTS
 
 BACKENDS = ("local", "openai", "replay", "scripted")
+# GenerationParams fields for which an explicit None is a value (no seed; the server's top_p)
+NULLABLE_PARAMS = ("seed", "top_p")
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,9 @@ class ModelEntry:
     concurrency, rate_limit_per_minute, max_attempts
         How the runner sends requests.
     base_url, api_key_env, timeout
-        For ``openai``: server, name of the variable holding the key, seconds per request.
+        For ``openai``: server, name of the variable holding the key, seconds per request. With a
+        ``base_url``, a key is sent only from a variable the entry names; without one (OpenAI
+        itself), ``api_key_env`` defaults to ``OPENAI_API_KEY``.
     threads, batch_size
         For ``local``: torch threads; requests answered in one batch (default: the backend's).
     adapter
@@ -54,7 +59,7 @@ class ModelEntry:
     rate_limit_per_minute: float | None = None
     max_attempts: int = 6
     base_url: str | None = None
-    api_key_env: str = "OPENAI_API_KEY"
+    api_key_env: str | None = None
     timeout: float = 60.0
     threads: int | None = None
     batch_size: int | None = None
@@ -68,6 +73,17 @@ class ModelEntry:
         from replisuite.llm.tuning import adapter_digest
 
         return f"{self.model}+lora:{adapter_digest(self.adapter)}"
+
+    @property
+    def server(self) -> str:
+        """What answers besides the model id, as request keys hold it (see `Request.server`)."""
+        if self.backend == "openai":
+            return normalised_url(self.base_url) if self.base_url else ""
+        if self.backend == "local":
+            from replisuite.llm.local import weights_digest
+
+            return f"weights:sha256:{weights_digest()}"
+        return ""
 
     @classmethod
     def from_config(cls, name: str, values: Mapping[str, Any]) -> ModelEntry:
@@ -86,6 +102,17 @@ class ModelEntry:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
+def normalised_url(url: str) -> str:
+    """``url`` as request keys hold it: scheme and host lower-cased, a default port and a trailing
+    slash dropped (``HTTP://Host:80/v1/`` -> ``http://host/v1``)."""
+    parts = urlsplit(url.strip())
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    port = parts.port
+    if port is not None and (scheme, port) not in (("http", 80), ("https", 443)):
+        host = f"{host}:{port}"
+    return urlunsplit((scheme, host, parts.path.rstrip("/"), parts.query, ""))
+
+
 def load_models(section: Mapping[str, Any]) -> dict[str, ModelEntry]:
     """Parse ``config['llm']['models']``."""
     return {name: ModelEntry.from_config(name, values) for name, values in (section.get("models") or {}).items()}
@@ -102,7 +129,7 @@ def make_backend(entry: ModelEntry) -> Backend:
         from replisuite.llm.openai_compat import OpenAIBackend
 
         return OpenAIBackend(
-            base_url=entry.base_url, api_key_env=entry.api_key_env, timeout=entry.timeout,
+            base_url=entry.base_url, api_key_env=key_variable(entry), timeout=entry.timeout,
             max_concurrency=entry.concurrency,
         )
     if entry.backend == "replay":
@@ -111,6 +138,15 @@ def make_backend(entry: ModelEntry) -> Backend:
         f"model entry {entry.name!r}: backend {entry.backend!r} cannot be built from config "
         "(the scripted backend is a test double, constructed by tests only)"
     )
+
+
+def key_variable(entry: ModelEntry) -> str | None:
+    """The variable an entry's API key is read from: the one it names; ``OPENAI_API_KEY`` for
+    OpenAI itself (no ``base_url``); none for another server that names none, so that a user's
+    OpenAI key is never sent to a host the user did not give it to."""
+    if entry.api_key_env:
+        return entry.api_key_env
+    return None if entry.base_url else "OPENAI_API_KEY"
 
 
 def store_path(store_dir: str | os.PathLike[str], study: str) -> Path:
@@ -152,13 +188,24 @@ class LLM:
         sample: str = "",
         **params: Any,
     ) -> Request:
-        """Build a request with this entry's backend, model and default parameters."""
-        merged = replace(self.entry.params, **{k: v for k, v in params.items() if v is not None})
+        """Build a request with this entry's backend, model and default parameters.
+
+        A parameter given as ``None`` unsets the entry's value where ``None`` means something
+        (``seed``, ``top_p``: no seed, the server's default); for the others it means "not given".
+        """
+        merged = replace(self.entry.params, **{k: v for k, v in params.items() if v is not None or k in NULLABLE_PARAMS})
         if isinstance(merged.stop, list):
             merged = replace(merged, stop=tuple(merged.stop))
         kind = "choose" if options else "chat"
         if kind == "choose" and method is None:
             method = "loglik" if self.entry.backend == "local" else "parsed"
+        if self.entry.backend == "openai" and (kind == "choose" and method == "loglik" or prefill):
+            what = "scoring options by likelihood (method 'loglik')" if not prefill else "continuing a prefilled reply"
+            raise LLMError(
+                f"model entry {self.entry.name!r} ({self.entry.base_url or 'api.openai.com'}): {what} needs the "
+                "model's token log-probabilities, which an OpenAI-compatible chat server does not give here; set "
+                "this study's method for the entry to the generating one ('generate' or 'parsed', e.g. "
+                f"answer_method: {{{self.entry.name}: generate}}), which parses the reply strictly")
         return Request(
             kind=kind,
             backend=self.entry.backend,
@@ -169,6 +216,7 @@ class LLM:
             method=method or "",
             prefill=prefill,
             sample=sample,
+            server=self.entry.server,
         )
 
     def run(self, requests: Sequence[Request], **options: Any) -> RunResult:
@@ -222,6 +270,7 @@ class LLM:
             "model_versions": sorted(self.model_versions),
             "params": asdict(self.entry.params),
             "base_url": self.entry.base_url,
+            "server": self.entry.server,
             **{k: int(self.totals.get(k, 0)) for k in LLM_COUNTS},
         }
 

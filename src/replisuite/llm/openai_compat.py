@@ -15,6 +15,31 @@ PLACEHOLDER_KEY = "not-needed"   # local servers (vLLM, Ollama, llama.cpp, trans
 log = logging.getLogger("replisuite.llm")
 
 
+def retry_after(response) -> float | None:
+    """Seconds a ``Retry-After`` header asks for (delta-seconds or an HTTP date), else None."""
+    value = response.headers.get("retry-after") if response is not None else None
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def without_stop(text: str, stop: tuple[str, ...] | list[str]) -> str:
+    """``text`` cut before the first stop sequence: OpenAI leaves the sequence out of the reply,
+    some servers (transformers serve) keep it; the local backend leaves it out too."""
+    for sequence in stop:
+        if sequence:
+            text = text.split(sequence, 1)[0]
+    return text
+
+
 class OpenAIBackend:
     """Chat completions through the ``openai`` client.
 
@@ -23,8 +48,8 @@ class OpenAIBackend:
     base_url
         Server URL (``http://localhost:8000/v1`` for vLLM); ``None`` means api.openai.com.
     api_key_env
-        Name of the environment variable holding the key.  Keys never come from config
-        files, and never appear in errors, logs or outputs.
+        Name of the environment variable holding the key (``None``: send no key; needs a
+        ``base_url``).  Keys never come from config files, and never appear in errors, logs or outputs.
     timeout
         Seconds per request.
     max_concurrency
@@ -37,18 +62,19 @@ class OpenAIBackend:
         self,
         *,
         base_url: str | None = None,
-        api_key_env: str = "OPENAI_API_KEY",
+        api_key_env: str | None = "OPENAI_API_KEY",
         timeout: float = 60.0,
         max_concurrency: int = 8,
     ) -> None:
         import openai
 
-        key = os.environ.get(api_key_env)
+        key = os.environ.get(api_key_env) if api_key_env else None
         if not key:
             if base_url is None:
-                raise LLMError(f"the openai backend needs an API key in ${api_key_env}")
-            log.info("%s: $%s is not set, so no API key is sent (the Authorization header carries the "
-                     "placeholder %r, which local servers accept)", base_url, api_key_env, PLACEHOLDER_KEY)
+                raise LLMError(f"the openai backend needs an API key in ${api_key_env or 'OPENAI_API_KEY'}")
+            why = f"${api_key_env} is not set" if api_key_env else "the entry names no api_key_env"
+            log.info("%s: %s, so no API key is sent (the Authorization header carries the placeholder %r, "
+                     "which local servers accept)", base_url, why, PLACEHOLDER_KEY)
             key = PLACEHOLDER_KEY
         self._secret = key if key != PLACEHOLDER_KEY else ""
         self.base_url = base_url
@@ -101,11 +127,13 @@ class OpenAIBackend:
         except self._openai.APIStatusError as error:
             message = self._redact(f"HTTP {error.status_code} from {self.base_url or 'api.openai.com'}: {error.message}")
             if error.status_code >= 500 or error.status_code in RETRYABLE_STATUS:
-                raise TransientError(message) from None
+                raise TransientError(message, retry_after=retry_after(error.response)) from None
             raise LLMError(f"{request.describe()}: {message}") from None
         except (self._openai.APITimeoutError, self._openai.APIConnectionError) as error:
             raise TransientError(self._redact(f"{type(error).__name__}: {error}")) from None
-        text = reply.choices[0].message.content or ""
+        if not reply.choices:
+            raise LLMError(f"{request.describe()}: the server at {self.base_url or 'api.openai.com'} answered with no choices")
+        text = without_stop(reply.choices[0].message.content or "", params.stop)
         return Completion(
             text=text,
             parsed=parse_choice(text, request.options) if request.kind == "choose" else None,

@@ -71,6 +71,11 @@ class Request:
         Tells apart repeated draws of an otherwise identical request (e.g. a published record
         of the same prompt sent twice, answered differently). Part of the key, never sent to
         the model; empty for ordinary requests, which are then asked once and shared.
+    server
+        What answers besides the model id: the normalised ``base_url`` of an OpenAI-compatible
+        server, or the digest of a local model's weights file (``weights:sha256:...``). Part of
+        the key, so a different server or weights file never replays another's answers; empty
+        for OpenAI itself and for replayed records.
     """
 
     kind: Kind
@@ -82,6 +87,7 @@ class Request:
     method: str = ""
     prefill: str = ""
     sample: str = ""
+    server: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in ("chat", "choose"):
@@ -109,17 +115,18 @@ class Request:
             method=values.get("method", ""),
             prefill=values.get("prefill", ""),
             sample=values.get("sample", ""),
+            server=values.get("server", ""),
         )
 
     @functools.cached_property
     def key(self) -> str:
         """SHA-256 of the canonical JSON of every field (computed once per request).
 
-        An empty ``prefill`` or ``sample`` is left out, so ordinary requests keep the keys they
-        had before those fields existed.
+        An empty ``prefill``, ``sample`` or ``server`` is left out, so ordinary requests keep the
+        keys they had before those fields existed.
         """
         fields = self.to_dict()
-        for optional in ("prefill", "sample"):
+        for optional in ("prefill", "sample", "server"):
             if not fields[optional]:
                 del fields[optional]
         canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -129,7 +136,8 @@ class Request:
         """A short human description for error messages (never the whole conversation)."""
         last = " ".join(self.messages[-1].content.split())
         excerpt = last if len(last) <= 100 else f"{last[:40]} ... {last[-55:]}"
-        return f"{self.kind} request {self.key[:12]} to {self.backend}:{self.model} ({excerpt!r})"
+        where = f" at {self.server}" if self.server.startswith("http") else ""
+        return f"{self.kind} request {self.key[:12]} to {self.backend}:{self.model}{where} ({excerpt!r})"
 
 
 @dataclass(frozen=True)

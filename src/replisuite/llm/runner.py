@@ -22,14 +22,26 @@ log = logging.getLogger("replisuite.llm")
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential backoff with full jitter: attempt n waits uniform(0, min(cap, base * 2**n))."""
+    """Exponential backoff with full jitter: attempt n waits uniform(0, min(cap, base * 2**n)), or
+    longer when the server says so (``Retry-After``); a request gives up after ``max_attempts``
+    or once waiting again would take it past ``max_total_s`` since its first attempt."""
 
     max_attempts: int = 6
     base_s: float = 0.5
     cap_s: float = 30.0
+    max_total_s: float = 600.0
 
-    def delay(self, attempt: int, rng: random.Random) -> float:
-        return rng.uniform(0, min(self.cap_s, self.base_s * 2**attempt))
+    def delay(self, attempt: int, rng: random.Random, *, retry_after: float | None = None) -> float:
+        jittered = rng.uniform(0, min(self.cap_s, self.base_s * 2**attempt))
+        return max(jittered, retry_after or 0.0)
+
+
+class GaveUpError(LLMError):
+    """A request that failed after its retries, with how many attempts it had."""
+
+    def __init__(self, message: str, *, attempts: int) -> None:
+        super().__init__(message)
+        self.attempts = attempts
 
 
 @dataclass
@@ -141,6 +153,7 @@ def run_requests(
     resume_at = [0.0]
 
     def attempt(request: Request) -> tuple[Completion, float]:
+        first = time.monotonic()
         for number in range(retry.max_attempts):
             time.sleep(max(0.0, resume_at[0] - time.monotonic()))
             limiter.wait()
@@ -148,10 +161,13 @@ def run_requests(
             try:
                 return backend.complete(request), time.perf_counter() - started
             except TransientError as error:
-                if number + 1 == retry.max_attempts:
-                    raise LLMError(f"{request.describe()}: gave up after {number + 1} attempts: {error}") from None
                 with rng_lock:
-                    pause = retry.delay(number, rng)
+                    pause = retry.delay(number, rng, retry_after=error.retry_after)
+                waited = time.monotonic() - first
+                if number + 1 == retry.max_attempts or waited + pause > retry.max_total_s:
+                    raise GaveUpError(f"{request.describe()}: gave up after {number + 1} attempts in {waited:.1f} s: "
+                                      f"{error}", attempts=number + 1) from None
+                with rng_lock:
                     resume_at[0] = max(resume_at[0], time.monotonic() + pause)
                     retries[0] += 1
                 log.info("retrying %s in %.2fs (%s)", request.key[:12], pause, error)
@@ -167,7 +183,7 @@ def run_requests(
         """Count an outcome; a failure goes to the store's failure table, an answer is returned."""
         if isinstance(outcome, LLMError):
             errors[request.key] = str(outcome)
-            store.record_failure(request, str(outcome), retry.max_attempts)
+            store.record_failure(request, str(outcome), getattr(outcome, "attempts", 1))
             stats.failures += 1
             return None
         response = _response(request, *outcome)
@@ -181,7 +197,7 @@ def run_requests(
 
     try:
         if isinstance(backend, BatchBackend) and missing:
-            _send_batches(backend, missing, store, settle, progressed)
+            _send_batches(backend, missing, store, settle, progressed, attempt)
         else:
             _send_concurrently(missing, attempt, workers, store, settle, progressed)
     finally:
@@ -217,18 +233,18 @@ def _send_concurrently(missing, attempt, workers, store, settle, progressed) -> 
         executor.shutdown(wait=False, cancel_futures=True)
 
 
-def _send_batches(backend, missing, store, settle, progressed) -> None:
+def _send_batches(backend, missing, store, settle, progressed, attempt) -> None:
     """Batches planned by the backend, answered in this thread, each committed as it completes.
 
     A kill loses at most the batch being computed. A batch that fails is answered again one
-    request at a time, so a bad request fails alone.
+    request at a time (each retried on a transient error), so a bad request fails alone.
     """
     for batch in backend.plan_batches(missing):
         started = time.perf_counter()
         try:
             completions = backend.complete_batch(batch)
-        except LLMError:
-            outcomes = [_one(backend, request) for request in batch]
+        except (LLMError, TransientError):
+            outcomes = [_one(attempt, request) for request in batch]
         else:
             share = (time.perf_counter() - started) / len(batch)
             outcomes = [(completion, share) for completion in completions]
@@ -237,10 +253,9 @@ def _send_batches(backend, missing, store, settle, progressed) -> None:
         progressed(len(batch))
 
 
-def _one(backend, request: Request) -> tuple[Completion, float] | LLMError:
-    started = time.perf_counter()
+def _one(attempt, request: Request) -> tuple[Completion, float] | LLMError:
     try:
-        return backend.complete(request), time.perf_counter() - started
+        return attempt(request)
     except LLMError as error:
         return error
 

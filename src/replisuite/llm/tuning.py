@@ -119,6 +119,24 @@ def _dataset(pairs: Sequence[Mapping[str, Any]]):
                                "rejected": [{"role": "assistant", "content": p["rejected"]}]} for p in pairs])
 
 
+def fitting_pairs(pairs: Sequence[Mapping[str, Any]], tokenizer, *, max_length: int, what: str) -> list[Mapping[str, Any]]:
+    """The pairs whose chat-formatted prompt leaves room for a reply within ``max_length`` tokens.
+
+    TRL drops the others silently (their reply would be truncated away); here they are counted in
+    the log, and none left is an error that names ``max_length`` and the shortest prompt.
+    """
+    lengths = [len(_ids(tokenizer.apply_chat_template(_chat(p["prompt"]), add_generation_prompt=True, tokenize=True)))
+               for p in pairs]
+    kept = [p for p, n in zip(pairs, lengths, strict=True) if n < max_length]
+    if not kept:
+        raise LLMError(f"DPO: none of the {len(pairs)} {what} pairs fits max_length={max_length} tokens (their prompts "
+                       f"alone take {min(lengths)} to {max(lengths)}); raise preference.dpo.max_length")
+    if len(kept) < len(pairs):
+        print(f"DPO: {len(pairs) - len(kept)} of {len(pairs)} {what} pairs dropped: their prompt alone fills "
+              f"max_length={max_length} tokens")
+    return kept
+
+
 def train_dpo(pairs: Sequence[Mapping[str, Any]], *, out_dir: str | os.PathLike[str], steps: int, batch_size: int,
               learning_rate: float, beta: float, lora: Mapping[str, Any], max_length: int, seed: int,
               threads: int = 1, eval_pairs: Sequence[Mapping[str, Any]] = ()) -> tuple[pl.DataFrame, dict[str, Any]]:
@@ -134,6 +152,8 @@ def train_dpo(pairs: Sequence[Mapping[str, Any]], *, out_dir: str | os.PathLike[
     from trl import DPOConfig, DPOTrainer
 
     tokenizer, model = trainable_model(threads=threads)
+    pairs = fitting_pairs(pairs, tokenizer, max_length=max_length, what="training")
+    eval_pairs = fitting_pairs(eval_pairs, tokenizer, max_length=max_length, what="held-out") if eval_pairs else ()
     out = Path(out_dir)
     work = out.with_name(out.name + ".training")
     shutil.rmtree(work, ignore_errors=True)

@@ -24,7 +24,8 @@ from replisuite.singlecell.genesets import (
 from replisuite.singlecell.markers import (
     DEG_SCHEMA,
     ENRICHMENT_SCHEMA,
-    enrich,
+    enrich_indexed,
+    index_gene_sets,
     rank_genes,
     significant,
 )
@@ -152,7 +153,7 @@ def markers(study: Mapping[str, Any], group: str, patient: str, *, cells: str, c
     adata = ad.read_h5ad(cells, backed="r")
     adata = adata[labels["cell"].to_list()].to_memory()
     background = qc.expressed_genes(adata)
-    library = go_biological_process()
+    library = index_gene_sets(go_biological_process(), background)
     quadrant = labels["quadrant"].to_numpy()
     trep = labels["trep"].to_numpy()
     masks = {"trep": trep, "non_trep": ~trep, **{q: quadrant == q for q in ("pre_trep", "pre_non_trep", "post_trep", "post_non_trep")}}
@@ -171,7 +172,7 @@ def markers(study: Mapping[str, Any], group: str, patient: str, *, cells: str, c
                 genes = significant(table, min_abs_log2fc=settings["min_abs_log2fc"], max_p=settings["max_p"],
                                     adjusted=adjusted, direction=direction)
                 for score_genes, listed in (("kept", genes), ("removed", [g for g in genes if g not in score_set])):
-                    found = enrich(listed, background, library).with_columns(
+                    found = enrich_indexed(listed, library).with_columns(
                         pl.lit(comparison).alias("comparison"), pl.lit("bh" if adjusted else "raw").alias("p_filter"),
                         pl.lit(direction).alias("direction"), pl.lit(len(listed)).cast(pl.Int64).alias("n_genes"),
                         pl.int_range(pl.len()).add(1).cast(pl.Int64).alias("rank"), pl.lit(score_genes).alias("score_genes"))
