@@ -76,7 +76,9 @@ def test_a_server_killed_mid_run_fails_the_run_naming_it_and_a_rerun_sends_only_
         kept = len(store)
         assert 4 <= kept < len(prompts)
         served_before = server.completions_served()
-        assert served_before == kept  # every answer the server gave is in the store
+        # every answer the server gave is in the store; one more only if the kill cut a reply that
+        # the server had already logged from reaching the client
+        assert served_before - kept in (0, 1)
 
         server.restart()  # the same port: the same base_url, so the same keys
         result = llm.run(chat_requests(llm, prompts, max_tokens=8), progress=False, retry=QUICK)
