@@ -50,4 +50,10 @@ def withdraw_manifest(log_path: str | os.PathLike[str], *, results: str | os.Pat
     """
     parts = Path(log_path).parts
     if len(parts) >= 3 and parts[0] == "logs" and Path(log_path).stem != "write_manifest":
-        (Path(results) / parts[1] / "manifest.json").unlink(missing_ok=True)
+        withdraw_study_manifest(parts[1], results=results)
+
+
+def withdraw_study_manifest(study: str, *, results: str | os.PathLike[str] = "results") -> None:
+    """Remove ``results/<study>/manifest.json`` (see `withdraw_manifest`): for a job filed under
+    another study's logs whose output is still an input of ``study`` (a fetched source of data)."""
+    (Path(results) / study / "manifest.json").unlink(missing_ok=True)

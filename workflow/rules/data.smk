@@ -4,11 +4,13 @@
 # Fetch logs live under logs/sources/, not logs/data/: a job withdraws the manifest of the study
 # its log is filed under (replisuite.runlog), and an on-demand source fetched for another study
 # (e.g. a PsychEval case file for roleplay) after the data study finished must not withdraw data's.
+# A source the data study lists withdraws data's manifest itself (data_input).
 rule fetch_source:
     output:
         f"{RAW_DIR}/{{source}}/{{filename}}",
     params:
         source=lambda wildcards: vars(SOURCES[wildcards.source]),
+        data_input=lambda wildcards: wildcards.source in selected_sources(),
     log:
         "logs/sources/fetch_source/{source}/{filename}.log",
     benchmark:
