@@ -56,10 +56,12 @@ def test_an_llm_study_shares_one_store_across_slurm_jobs_and_a_rerun_sends_nothi
         assert len(writers) >= 2 and shards >= len(writers)  # one shard per job that wrote; nobody shares a file
         assert first["new_calls"] > 0 and answers >= first["unique"] and first["failures"] == 0
 
-    # the store the SLURM jobs wrote, read whole by a rerun (here local) that finds every answer in it
-    shutil.rmtree(work / "results")
+    # the store the SLURM jobs wrote, read whole by a rerun of the model jobs alone (here local,
+    # only the jobs that ask: --until) that finds every answer in it
     shutil.rmtree(work / "logs")
-    snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default", target)
+    writing = ["ask_stigma_questions", "grade_interjections"]
+    snakemake(work, env, target, "--cores", "2", "--profile", "workflow/profiles/default", "--forcerun", *writing,
+              "--until", *writing)
     again = logged_llm_counts(work, "stigma")["smollm2-135m"]
     assert again["new_calls"] == 0 and again["cache_hits"] == again["requests"] == first["requests"]
     with ResponseStore(work / "data/llm/stigma") as store:
