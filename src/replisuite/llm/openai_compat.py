@@ -6,7 +6,7 @@ import logging
 import os
 import time
 
-from replisuite.llm.backends import LLMError, TransientError, parse_choice
+from replisuite.llm.backends import LLMError, TransientError, parse_choice, without_stop
 from replisuite.llm.requests import Completion, Request
 
 # 408 request timeout, 409 conflict, 425 too early, 429 rate limited: worth retrying.
@@ -29,15 +29,6 @@ def retry_after(response) -> float | None:
             return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
         except (TypeError, ValueError):
             return None
-
-
-def without_stop(text: str, stop: tuple[str, ...] | list[str]) -> str:
-    """``text`` cut before the first stop sequence: OpenAI leaves the sequence out of the reply,
-    some servers (transformers serve) keep it; the local backend leaves it out too."""
-    for sequence in stop:
-        if sequence:
-            text = text.split(sequence, 1)[0]
-    return text
 
 
 class OpenAIBackend:
