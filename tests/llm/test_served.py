@@ -8,6 +8,7 @@ import pytest
 
 from replisuite.llm import LLM, LLMError, ModelEntry, ResponseStore, RetryPolicy, RunFailedError
 from replisuite.llm.serve import TransformersServer
+from tests.llm.conftest import openai_entry
 
 pytestmark = [pytest.mark.served, pytest.mark.slow]
 
@@ -25,9 +26,9 @@ def server(tmp_path_factory):
 
 
 def served(server, **overrides) -> ModelEntry:
-    values = dict(name="served", backend="openai", model=server.model_id, base_url=server.base_url,
-                  api_key_env=KEY_VARIABLE, concurrency=2, timeout=120.0, max_attempts=3)
-    return ModelEntry(**{**values, **overrides})
+    """The fake-server entry of the LLM tests, pointed at the real server (pinned to its model)."""
+    return openai_entry(server, **{"name": "served", "model": server.model_id, "api_key_env": KEY_VARIABLE,
+                                   "concurrency": 2, "timeout": 120.0, "max_attempts": 3, **overrides})
 
 
 def chat_requests(llm, prompts, max_tokens=16):
