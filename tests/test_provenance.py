@@ -65,7 +65,8 @@ def test_manifest_config_is_json_safe():
 class _Model:
     def __init__(self, name, new_calls):
         self.record = {"entry": name, "backend": "local", "model": "x", "model_versions": ["v1"], "requests": 10,
-                       "unique": 8, "failures": 0, "cache_hits": 8 - new_calls, "new_calls": new_calls, "retries": 0}
+                       "unique": 8, "failures": 0, "cache_hits": 8 - new_calls, "new_calls": new_calls, "retries": 0,
+                       "probe_calls": 0}
 
     def provenance(self):
         return dict(self.record)

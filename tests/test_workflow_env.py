@@ -1,5 +1,9 @@
+import os
+import subprocess
+import sys
+
 from replisuite.provenance import RUN_STARTED_ENV
-from replisuite.workflow import configure_environment
+from replisuite.workflow import compile_library, configure_environment
 
 
 def test_src_first_on_pythonpath_once_and_single_threaded_blas():
@@ -31,3 +35,37 @@ def test_no_rule_asks_for_more_than_one_thread():
     declared = {(path.name, value) for path in rules.glob("*.smk")
                 for value in re.findall(r"^\s+threads:\s*(.+?)\s*$", path.read_text(), flags=re.M)}
     assert declared and {value for _, value in declared} == {"1"}, sorted(declared)
+
+
+def test_the_library_is_compiled_once_for_jobs_that_may_not_write_bytecode(tmp_path):
+    package = tmp_path / "replisuite"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "mod.py").write_text("VALUE = 1\n")
+    assert compile_library(str(tmp_path))
+    cached = list((package / "__pycache__").glob("mod.*.pyc"))
+    assert len(cached) == 1
+    # a job with PYTHONDONTWRITEBYTECODE imports from that bytecode (it could not write its own)
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", "import replisuite.mod as m; print(m.__cached__, m.__spec__.loader.get_code('replisuite.mod') is not None)"],
+                          env=env, capture_output=True, text=True, check=True)
+    assert str(cached[0]) in done.stdout
+    # an edited module is compiled again on the next call (pyc files record the source's mtime)
+    (package / "mod.py").write_text("VALUE = 22\n")
+    later = (package / "mod.py").stat().st_mtime + 2
+    os.utime(package / "mod.py", (later, later))
+    assert compile_library(str(tmp_path))
+    assert int.from_bytes(cached[0].read_bytes()[8:12], "little") == int(later)   # the header's source mtime
+
+
+def test_a_read_only_library_goes_without_bytecode(tmp_path):
+    package = tmp_path / "replisuite"
+    package.mkdir()
+    (package / "mod.py").write_text("VALUE = 1\n")
+    package.chmod(0o555)
+    try:
+        if os.access(package, os.W_OK):   # root writes anyway: nothing to show
+            return
+        assert compile_library(str(tmp_path)) is False
+    finally:
+        package.chmod(0o755)

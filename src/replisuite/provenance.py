@@ -133,9 +133,10 @@ def write_manifest(path: str | os.PathLike[str], **fields: Any) -> dict[str, Any
 
 # The request counts an LLM entry reports (replisuite.llm.LLM.provenance). The first three are
 # content: what the job asked, whatever the store held. The others say what this run had to send
-# (a rerun with a warm store sends nothing): they go to the job's log, not to the provenance file,
+# (a rerun with a warm store sends nothing; probe_calls: the seed probe's requests to a server,
+# replisuite.llm.openai_compat.OpenAIBackend.probe_seed): they go to the job's log, not to the provenance file,
 # so an identical rerun leaves every file under results/ unchanged (DVC sees no change).
-LLM_COUNTS = ("requests", "unique", "failures", "cache_hits", "new_calls", "retries")
+LLM_COUNTS = ("requests", "unique", "failures", "cache_hits", "new_calls", "retries", "probe_calls")
 LLM_CONTENT_COUNTS = LLM_COUNTS[:3]
 LLM_RUN_COUNTS = LLM_COUNTS[3:]
 

@@ -298,3 +298,39 @@ def test_retries_stop_at_the_total_time_bound_and_the_failure_records_its_true_a
     [failure] = store.failures()
     assert failure["attempts"] == server.counters.calls < 100
     assert f"gave up after {server.counters.calls} attempts" in failure["error"]
+
+
+@pytest.mark.parametrize(("ignores_seed", "found"), [(True, "ignored"), (False, "honoured"), (None, "no effect seen")])
+def test_a_server_that_ignores_the_seed_is_found_out_and_recorded_per_response(fake_server, store, ignores_seed, found):
+    server = fake_server(ignores_seed=ignores_seed)
+    llm = client(server, store)
+    sampled = [llm.request(m, temperature=0.8, seed=5) for m in prompts(3)]
+    result = llm.run(sampled, retry=FAST_RETRY, progress=False)
+    provenance = llm.provenance()
+    assert provenance["seed_check"] == found
+    ignored = ("seed",) if found == "ignored" else ()
+    assert provenance["server_ignores"] == list(ignored)
+    assert {r.server_ignores for r in result.responses} == {ignored}
+    stored = store.get_many(r.key for r in sampled)
+    assert {r.server_ignores for r in stored.values()} == {ignored}     # the store keeps it
+    assert server.counters.calls == 3 + 3                                # three probe requests, once
+    llm.run([llm.request(m, temperature=0.8, seed=5) for m in prompts(2, "other")], retry=FAST_RETRY, progress=False)
+    assert server.counters.calls == 6 + 2
+
+
+def test_greedy_or_unseeded_requests_send_no_seed_probe(fake_server, store):
+    server = fake_server(ignores_seed=True)
+    llm = client(server, store)
+    llm.run([llm.request(m) for m in prompts(2)] + [llm.request(m, temperature=0.8, seed=None) for m in prompts(2, "u")],
+            retry=FAST_RETRY, progress=False)
+    assert server.counters.calls == 4
+    assert "seed_check" not in llm.provenance()
+
+
+def test_a_server_pinned_to_another_model_fails_at_once_naming_it(fake_server, store):
+    server = fake_server(only_model="/models/the-served-one")
+    llm = client(server, store)      # asks for "fake-model"
+    with pytest.raises(RunFailedError, match="serves /models/the-served-one, not fake-model"):
+        run(llm, prompts(2))
+    assert server.counters.calls == 2 and len(store) == 0            # a 400 is not retried
+    assert len(run(client(server, store, model="/models/the-served-one"), prompts(2)).responses) == 2

@@ -96,3 +96,16 @@ def test_an_unreachable_server_fails_in_seconds_naming_the_url(tmp_path):
         with pytest.raises(LLMError, match=server.base_url.replace(".", r"\.")):
             llm.run(chat_requests(llm, PROMPTS[:2]), progress=False, retry=QUICK)
         assert time.monotonic() - started < 30 and len(store) == 0
+
+
+def test_the_seed_probe_on_the_real_server(server, tmp_path):
+    """transformers serve sets torch's seed per request (without continuous batching): the probe
+    must find it honoured, and a served entry's provenance says so."""
+    with ResponseStore(tmp_path / "store") as store:
+        llm = LLM(served(server), store)
+        sampled = [llm.request([{"role": "user", "content": p}], max_tokens=8, temperature=0.9, seed=3)
+                   for p in PROMPTS[:2]]
+        responses = llm.run(sampled, progress=False, retry=QUICK).responses
+        print(f"seed probe on transformers serve: {llm.provenance()['seed_check']}")
+        assert llm.provenance()["seed_check"] == "honoured"
+        assert all(r.server_ignores == () for r in responses)

@@ -18,6 +18,7 @@ from scipy import stats
 from sklearn.metrics import mean_squared_error
 
 from replisuite.llm import LLM, ModelEntry, ResponseStore, ScriptedBackend
+from replisuite.llm.openai_compat import SEED_PROBE_PROMPT
 from replisuite.trauma import benchmark
 from replisuite.trauma.cases import (
     TraumaConfigError,
@@ -349,6 +350,8 @@ def test_generation_killed_mid_run_resumes_without_resending_stored_turns(tmp_pa
     calls = []
 
     def respond(body):
+        if body["messages"][0]["content"] == SEED_PROBE_PROMPT:   # the server's seed handling, checked once a run
+            return "a sentence"
         calls.append(body["messages"][0]["content"])
         if len(calls) == 6 and "pid" in child:
             os.kill(child["pid"], signal.SIGKILL)

@@ -40,14 +40,16 @@ def test_jobs_run_through_slurm_and_equal_a_local_run(workdir, tmp_path):
 
 def test_an_llm_study_shares_one_store_across_slurm_jobs_and_a_rerun_sends_nothing(tmp_path_factory):
     """Stigma's question and interjection jobs, each its own SLURM job, write one study's response
-    store at once (a shard each); a rerun through SLURM with the results gone sends no request."""
+    store at once (a shard each); a rerun of those jobs sends no request."""
     from replisuite.llm import ResponseStore
 
     work, env = real_data_copy(tmp_path_factory, "stigma-slurm", small_stigma)
     target = "results/stigma/manifest.json"
+    writing = ["ask_stigma_questions", "grade_interjections"]
     with LocalSlurm(work.parent / "cluster") as slurm:
         env = {**env, "SLURM_CONF": str(slurm.conf)}
-        done = snakemake(work, env, "--profile", "workflow/profiles/slurm", *SITE, target)
+        # the jobs that write the store and what they need (--until): the summaries are local work
+        done = snakemake(work, env, "--profile", "workflow/profiles/slurm", *SITE, target, "--until", *writing)
         writers = [job for job in listed_jobs(done.stdout + done.stderr)
                    if job.rule in ("ask_stigma_questions", "grade_interjections") and "smollm2-135m" in job.wildcards.values()]
         first = logged_llm_counts(work, "stigma")["smollm2-135m"]
@@ -59,7 +61,6 @@ def test_an_llm_study_shares_one_store_across_slurm_jobs_and_a_rerun_sends_nothi
     # the store the SLURM jobs wrote, read whole by a rerun of the model jobs alone (here local,
     # only the jobs that ask: --until) that finds every answer in it
     shutil.rmtree(work / "logs")
-    writing = ["ask_stigma_questions", "grade_interjections"]
     snakemake(work, env, target, "--cores", "2", "--profile", "workflow/profiles/default", "--forcerun", *writing,
               "--until", *writing)
     again = logged_llm_counts(work, "stigma")["smollm2-135m"]

@@ -8,10 +8,11 @@ if SRC not in sys.path:
     sys.path.insert(0, SRC)
 from replisuite.config import ConfigError, check_model_references, validate_config
 from replisuite.data import SourceError, load_sources, verify_present_sources
-from replisuite.workflow import by_attempt, config_subset, configure_environment
+from replisuite.workflow import by_attempt, compile_library, config_subset, configure_environment
 
 # Scripts run in their own interpreter (on a cluster, on another node) and inherit this.
 configure_environment(SRC)
+compile_library(SRC)
 
 try:
     validate_config(

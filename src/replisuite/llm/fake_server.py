@@ -9,12 +9,16 @@ distinct prompt.  It counts calls and the most requests it had in flight at once
 from __future__ import annotations
 
 import json
+import random
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+SAMPLED_WORDS = ("tide", "gull", "reef", "spray", "brine", "kelp")
 
 
 @dataclass
@@ -35,6 +39,12 @@ class Behaviour:
     # OpenAI leaves it out. True: answer "<reply> <first stop> trailing" as such a server would.
     keeps_stop: bool = False
     retry_after: str | None = None  # Retry-After header sent with a failure status
+    # Sampling (temperature > 0) as a real server does it: None answers deterministically whatever
+    # the seed (a greedy server); False adds a word drawn from the request's seed; True adds a
+    # word drawn afresh each time (a server that ignores ``seed``, as some do without saying so).
+    ignores_seed: bool | None = None
+    # transformers serve is pinned to the model it started with: a request naming another gets 400
+    only_model: str | None = None
 
 
 @dataclass
@@ -119,11 +129,18 @@ class FakeOpenAIServer:
             handler.connection.shutdown(2)
             return
         status = behaviour.always_status or (behaviour.fail_status if attempt <= behaviour.fail_first else 200)
-        if status != 200:
+        if behaviour.only_model is not None and body.get("model") != behaviour.only_model:
+            status = 400
+            payload = {"error": {"message": f"this server serves {behaviour.only_model}, not {body.get('model')}",
+                                 "type": "invalid_request_error"}}
+        elif status != 200:
             # Echo the Authorization header, as a careless proxy might: the client must redact it.
             payload = {"error": {"message": f"status {status}; saw {handler.headers.get('Authorization')}", "type": "test"}}
         else:
             content = behaviour.respond(body) if behaviour.respond else f"echo: {prompt}"
+            if behaviour.ignores_seed is not None and body.get("temperature", 1.0) > 0:
+                draw = random.Random() if behaviour.ignores_seed else random.Random(f"{body.get('seed')}|{prompt}")
+                content = f"{content} {draw.choice(SAMPLED_WORDS)}{draw.randrange(10**6)}"
             if behaviour.keeps_stop and body.get("stop"):
                 content = f"{content}{body['stop'][0]}"
             payload = {

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from replisuite.llm.backends import Backend, LLMError, ReplayBackend
+from replisuite.llm.openai_compat import SEED_PROBE_CALLS
 from replisuite.llm.requests import Choice, GenerationParams, Message, Request, Response
 from replisuite.llm.runner import RetryPolicy, RunResult, run_requests
 from replisuite.llm.store import ResponseStore
@@ -230,6 +231,10 @@ class LLM:
             except LLMError as error:
                 raise LLMError(f"model entry {self.entry.name!r}: {error}") from None
             self._reachable = True
+        if backend is not None and getattr(backend, "seed_check", "") is None and any(
+                r.params.seed is not None and r.params.temperature > 0 and r.key not in cached for r in requests):
+            backend.probe_seed(self.entry.request_model)
+            self.totals["probe_calls"] += SEED_PROBE_CALLS
         options = {
             "concurrency": self.entry.concurrency,
             "rate_limit_per_minute": self.entry.rate_limit_per_minute,
@@ -271,8 +276,14 @@ class LLM:
             "params": asdict(self.entry.params),
             "base_url": self.entry.base_url,
             "server": self.entry.server,
+            **self._seed_check(),
             **{k: int(self.totals.get(k, 0)) for k in LLM_COUNTS},
         }
+
+    def _seed_check(self) -> dict[str, Any]:
+        """What the seed probe found (served entries that sent sampled requests only)."""
+        found = getattr(self._backend, "seed_check", None)
+        return {"seed_check": found, "server_ignores": list(self._backend.ignored_params)} if found else {}
 
 
 def chat(messages: Iterable[Message | Mapping[str, str]], *, model: LLM, **params: Any) -> Response:

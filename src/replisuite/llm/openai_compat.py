@@ -11,7 +11,9 @@ from replisuite.llm.requests import Completion, Request
 
 # 408 request timeout, 409 conflict, 425 too early, 429 rate limited: worth retrying.
 RETRYABLE_STATUS = {408, 409, 425, 429}
-PLACEHOLDER_KEY = "not-needed"   # local servers (vLLM, Ollama, llama.cpp, transformers serve) accept any key
+PLACEHOLDER_KEY = "not-needed"
+SEED_PROBE_PROMPT = "Write one unusual sentence about the sea."
+SEED_PROBE_CALLS = 3   # seeds 1, 1, 2   # local servers (vLLM, Ollama, llama.cpp, transformers serve) accept any key
 log = logging.getLogger("replisuite.llm")
 
 
@@ -72,6 +74,8 @@ class OpenAIBackend:
         self.max_concurrency = max_concurrency
         self._openai = openai
         self._client = openai.OpenAI(base_url=base_url, api_key=key, timeout=timeout, max_retries=0)
+        self.ignored_params: tuple[str, ...] = ()
+        self.seed_check: str | None = None   # what probe_seed found; None: not probed
 
     def check_reachable(self, *, attempts: int = 3, timeout: float = 5.0, pause: float = 1.0) -> None:
         """Fail in seconds, naming the URL, when the server cannot be reached at all.
@@ -94,6 +98,31 @@ class OpenAIBackend:
                 time.sleep(pause)
         raise LLMError(f"cannot reach {where} ({attempts} attempts, {timeout:g} s each): {failure}; "
                        "is the server running, and is base_url right?")
+
+    def probe_seed(self, model: str, *, max_tokens: int = 16) -> str:
+        """Whether the server honours ``seed``: three sampled replies to one prompt, seeds 1, 1, 2.
+
+        ``"honoured"``: the two seed-1 replies agree and the seed-2 one differs; ``"ignored"``: the
+        seed-1 replies differ (the server samples without it; :attr:`ignored_params` then holds
+        ``"seed"`` and every completion that sent a seed records it); ``"no effect seen"``: all three
+        agree (a server that decodes greedily whatever it is asked). Three short requests, once per
+        backend, before the first sampled request with a seed; they are not study requests and are
+        not stored.
+        """
+        def sample(seed: int) -> str:
+            reply = self._client.chat.completions.create(
+                model=model, messages=[{"role": "user", "content": SEED_PROBE_PROMPT}],
+                temperature=1.0, top_p=1.0, max_tokens=max_tokens, seed=seed)
+            return reply.choices[0].message.content if reply.choices else ""
+
+        first, again, other = sample(1), sample(1), sample(2)
+        self.seed_check = "ignored" if first != again else "honoured" if first != other else "no effect seen"
+        if self.seed_check == "ignored":
+            self.ignored_params = ("seed",)
+        log.info("%s: seed %s (same seed twice: %s; another seed: %s)", self.base_url or "api.openai.com",
+                 self.seed_check, "same reply" if first == again else "different replies",
+                 "same reply" if first == other else "a different reply")
+        return self.seed_check
 
     def complete(self, request: Request) -> Completion:
         params = request.params
@@ -131,6 +160,7 @@ class OpenAIBackend:
             model_version=reply.model,
             fingerprint=reply.system_fingerprint,
             usage=reply.usage.model_dump() if reply.usage else {},
+            server_ignores=tuple(p for p in self.ignored_params if p in arguments),
         )
 
     def _redact(self, text: str) -> str:

@@ -149,6 +149,9 @@ class Completion:
     model_version: str | None = None
     fingerprint: str | None = None
     usage: dict[str, Any] = field(default_factory=dict)
+    # parameters the request sent that the server was found to ignore (an OpenAI-compatible
+    # server's seed: replisuite.llm.openai_compat.OpenAIBackend.probe_seed)
+    server_ignores: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,7 @@ class Response:
     latency_s: float
     created_at: str
     origin: str = "live"
+    server_ignores: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -181,6 +185,7 @@ class Response:
             "latency_s": self.latency_s,
             "created_at": self.created_at,
             "origin": self.origin,
+            **({"server_ignores": list(self.server_ignores)} if self.server_ignores else {}),
         }
 
     @classmethod
@@ -198,6 +203,7 @@ class Response:
             latency_s=float(values.get("latency_s") or 0.0),
             created_at=values["created_at"],
             origin=values.get("origin", "imported"),
+            server_ignores=tuple(values.get("server_ignores") or ()),
         )
 
 

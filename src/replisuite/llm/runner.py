@@ -279,4 +279,5 @@ def _response(request: Request, completion: Completion, latency: float) -> Respo
         latency_s=latency,
         created_at=utc_now(),
         origin="live",
+        server_ignores=completion.server_ignores,
     )

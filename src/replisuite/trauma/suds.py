@@ -103,12 +103,13 @@ def decile_value(option: str | None) -> float | None:
 
 
 def rate_verbal(llm: LLM, texts: Sequence[str]) -> list[float | None]:
-    """A model's reading of verbal ratings: the likeliest SUDS decile of each reply."""
+    """A model's reading of verbal ratings: one SUDS decile per reply, the likeliest (a local entry)
+    or the one its reply names, parsed strictly (a served entry: no token likelihoods there)."""
     requests = [llm.request([Message("system", "You read a therapy client's answer to 'How distressed are you now, "
                                                "from 0 (calm) to 100 (the worst distress)?'"),
                              Message("user", f"The client said: {text}\n\nWhich SUDS does the answer express? "
                                              f"Answer with {DECILE_SCALE}.")],
-                            options=DECILES, method="loglik") for text in texts]
+                            options=DECILES) for text in texts]
     return [decile_value((r.parsed or {}).get("option")) for r in llm.run(requests).responses]
 
 
