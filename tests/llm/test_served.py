@@ -86,6 +86,8 @@ def test_a_server_killed_mid_run_fails_the_run_naming_it_and_a_rerun_sends_only_
         assert result.stats.cache_hits == kept and result.stats.new_calls == len(prompts) - kept
         assert server.completions_served() - served_before == len(prompts) - kept  # the server's own count
         assert len(store) == len(prompts)
+        print(f"kill mid-run: {kept} of {len(prompts)} answers kept, server log {served_before} before the kill; "
+              f"rerun sent {result.stats.new_calls}, server log +{server.completions_served() - served_before}")
 
 
 def test_an_unreachable_server_fails_in_seconds_naming_the_url(tmp_path):
@@ -99,13 +101,18 @@ def test_an_unreachable_server_fails_in_seconds_naming_the_url(tmp_path):
 
 
 def test_the_seed_probe_on_the_real_server(server, tmp_path):
-    """transformers serve sets torch's seed per request (without continuous batching): the probe
-    must find it honoured, and a served entry's provenance says so."""
+    """transformers serve 5.24 takes a request's temperature but does not switch sampling on (the
+    model's generation config decodes greedily): seeds 1, 1 and 2 at temperature 1 give one reply.
+    The probe must say so, and every sampled answer must record that its temperature had no effect
+    (a server that samples would make this fail: the probe's replies would differ)."""
     with ResponseStore(tmp_path / "store") as store:
         llm = LLM(served(server), store)
         sampled = [llm.request([{"role": "user", "content": p}], max_tokens=8, temperature=0.9, seed=3)
                    for p in PROMPTS[:2]]
         responses = llm.run(sampled, progress=False, retry=QUICK).responses
         print(f"seed probe on transformers serve: {llm.provenance()['seed_check']}")
-        assert llm.provenance()["seed_check"] == "honoured"
-        assert all(r.server_ignores == () for r in responses)
+        assert llm.provenance()["seed_check"] == "no effect seen"
+        assert all(r.server_ignores == ("temperature",) for r in responses)
+        greedy = llm.run([llm.request([{"role": "user", "content": PROMPTS[0]}], max_tokens=8, temperature=0.0)],
+                         progress=False, retry=QUICK).responses
+        assert greedy[0].server_ignores == ()

@@ -103,11 +103,13 @@ class OpenAIBackend:
         """Whether the server honours ``seed``: three sampled replies to one prompt, seeds 1, 1, 2.
 
         ``"honoured"``: the two seed-1 replies agree and the seed-2 one differs; ``"ignored"``: the
-        seed-1 replies differ (the server samples without it; :attr:`ignored_params` then holds
-        ``"seed"`` and every completion that sent a seed records it); ``"no effect seen"``: all three
-        agree (a server that decodes greedily whatever it is asked). Three short requests, once per
-        backend, before the first sampled request with a seed; they are not study requests and are
-        not stored.
+        seed-1 replies differ (the server samples without it: :attr:`ignored_params` holds
+        ``"seed"``); ``"no effect seen"``: all three agree, so the server decodes greedily whatever
+        temperature it is asked for (``transformers serve`` 5.24 does, unless the model's own
+        generation config samples: a temperature does not switch sampling on there):
+        :attr:`ignored_params` holds ``"temperature"``. Every completion then lists what it sent in
+        vain (a seed; a temperature above 0). Three short requests, once per backend, before the
+        first sampled request with a seed; they are not study requests and are not stored.
         """
         def sample(seed: int) -> str:
             reply = self._client.chat.completions.create(
@@ -117,8 +119,7 @@ class OpenAIBackend:
 
         first, again, other = sample(1), sample(1), sample(2)
         self.seed_check = "ignored" if first != again else "honoured" if first != other else "no effect seen"
-        if self.seed_check == "ignored":
-            self.ignored_params = ("seed",)
+        self.ignored_params = {"ignored": ("seed",), "no effect seen": ("temperature",)}.get(self.seed_check, ())
         log.info("%s: seed %s (same seed twice: %s; another seed: %s)", self.base_url or "api.openai.com",
                  self.seed_check, "same reply" if first == again else "different replies",
                  "same reply" if first == other else "a different reply")
@@ -160,7 +161,8 @@ class OpenAIBackend:
             model_version=reply.model,
             fingerprint=reply.system_fingerprint,
             usage=reply.usage.model_dump() if reply.usage else {},
-            server_ignores=tuple(p for p in self.ignored_params if p in arguments),
+            server_ignores=tuple(p for p in self.ignored_params if p in arguments and (p != "temperature" or
+                                                                                       params.temperature > 0)),
         )
 
     def _redact(self, text: str) -> str:
