@@ -93,6 +93,27 @@ def model_labels_of(names):
     return {"models": {name: {"label": config["llm"]["models"][name].get("label", name)} for name in names}}
 
 
+def dialogue_protocol_file(name):
+    """The YAML file of a dialogue protocol named in config: a path, or a protocol shipped with the dialogue layer."""
+    return name if name.endswith((".yaml", ".yml")) else f"src/replisuite/dialogue/data/{name}.yaml"
+
+
+def published_prompt_files(protocol_file, prompt_files):
+    """``prompt_files`` when the protocol names published prompt files ({file:...} placeholders), else none."""
+    return prompt_files if "{file:" in Path(protocol_file).read_text() else {}
+
+
+def pair_model_keys(pair):
+    """A rule's params for a "<counsellor>__<client>" pair: the store and both model entries."""
+    counsellor, _, client = pair.partition("__")
+    return config_keys("llm", "store_dir", *dict.fromkeys([f"models/{counsellor}", f"models/{client}"]))
+
+
+def wildcard_choices(names):
+    """A wildcard constraint matching exactly these names (no names: one that nothing matches)."""
+    return "|".join(map(re.escape, names)) or "none"
+
+
 def codebook_file(name):
     """The YAML file of a codebook named in config: a path, or a codebook shipped with the coding layer."""
     return name if name.endswith((".yaml", ".yml")) else f"src/replisuite/coding/data/{name}.yaml"

@@ -13,10 +13,6 @@ PREFERENCE_TABLES = ["reward_accuracy", "calibration", "principle_agreement", "p
 PREFERENCE_FIGURES = ["reward_accuracy", "calibration", "win_rate", "lengths", "dpo_loss"]
 
 
-def preference_names(names):
-    return "|".join(map(re.escape, names)) or "none"
-
-
 rule build_preference_pairs:
     input:
         source=PREFERENCE_SOURCE,
@@ -51,7 +47,7 @@ rule judge_preference_principles:
                           "principles/method/{judge}?"),
         llm=config_keys("llm", "store_dir", "models/{judge}"),
     wildcard_constraints:
-        judge=preference_names(PREFERENCE_PRINCIPLE_JUDGES),
+        judge=wildcard_choices(PREFERENCE_PRINCIPLE_JUDGES),
     threads: 1
     priority: 10
     log:
@@ -103,7 +99,7 @@ rule score_preference_loglik:
         study=config_keys("preference", "seed", "reward/loglik_pairs"),
         llm=config_keys("llm", "store_dir", "models/{scorer}"),
     wildcard_constraints:
-        scorer=preference_names(PREFERENCE_SCORERS),
+        scorer=wildcard_choices(PREFERENCE_SCORERS),
     threads: 1
     priority: 10
     log:
@@ -187,7 +183,7 @@ rule compare_preference_policies:
         study=config_keys("preference", "seed", "evaluation/judge_method/{judge}?"),
         llm=config_keys("llm", "store_dir", "models/{judge}"),
     wildcard_constraints:
-        judge=preference_names(PREFERENCE_EVAL_JUDGES),
+        judge=wildcard_choices(PREFERENCE_EVAL_JUDGES),
     threads: 1
     priority: 20
     log:

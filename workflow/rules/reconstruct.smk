@@ -8,11 +8,6 @@ RECONSTRUCT_TRANSCRIPTS = expand("results/reconstruct/transcripts/{counsellor}.j
                                  counsellor=RECONSTRUCT["counsellors"])
 
 
-def reconstruct_protocol_file():
-    name = RECONSTRUCT["protocol"]
-    return name if name.endswith((".yaml", ".yml")) else f"src/replisuite/dialogue/data/{name}.yaml"
-
-
 rule prepare_reconstruct_sessions:
     input:
         annomi=RECONSTRUCT_ANNOMI,
@@ -39,7 +34,7 @@ rule prepare_reconstruct_sessions:
 rule reconstruct_sessions:
     input:
         profiles=rules.prepare_reconstruct_sessions.output.profiles,
-        protocol=reconstruct_protocol_file(),
+        protocol=dialogue_protocol_file(RECONSTRUCT["protocol"]),
     output:
         transcripts="results/reconstruct/transcripts/{counsellor}.jsonl",
         provenance="results/reconstruct/llm/reconstruct_{counsellor}.json",

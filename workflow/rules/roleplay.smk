@@ -16,21 +16,6 @@ ROLEPLAY_TRANSCRIPTS = expand("results/roleplay/transcripts/{protocol}/{pair}.js
                               pair=ROLEPLAY_PAIRS)
 
 
-def roleplay_protocol_file(wildcards):
-    name = ROLEPLAY["protocols"][wildcards.protocol]["file"]
-    return name if name.endswith((".yaml", ".yml")) else f"src/replisuite/dialogue/data/{name}.yaml"
-
-
-def roleplay_prompt_files(wildcards):
-    """The published prompt files a protocol names ({file:...} placeholders), else none."""
-    return ROLEPLAY_PROMPTS if "{file:" in Path(roleplay_protocol_file(wildcards)).read_text() else {}
-
-
-def roleplay_pair_models(wildcards):
-    counsellor, _, client = wildcards.pair.partition("__")
-    return config_keys("llm", "store_dir", *dict.fromkeys([f"models/{counsellor}", f"models/{client}"]))
-
-
 ROLEPLAY_PUBLISHED_PROFILES = {
     "interactive_agents_test": [raw_path("ia_profiles_test")],
     "interactive_agents_train": [raw_path("ia_profiles_train")],
@@ -62,15 +47,17 @@ rule prepare_roleplay_profiles:
 rule simulate_roleplay:
     input:
         profiles=rules.prepare_roleplay_profiles.output[0],
-        protocol=roleplay_protocol_file,
-        prompts=lambda wildcards: list(roleplay_prompt_files(wildcards).values()),
+        protocol=lambda wildcards: dialogue_protocol_file(ROLEPLAY["protocols"][wildcards.protocol]["file"]),
+        prompts=lambda wildcards: list(published_prompt_files(
+            dialogue_protocol_file(ROLEPLAY["protocols"][wildcards.protocol]["file"]), ROLEPLAY_PROMPTS).values()),
     output:
         transcripts="results/roleplay/transcripts/{protocol}/{pair}.jsonl",
         provenance="results/roleplay/llm/simulate_{protocol}_{pair}.json",
     params:
         study=config_keys("roleplay", "seed", "protocols/{protocol}", "plan"),
-        llm=roleplay_pair_models,
-        prompts=roleplay_prompt_files,
+        llm=lambda wildcards: pair_model_keys(wildcards.pair),
+        prompts=lambda wildcards: published_prompt_files(
+            dialogue_protocol_file(ROLEPLAY["protocols"][wildcards.protocol]["file"]), ROLEPLAY_PROMPTS),
     wildcard_constraints:
         protocol="|".join(map(re.escape, ROLEPLAY_PROTOCOLS)),
         pair="|".join(map(re.escape, ROLEPLAY_PAIRS)),
