@@ -60,6 +60,7 @@ smoke: install  ## every study end to end on tiny inputs in a scratch copy
 # Fetch results from the DVC remote instead of recomputing them. Restored files carry new
 # mtimes; --touch tells Snakemake they are current (their bytes are unchanged).
 pull: install  ## fetch results from the DVC remote a lab publishes instead of recomputing
+	@$(BIN)/dvc remote default >/dev/null 2>&1 || { echo "make pull: this clone has no DVC remote. Results come from the remote a lab publishes: dvc remote add -d lab <its URL or folder>, then make pull (README, 'A reviewer checks them out'); or make reproduce to compute them" >&2; exit 1; }
 	$(BIN)/dvc pull
 	$(BIN)/snakemake --profile workflow/profiles/default --touch $(shell $(BIN)/python -c "import yaml; print(' '.join(f'results/{s}/manifest.json' for s in yaml.safe_load(open('dvc.yaml'))['stages']))")
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO, dvc, run, snakemake
+from tests.conftest import BIN, REPO, dvc, run, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -59,6 +59,24 @@ def test_push_then_pull_into_a_fresh_clone_restores_outputs_byte_for_byte(workdi
     assert "Nothing to be done" in dry.stdout + dry.stderr
     assert digests(clone) == digests(work)
     assert "didn't change, skipping" in dvc(clone, env, "repro", "data").stdout
+
+    # A reviewer's own output in the way (README): dvc pull keeps it and stops; --force restores
+    # the published bytes.
+    table = clone / "results/data/tables/sources.csv"
+    published = table.read_bytes()
+    table.write_text("my own run\n")
+    refused = dvc(clone, env, "pull", "data", check=False)
+    assert refused.returncode != 0 and table.read_text() == "my own run\n"
+    dvc(clone, env, "pull", "--force", "data")
+    assert table.read_bytes() == published and digests(clone) == digests(work)
+
+
+def test_make_pull_without_a_remote_says_where_results_come_from(tmp_path):
+    clone = tmp_path / "clone"
+    run(["git", "clone", "-q", str(REPO), str(clone)], tmp_path)
+    # this environment (INSTALLED empty: nothing to install)
+    done = run(["make", "--no-print-directory", "pull", f"VENV={BIN.parent}", "INSTALLED="], clone, check=False)
+    assert done.returncode != 0 and "no DVC remote" in done.stderr and "dvc remote add -d lab" in done.stderr
 
 
 def test_a_clean_clone_with_the_record_and_no_remote_gets_per_study_verdicts(workdir, tmp_path):
