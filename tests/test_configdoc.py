@@ -1,34 +1,22 @@
-"""The generated configuration reference (replisuite.configdoc)."""
+"""The generated configuration reference (replisuite.configdoc) and the schema's descriptions."""
 
 import yaml
 
-from replisuite.configdoc import build, key_comments, main, render, type_of
+from replisuite.configdoc import build, main, render, schema_keys, type_of, undescribed
 from tests.conftest import REPO
 
-CONFIG = """\
-# the seed
-seed: 1
-study:
-  # how many
-  # (two lines)
-  n: 3          # wins over the lines above
-  nested:
-    depth: 2
-  plain: x
-  # An entry, e.g.
-  #   example:
-  #     key: not-a-key
-  names: [a]
-"""
+SCHEMA = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
 
 
-def test_comments_beside_or_above_a_key_by_its_path():
-    comments = key_comments(CONFIG)
-    assert comments["seed"] == "the seed"
-    assert comments["study.n"] == "wins over the lines above"
-    assert "study.nested.depth" not in comments and "study.plain" not in comments
-    assert comments["study.names"] == "An entry, e.g."          # the indented example is not prose
-    assert "example" not in comments and "study.example" not in comments
+def test_every_config_key_has_a_description():
+    assert undescribed(SCHEMA) == [], "describe these keys in workflow/schemas/config.schema.yaml"
+
+
+def test_a_key_without_a_description_is_found_wherever_it_is():
+    schema = {"properties": {"study": {"description": "A study.", "type": "object", "properties": {
+        "named": {"type": "object", "additionalProperties": {"type": "object", "properties": {
+            "deep": {"type": "integer"}}}}}}}}
+    assert undescribed(schema) == ["study.named", "study.named.*.deep"]
 
 
 def test_types_read_like_the_schema():
@@ -39,19 +27,16 @@ def test_types_read_like_the_schema():
     assert type_of({"type": "object", "additionalProperties": {"type": "number"}}) == "mapping of name to number"
 
 
-def test_schema_description_wins_and_a_missing_one_is_counted():
+def test_rows_hold_type_default_and_description():
     schema = {"properties": {"seed": {"type": "integer", "description": "Master seed."},
-                             "study": {"type": "object", "properties": {
-                                 "n": {"type": "integer"}, "plain": {"type": "string"}}}}}
-    text, missing = render(schema, yaml.safe_load(CONFIG), key_comments(CONFIG))
+                             "study": {"type": "object", "description": "A study.", "properties": {
+                                 "n": {"type": "integer", "description": "How many | which."}}}}}
+    text = render(schema, {"seed": 1, "study": {"n": 3}})
     assert "| `seed` | integer | `1` | Master seed. |" in text
-    assert "| `study.n` | integer | `3` | wins over the lines above |" in text
-    assert "| `study.plain` | string | `\"x\"` |  |" in text
-    assert missing == 2      # study (no comment) and study.plain
+    assert "| `study.n` | integer | `3` | How many \\| which. |" in text
 
 
-def test_the_committed_reference_is_current():
+def test_the_committed_reference_is_current_and_lists_every_key():
     assert main(["--check", "--root", str(REPO)]) == 0, "run: python -m replisuite.configdoc"
-    text, _ = build(REPO)
-    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
-    assert all(f"## `{section}`" in text for section in schema["properties"])
+    text = build(REPO)
+    assert all(f"| `{path}` |" in text for path, _ in schema_keys(SCHEMA))
