@@ -80,7 +80,8 @@ def test_read_claims_refuses_a_table_with_a_typed_in_verdict(tmp_path):
 def test_scorecard_table_figure_and_readme_block(tmp_path):
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
     below = with_floor(claim("w", study="beta", level="C"), TaskFloor("answers vary", False, "1 distinct answer"))
-    write_claims([claim("x", study="beta"), claim("y", study="beta", verdict="not reproduced", level="B"), below], str(a))
+    on_embedded = claim("x", study="beta", models="smollm2-135m (embedded 135M model)")
+    write_claims([on_embedded, claim("y", study="beta", verdict="not reproduced", level="B"), below], str(a))
     write_claims([claim("z", study="alpha", verdict="planted recovered", level="B")], str(b))
     path = tmp_path / "scorecard.csv"
     frame = scorecard.write_scorecard([str(a), str(b)], str(path))
@@ -99,8 +100,9 @@ def test_scorecard_table_figure_and_readme_block(tmp_path):
     assert scorecard.main(["readme", "--readme", str(readme), "--scorecard", str(path)]) == 0
     text = readme.read_text()
     assert scorecard.update_readme(readme, path, check=True)
-    assert "| beta | 3 | 1 | 1 | 0 | 0 | 0 | 1 | 1 | A 1, B 1, C 1 |" in text and text.endswith("\n\nrest\n")
-    assert "| below task floor |" in text
+    assert "| beta | 3 | 1 | 1 | 0 | 0 | 0 | 1 | 1 | 1 | A 1, B 1, C 1 |" in text and text.endswith("\n\nrest\n")
+    assert "| alpha | 1 | 0 | 0 | 0 | 1 | 0 | 0 | 0 | 0 | B 1 |" in text
+    assert "| below task floor | embedded 135M model |" in text
     assert scorecard.block_digest(text) == hashlib.md5(path.read_bytes()).hexdigest()
 
 
