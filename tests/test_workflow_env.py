@@ -58,14 +58,11 @@ def test_the_library_is_compiled_once_for_jobs_that_may_not_write_bytecode(tmp_p
     assert int.from_bytes(cached[0].read_bytes()[8:12], "little") == int(later)   # the header's source mtime
 
 
-def test_a_read_only_library_goes_without_bytecode(tmp_path):
+def test_a_module_that_does_not_compile_leaves_the_run_going(tmp_path):
+    """Best effort: a broken module (or a folder it cannot write) is reported by a False, never raised."""
     package = tmp_path / "replisuite"
     package.mkdir()
-    (package / "mod.py").write_text("VALUE = 1\n")
-    package.chmod(0o555)
-    try:
-        if os.access(package, os.W_OK):   # root writes anyway: nothing to show
-            return
-        assert compile_library(str(tmp_path)) is False
-    finally:
-        package.chmod(0o755)
+    (package / "good.py").write_text("VALUE = 1\n")
+    (package / "broken.py").write_text("def (:\n")
+    assert compile_library(str(tmp_path)) is False
+    assert list((package / "__pycache__").glob("good.*.pyc"))      # the others are still compiled
