@@ -7,7 +7,6 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy import stats as scipy_stats
-from statsmodels.stats.multitest import multipletests
 
 
 def name_seed(base: int, *names: str) -> int:
@@ -73,6 +72,8 @@ def cluster_bootstrap_mean_ci(
 
 def bh_fdr(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
     """Benjamini-Hochberg adjusted p-values (NaNs are kept as NaN)."""
+    from statsmodels.stats.multitest import multipletests  # pandas with it: most jobs need neither
+
     p = np.asarray(p_values, dtype=float)
     adjusted = np.full_like(p, np.nan)
     finite = ~np.isnan(p)

@@ -59,7 +59,8 @@ def test_ratings_have_intervals_and_ridge_keeps_an_unbeaten_player_finite():
                           "picked_first": [True] * 30, "status": "ok", "request_key": "k"})
     table = ratings(pairs, n_boot=200, seed=1)
     assert table["reply"].to_list() == ["top", "mid", "low"]
-    assert (table["ci_low"] <= table["strength"] + 1e-9).all() and (table["strength"] <= table["ci_high"] + 1e-9).all()
+    # every resample of these contexts holds the same games: the interval is the point, to the optimiser's tolerance
+    assert (table["ci_low"] <= table["strength"] + 1e-6).all() and (table["strength"] <= table["ci_high"] + 1e-6).all()
     assert np.isfinite(table["strength"].to_numpy()).all()
 
 

@@ -68,5 +68,5 @@ def test_one_config_key_reruns_only_the_jobs_that_read_it(text_run):
     assert by_params == {"summarise_mi": 1}
     assert "classify_utterances" not in scheduled
     by_params, scheduled = rerun_plan(work, env, targets, {"topics/top_n_words": 8})
-    assert by_params == {"fit_topics": 4}  # 2 seeds + 2 groups; summarise_topics follows its inputs
+    assert by_params == {"fit_topics": 1}  # one job fits 2 seeds + 2 groups; summarise_topics follows its inputs
     assert "embed_answers" not in scheduled

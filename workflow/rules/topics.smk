@@ -1,4 +1,4 @@
-# Study topics: BERTopic over CounselChat answers, one job per seed and per therapist group.
+# Study topics: BERTopic over CounselChat answers, over seeds and per therapist group.
 
 TOPICS = config["topics"]
 TOPICS_ANSWERS = raw_path(TOPICS["sources"]["counsel_chat"])
@@ -30,23 +30,29 @@ rule embed_answers:
         "../scripts/topics/embed_answers.py"
 
 
+# One job fits every model the summary reads: UMAP's numba code compiles once per process.
+TOPICS_FITS = {f"all_seed{seed}": (None, seed) for seed in TOPICS["seeds"]} | {
+    f"{subset}_seed{TOPICS['seeds'][0]}": (group, TOPICS["seeds"][0]) for subset, group in TOPICS_GROUPS.items()}
+
+
+def topics_model_path(fit):
+    return f"results/topics/intermediate/bertopic_{fit}.json"
+
+
 rule fit_topics:
     input:
         documents=rules.embed_answers.output.documents,
         embeddings=rules.embed_answers.output.embeddings,
     output:
-        "results/topics/intermediate/bertopic_{subset}_seed{seed}.json",
+        [topics_model_path(fit) for fit in TOPICS_FITS],
     params:
         study=config_keys("topics", "umap", "hdbscan", "vectorizer", "top_n_words"),
-        group=lambda wildcards: TOPICS_GROUPS.get(wildcards.subset),
-    wildcard_constraints:
-        subset="|".join(["all", *TOPICS_GROUPS]),
-        seed=r"\d+",
+        fits=list(TOPICS_FITS.values()),
     threads: 1
     log:
-        "logs/topics/fit_topics/{subset}_seed{seed}.log",
+        "logs/topics/fit_topics.log",
     benchmark:
-        "logs/topics/fit_topics/{subset}_seed{seed}.benchmark.tsv"
+        "logs/topics/fit_topics.benchmark.tsv"
     conda:
         "../../envs/text.yaml"
     resources:
@@ -60,8 +66,8 @@ rule summarise_topics:
     input:
         documents=rules.embed_answers.output.documents,
         embeddings=rules.embed_answers.output.embeddings,
-        seed_models=expand(rules.fit_topics.output[0], subset="all", seed=TOPICS["seeds"]),
-        group_models=expand(rules.fit_topics.output[0], subset=list(TOPICS_GROUPS), seed=TOPICS["seeds"][0]),
+        seed_models=[topics_model_path(f"all_seed{seed}") for seed in TOPICS["seeds"]],
+        group_models=[topics_model_path(f"{subset}_seed{TOPICS['seeds'][0]}") for subset in TOPICS_GROUPS],
     output:
         topics=report("results/topics/tables/topics.csv", caption="../report/topics/topics.rst", category="topics"),
         sizes_by_group=report("results/topics/tables/topic_sizes_by_group.csv", caption="../report/topics/sizes_by_group.rst", category="topics"),

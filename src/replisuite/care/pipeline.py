@@ -13,7 +13,6 @@ from replisuite.coding.agreement import AGREEMENT_SCHEMA, SPAN_SCHEMA, agreement
 from replisuite.coding.codebook import Codebook, resolve
 from replisuite.coding.coders import CODER_SCHEMA, code_units
 from replisuite.coding.codings import read_codings, read_excerpts
-from replisuite.coding.figures import cooccurrence_figure, timeline_figure
 from replisuite.llm import open_study_models
 from replisuite.plotting import apply_style, figure_paths, save_figure
 from replisuite.provenance import write_llm_provenance
@@ -45,6 +44,8 @@ def code_excerpts(study: Mapping[str, Any], llm_section: Mapping[str, Any], mode
 
 def summarise(study: Mapping[str, Any], *, excerpts: str, codings: str, model_codings: list[str], tables: Mapping[str, str],
               figure_stems: Mapping[str, str]) -> None:
+    from replisuite.coding.figures import cooccurrence_figure, timeline_figure
+
     codebook, frame, provenance, human = load(study, excerpts=excerpts, codings=codings)
     label = "illustrative (written by the replisuite project)" if provenance["illustrative"] else "as supplied"
     units, codes = frame["unit"].to_list(), list(codebook.code_ids)

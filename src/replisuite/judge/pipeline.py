@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from replisuite.judge import analysis, figures
+from replisuite.judge import analysis
 from replisuite.judge.data import (
     ARENA_SCHEMA,
     annomi_sessions,
@@ -123,6 +123,8 @@ def judge_arena(study: Mapping[str, Any], llm_section: Mapping[str, Any], judge_
 def summarise(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, sessions: Sequence[str], floors: Sequence[str],
               pairs: Sequence[str], replies: Sequence[str], counsel_chat: str, stigma_agreement: str | None,
               prompt_files: Mapping[str, Sequence[str]], tables: Mapping[str, str], figure_stems: Mapping[str, str]) -> None:
+    from replisuite.judge import figures
+
     rubrics = study_rubrics(study, prompt_files)
     labels = model_labels(llm_section)
     judgements = pl.concat([pl.read_parquet(p) for p in sessions])

@@ -18,7 +18,6 @@ from replisuite.coding.classifier import (
 )
 from replisuite.coding.rates import session_rates
 from replisuite.llm import ResponseStore, embed, store_path
-from replisuite.mi import figures
 from replisuite.mi.analysis import annotator_agreement, quality_association
 from replisuite.plotting import apply_style, figure_paths, save_figure
 from replisuite.tables import write_table
@@ -58,6 +57,8 @@ def classify(study: Mapping[str, Any], *, task: str, classifier: str, utterances
 def summarise(study: Mapping[str, Any], *, annomi_path: str, utterances_path: str, predictions: Sequence[str],
               tables: Mapping[str, str], figure_stems: Mapping[str, str]) -> None:
     """F1 with intervals, confusion counts, code rates vs MI quality, annotator agreement, figures."""
+    from replisuite.mi import figures
+
     seed, n_boot = study["seed"], study["n_boot"]
     frames = [pl.read_parquet(p) for p in predictions]
     f1 = pl.concat([f1_scores(p, n_boot=n_boot, seed=seed) for p in frames])

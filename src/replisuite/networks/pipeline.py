@@ -14,10 +14,8 @@ from replisuite.coding import networks, themes
 from replisuite.coding.agreement import match_units, span_scores
 from replisuite.coding.codebook import Codebook, resolve
 from replisuite.coding.coders import CODER_SCHEMA, code_units
-from replisuite.coding.figures import networks_figure
 from replisuite.judge.pairwise import PAIR_SCHEMA, judge_pairs
 from replisuite.llm import embed, open_study_models
-from replisuite.networks import figures
 from replisuite.networks.data import gold_codings, sample_units
 from replisuite.plotting import apply_style, figure_paths, save_figure
 from replisuite.provenance import write_llm_provenance
@@ -199,6 +197,10 @@ def majority_guess(units: pl.DataFrame, gold: pl.DataFrame) -> pl.DataFrame:
 def summarise(study: Mapping[str, Any], *, annomi: str, gold: str, detections: Sequence[str], processes: str, stability: str,
               nodes: str, edges: str, statistics: str, comparison: str, tables: Mapping[str, str],
               figure_stems: Mapping[str, str]) -> None:
+    from replisuite.coding.figures import networks_figure
+
+    from replisuite.networks import figures
+
     codebook = resolve(study["codebook"])
     units, gold_frame = gold_codings(gold, codebook=codebook, annomi_path=annomi)
     detection = detection_table(study, codebook, units, gold_frame, [pl.read_parquet(p) for p in detections])

@@ -21,7 +21,6 @@ from replisuite.llm.embeddings import embed
 from replisuite.llm.tuning import LOG_SCHEMA, MACHINE_MEASURES, result_summary, train_dpo
 from replisuite.atomic import atomic_open
 from replisuite.plotting import apply_style, figure_paths, save_figure
-from replisuite.preference import figures
 from replisuite.preference.pairs import (
     PAIR_SCHEMA,
     STATISTICS_SCHEMA,
@@ -315,6 +314,8 @@ def summarise(study: Mapping[str, Any], *, pairs: str, predictions: Sequence[str
               comparisons: Sequence[str], dpo_log: str, replies: Sequence[str], labels: Mapping[str, str],
               tables: Mapping[str, str], figure_stems: Mapping[str, str]) -> None:
     """Accuracy and calibration of every reward model, principle agreement, tuned vs base, figures."""
+    from replisuite.preference import figures
+
     seed, n_boot = study["seed"], study["n_boot"]
     predicted = pl.concat([read_table(p, schema=PREDICTION_SCHEMA) for p in predictions])
     accuracy = accuracy_table(predicted, n_boot=n_boot, seed=seed)

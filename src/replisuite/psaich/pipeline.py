@@ -14,7 +14,6 @@ from replisuite.llm import open_study_models
 from replisuite.llm.models import model_labels
 from replisuite.plotting import apply_style, figure_paths, save_figure
 from replisuite.provenance import write_llm_provenance
-from replisuite.psaich import figures
 from replisuite.psaich.administer import ANSWERS_SCHEMA, administer, stage1
 from replisuite.psaich.analysis import (
     FLOOR_SCHEMA,
@@ -63,6 +62,8 @@ def run(study: Mapping[str, Any], llm_section: Mapping[str, Any], model: str, *,
 
 def summarise(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, answers: Sequence[str], transcripts: Sequence[str],
               tables: Mapping[str, str], figure_stems: Mapping[str, str]) -> None:
+    from replisuite.psaich import figures
+
     frame = pl.concat([pl.read_parquet(p) for p in answers])
     library = instruments(study)
     totals, subscales = scores(frame, library)

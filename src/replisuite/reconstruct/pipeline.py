@@ -24,7 +24,6 @@ from replisuite.judge.rubrics import resolve as resolve_rubrics
 from replisuite.llm import open_study_models
 from replisuite.plotting import apply_style, figure_paths, save_figure
 from replisuite.provenance import write_llm_provenance
-from replisuite.reconstruct import figures
 from replisuite.stats import bootstrap_mean_ci, cluster_bootstrap_mean_ci, name_seed
 from replisuite.tables import write_table
 
@@ -225,6 +224,8 @@ def compare(measures: pl.DataFrame, *, n_boot: int, seed: int) -> pl.DataFrame:
 
 def summarise(study: Mapping[str, Any], *, originals: str, reconstructions: Sequence[str], coded: str,
               judgements: Sequence[str], profiles: str, tables: Mapping[str, str], figure_stems: Mapping[str, str]) -> None:
+    from replisuite.reconstruct import figures
+
     records = read_transcripts(originals) + [r for path in reconstructions for r in read_transcripts(path)]
     labels = {p.id: p.fields["mi_quality"] for p in load_profiles(profiles)}
     scores = pl.concat([pl.read_parquet(p) for p in judgements]) if judgements else pl.DataFrame(

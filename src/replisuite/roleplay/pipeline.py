@@ -27,7 +27,6 @@ from replisuite.instruments import shipped
 from replisuite.llm import LLMError, embed, open_study_models
 from replisuite.plotting import apply_style, figure_paths, save_figure
 from replisuite.provenance import write_llm_provenance
-from replisuite.roleplay import figures
 from replisuite.tables import write_table
 
 STUDY = "roleplay"
@@ -127,6 +126,8 @@ def psycheval_table(study: Mapping[str, Any], *, cases: Mapping[str, Sequence[st
 
 def summarise(study: Mapping[str, Any], *, transcripts: Sequence[str], profiles: str, recovered: Sequence[str],
               tables: Mapping[str, str], figure_stems: Mapping[str, str], store_dir: str) -> None:
+    from replisuite.roleplay import figures
+
     records = [r for path in transcripts for r in read_transcripts(path)]
     known = {p.id: p for p in read_profiles(profiles)}
     stats = metrics.conversation_stats(records)

@@ -14,7 +14,7 @@ from replisuite.llm.models import model_labels
 from replisuite.plotting import apply_style, figure_paths, save_figure
 from replisuite.provenance import write_llm_provenance
 from replisuite.stats import name_seed
-from replisuite.stigma import analysis, figures
+from replisuite.stigma import analysis
 from replisuite.stigma.ask import (
     STIGMA_ANSWERS_SCHEMA,
     VERDICTS_SCHEMA,
@@ -143,6 +143,8 @@ def summarise_stigma(study: Mapping[str, Any], llm_section: Mapping[str, Any], r
                      answers: list[str], stimuli_path: str, tables: Mapping[str, str], figure_stems: Mapping[str, str],
                      differences_out: str | None = None) -> None:
     """Stigma rates by model x condition / question / attribute, tests, GSS baseline, the check, figures."""
+    from replisuite.stigma import figures
+
     frame = pl.concat([pl.read_parquet(p) for p in answers])
     stimuli = pl.read_parquet(stimuli_path)
     names = model_labels(llm_section)
@@ -207,6 +209,8 @@ def summarise_interjections(study: Mapping[str, Any], llm_section: Mapping[str, 
                             verdicts: list[str], tables: Mapping[str, str], figure_stems: Mapping[str, str],
                             differences_out: str | None = None) -> None:
     """Appropriateness by model x condition (humans and bots beside), judge agreement, the check, a figure."""
+    from replisuite.stigma import figures
+
     frame = pl.concat([pl.read_parquet(p) for p in verdicts])
     names = model_labels(llm_section)
     seed, n_boot = study["seed"], study["n_boot"]

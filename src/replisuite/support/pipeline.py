@@ -14,7 +14,6 @@ from replisuite.coding.classifier import cross_validate, f1_scores
 from replisuite.instruments import Instrument, shipped
 from replisuite.plotting import apply_style, figure_paths, save_figure
 from replisuite.stats import name_seed
-from replisuite.support import figures
 from replisuite.support.causal import ATT_SCHEMA, BALANCE_SCHEMA, att_table, balance_table
 from replisuite.support.cohort import (EXPERIENCE, read_transcripts, read_user_table, simulate_cohort, skill_column,
                                        validate_users)
@@ -171,6 +170,8 @@ def summarise(study: Mapping[str, Any], *, skills: Sequence[str], sessions_path:
               effects_path: str, truth_path: str, replicate_att: Sequence[str], replicate_effects: Sequence[str],
               tables: Mapping[str, str], figure_stems: Mapping[str, str]) -> None:
     """Recovery and null tables over the replicate cohorts, and the study's figures."""
+    from replisuite.support import figures
+
     session_rates = read_table(sessions_path, schema=SESSION_SKILLS_SCHEMA)
     expected = expected_coefficients(study, skills_wide(session_rates), skills=skills)
     att_rows = pl.concat([read_table(p, schema=REPLICATE_ATT_SCHEMA) for p in replicate_att])

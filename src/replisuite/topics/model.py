@@ -47,6 +47,17 @@ def _vectorizer(options: Mapping[str, Any]) -> CountVectorizer:
     return CountVectorizer(**TEXT_ANALYSIS, ngram_range=(1, options["ngram_max"]), min_df=options["min_df"])
 
 
+def _precomputed_only():
+    from bertopic.backend import BaseEmbedder
+
+    class PrecomputedOnly(BaseEmbedder):
+        def embed(self, documents, verbose=False):
+            raise RuntimeError(f"BERTopic asked to embed {len(documents)} texts: pass the documents' embeddings "
+                               "(replisuite computes them once, in embed_answers)")
+
+    return PrecomputedOnly()
+
+
 def fit_bertopic(
     texts: Sequence[str],
     embeddings: np.ndarray,
@@ -56,13 +67,12 @@ def fit_bertopic(
     hdbscan: Mapping[str, Any],
     vectorizer: Mapping[str, Any],
     top_n: int = 10,
-    embedding_model=None,
 ) -> TopicModel:
     """BERTopic with every random component seeded: UMAP -> HDBSCAN -> c-TF-IDF.
 
-    ``embeddings`` are the documents' MiniLM vectors (computed once and cached); the
-    ``embedding_model`` (the same MiniLM, loaded offline) is only handed to BERTopic so that it
-    never reaches for a model hub.
+    ``embeddings`` are the documents' MiniLM vectors (computed once and cached). BERTopic gets an
+    embedder that refuses to embed: with the vectors given it needs none, so no job loads MiniLM
+    again and none can reach for a model hub.
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from bertopic import BERTopic
@@ -70,7 +80,7 @@ def fit_bertopic(
     from umap import UMAP
 
     model = BERTopic(
-        embedding_model=embedding_model,
+        embedding_model=_precomputed_only(),
         umap_model=UMAP(n_neighbors=umap["n_neighbors"], n_components=umap["n_components"], min_dist=0.0,
                         metric="cosine", random_state=seed),
         hdbscan_model=HDBSCAN(min_cluster_size=hdbscan["min_cluster_size"], min_samples=hdbscan["min_samples"],

@@ -20,7 +20,7 @@ from replisuite.plotting import apply_style, figure_paths, save_figure
 from replisuite.provenance import write_llm_provenance
 from replisuite.stats import cluster_bootstrap_mean_ci, name_seed
 from replisuite.tables import read_table, write_table
-from replisuite.trauma import benchmark, figures
+from replisuite.trauma import benchmark
 from replisuite.trauma.cases import (
     CASE_SCHEMA, MARGINALS_SCHEMA, case_profiles, marginals_table, phases, published_marginals_table, sample_cases,
 )
@@ -177,6 +177,8 @@ def check_fidelity(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, 
 def summarise(study: Mapping[str, Any], *, marginals: str, trajectories_in: str, predictions: str,
               tables: Mapping[str, str], figure_stems: Mapping[str, str]) -> None:
     """The benchmark table with intervals over cases, and the figures."""
+    from replisuite.trauma import figures
+
     frame = read_table(trajectories_in, schema=TRAJECTORY_SCHEMA)
     schema = {**benchmark.PREDICTION_SCHEMA, "target": pl.String}
     predicted = read_table(predictions, schema=schema)

@@ -12,7 +12,7 @@ import polars as pl
 from replisuite.plotting import apply_style, figure_paths, save_figure
 from replisuite.singlecell.simulate import TRUTH_SCHEMA
 from replisuite.tables import write_table
-from replisuite.trpm4 import calibration, figures, summary
+from replisuite.trpm4 import calibration, summary
 from replisuite.trpm4.cells import DUAL_SCHEMA
 
 
@@ -21,6 +21,8 @@ def summarise(study: Mapping[str, Any], *, fits: list[str], cell_tables: list[st
               planted_genes: str | None = None,
               figure_stems: Mapping[str, str]) -> None:
     """Every study-level table and figure from the per-job outputs."""
+    from replisuite.trpm4 import figures
+
     groups = list(study["groups"])
     fit_table = summary.gam_table(summary.read_records(fits))
     cep_table = summary.cep_table(summary.read_records(summaries))
@@ -68,6 +70,8 @@ def summarise(study: Mapping[str, Any], *, fits: list[str], cell_tables: list[st
 
 def summarise_calibration(parts: Sequence[str], *, table_out: str, patients_out: str, figure_stem: str) -> pl.DataFrame:
     """The calibration table, every simulated patient's row, and the figure."""
+    from replisuite.trpm4 import figures
+
     rows = pl.concat([pl.read_parquet(p) for p in parts]).sort("scenario", "replicate", "patient")
     table = calibration.calibration_table(rows)
     write_table(table, table_out, schema=table.schema)
