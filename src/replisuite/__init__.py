@@ -1,3 +1,3 @@
 """replisuite: reproducible replications of papers on LLMs in counselling and single-cell studies."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
