@@ -52,13 +52,17 @@ def test_planted_null_and_baseline_verdicts():
 
 def claim(claim_id="c1", study="s", verdict="reproduced", level="A", **values):
     fields = dict(study=study, claim_id=claim_id, claim="Something holds", source="Table 1", published="0.5",
-                  reproduced=0.5, ci_low=None, ci_high=None, level=level, verdict=verdict, rule="equal")
+                  reproduced=0.5, ci_low=None, ci_high=None, level=level, verdict=verdict, rule="equal",
+                  measure="share")
     return Claim(**{**fields, **values})
 
 
 def test_claims_are_validated():
     with pytest.raises(ClaimError, match="level"):
         claim(level="D")
+    with pytest.raises(ClaimError, match="name the measure"):
+        claim(measure="")
+    assert claim(measure="", reproduced=None).measure == ""
     with pytest.raises(ClaimError, match="verdict"):
         claim(verdict="looks fine")
     with pytest.raises(ClaimError, match="duplicate"):
@@ -90,7 +94,13 @@ def test_scorecard_table_figure_and_readme_block(tmp_path):
     beta = counts.filter(pl.col("study") == "beta")
     assert beta.select("reproduced", "not reproduced", "not comparable", "below task floor").row(0) == (1, 1, 1, 1)
     assert counts.filter(pl.col("study") == "alpha")["below task floor"].to_list() == [0]
-    scorecard.figure(frame).savefig(tmp_path / "s.png")
+    grid = scorecard.figure(frame)
+    axis = grid.axes[0]
+    assert [t.get_text() for t in axis.get_yticklabels()] == ["alpha: z", "beta: w", "beta: x", "beta: y"]
+    bars = [t.get_text() for t in axis.texts]
+    assert bars == ["planted recovered \u00b7 B", "not comparable \u00b7 C", "reproduced \u00b7 A \u00b7 135M",
+                    "not reproduced \u00b7 B"]
+    grid.savefig(tmp_path / "s.png")
     assert (tmp_path / "s.png").stat().st_size > 1000
 
     readme = tmp_path / "README.md"

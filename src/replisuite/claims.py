@@ -43,7 +43,8 @@ VERDICTS = (
 )
 CLAIMS_SCHEMA = {
     "study": pl.String, "claim_id": pl.String, "claim": pl.String, "source": pl.String, "published": pl.String,
-    "reproduced": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64, "level": pl.String,
+    "measure": pl.String, "reproduced": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64, "baseline": pl.Float64,
+    "level": pl.String,
     "verdict": pl.String, "rule": pl.String, "models": pl.String, "note": pl.String, "task_floor": pl.String,
 }
 # a claim's task_floor: "" where no floor applies (no model, or published records), else one of these
@@ -60,7 +61,11 @@ class ClaimError(ValueError):
 class Claim:
     """One finding of a paper and what we found.
 
-    ``rule`` says in words how the verdict was computed (e.g. "equal within 1e-9").
+    ``rule`` says in words how the verdict was computed (e.g. "equal within 1e-9"). ``measure`` names
+    what ``reproduced`` is (its unit: "AUC", "Cohen's kappa", "difference in stigma rate"), and
+    ``baseline`` is the value shown beside it: the trivial guess, chance or null the verdict compares
+    it with, or the naive comparison the method improves on (so the scorecard shows it as a number,
+    not only in the note).
     """
 
     study: str
@@ -77,8 +82,13 @@ class Claim:
     models: str = ""
     note: str = ""
     task_floor: str = ""
+    measure: str = ""
+    baseline: float | None = None
 
     def __post_init__(self) -> None:
+        if self.reproduced is not None and not self.measure.strip():
+            raise ClaimError(f"claim {self.claim_id} of {self.study}: name the measure of its value "
+                             f"({self.reproduced!r}), e.g. 'AUC' or 'difference in rate'")
         if self.level not in LEVELS:
             raise ClaimError(f"claim {self.claim_id}: level must be one of {LEVELS}, got {self.level!r}")
         if self.verdict not in VERDICTS:

@@ -60,33 +60,38 @@ def verdict_counts(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def figure(frame: pl.DataFrame):
-    """A study x claim grid: one cell per claim coloured by verdict and marked with its level."""
+    """One labelled row per claim (``study: claim_id``), grouped by study: a bar coloured by verdict
+    that names the verdict and the level, hatched where the model was below its task floor, and
+    marked "135M" where the claim rests on the embedded model."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch, Rectangle
 
-    studies = frame["study"].unique(maintain_order=True).to_list()
-    widest = max((frame.filter(pl.col("study") == s).height for s in studies), default=1)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * widest, 0.9 + 0.5 * len(studies)))
-    for row, study in enumerate(studies):
-        claims = frame.filter(pl.col("study") == study)
-        for column, claim in enumerate(claims.iter_rows(named=True)):
-            below = claim["task_floor"] == FLOOR_BELOW
-            ax.add_patch(Rectangle((column, row), 0.92, 0.85, facecolor=COLOURS[claim["verdict"]],
-                                   hatch="//" if below else None, edgecolor="#636363" if below else "none"))
-            ax.text(column + 0.46, row + 0.43, claim["level"], ha="center", va="center", fontsize=7)
-    ax.set_xlim(0, widest)
-    ax.set_ylim(len(studies), 0)
-    ax.set_yticks([i + 0.43 for i in range(len(studies))], studies)
+    rows = list(frame.iter_rows(named=True))
+    fig, ax = plt.subplots(figsize=(9.5, 0.9 + 0.2 * len(rows)))
+    previous = None
+    for y, claim in enumerate(rows):
+        below = claim["task_floor"] == FLOOR_BELOW
+        ax.add_patch(Rectangle((0, y + 0.06), 1.0, 0.88, facecolor=COLOURS[claim["verdict"]],
+                               hatch="//" if below else None, edgecolor="#636363" if below else "none"))
+        label = f"{claim['verdict']} \u00b7 {claim['level']}"
+        if EMBEDDED_MARK in (claim["models"] or ""):
+            label += " \u00b7 135M"
+        ax.text(0.02, y + 0.5, label, ha="left", va="center", fontsize=6.5)
+        if previous is not None and claim["study"] != previous:
+            ax.axhline(y, color="#252525", linewidth=0.6)
+        previous = claim["study"]
+    ax.set_xlim(0, 1.0)
+    ax.set_ylim(len(rows), 0)
+    ax.set_yticks([y + 0.5 for y in range(len(rows))], [f"{c['study']}: {c['claim_id']}" for c in rows], fontsize=6.5)
     ax.set_xticks([])
     ax.grid(False)
     for side in ("left", "bottom"):
         ax.spines[side].set_visible(False)
-    ax.set_title("Replication scorecard: one cell per claim, letter = level (A, B, C, proxy)")
+    ax.set_title("Replication scorecard: one row per claim (verdict \u00b7 level; 135M: the embedded model)", fontsize=9)
     handles = [Patch(color=COLOURS[v], label=v) for v in VERDICTS]
     handles.append(Patch(facecolor=COLOURS["not comparable"], hatch="//", edgecolor="#636363",
                          label="not comparable: model below the task floor"))
-    ax.legend(handles=handles, loc="upper left",
-              bbox_to_anchor=(1.0, 1.0), fontsize=7)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7)
     return fig
 
 

@@ -26,6 +26,7 @@ def quality_claims(codes: pl.DataFrame) -> list[Claim]:
                 claim=text + ("" if annotated else " (codes from the classifier's out-of-fold predictions)"),
                 published="higher with high quality", reproduced=row["difference"], ci_low=row["ci_low"],
                 ci_high=row["ci_high"], level="proxy", verdict=verdict, rule=rule, models="",
+                measure="difference in per-session code rate (high minus low quality)",
                 note=f"AnnoMI, {row['sessions_high']} high vs {row['sessions_low']} low sessions; {row['source']} codes; "
                      "difference of mean per-session rates, bootstrap 95% interval",
             ))
@@ -60,7 +61,7 @@ def classifier_claims(f1: pl.DataFrame) -> list[Claim]:
             claim=f"An utterance classifier ({classifier}) codes {task.replace('_', ' ')} better than a trivial guess",
             published="", reproduced=macro["f1"], ci_low=macro["ci_low"], ci_high=macro["ci_high"], level="proxy",
             verdict=verdict, rule=f"{rule} (the better of the majority guess and a guess from the class shares)",
-            models="",
+            models="", measure="macro F1", baseline=baseline,
             note=f"macro F1 vs the trivial guess's {baseline:.3f} (majority {majority:.3f}, class shares {chance:.3f}); "
                  "the paper's F1 is on private data, so no published value is compared",
         ))

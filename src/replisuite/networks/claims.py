@@ -54,7 +54,7 @@ def networks_claims(*, detection: pl.DataFrame, comparison: pl.DataFrame, stabil
             claim=f"A model coder given {row['shots']} examples detects EEMM processes (span and code) better than a "
                   "trivial guess",
             published="few examples suffice", reproduced=row["f1"], ci_low=row["f1_ci_low"], ci_high=row["f1_ci_high"],
-            level="proxy", verdict=verdict, rule=rule, models=label(coder),
+            level="proxy", verdict=verdict, rule=rule, models=label(coder), measure="span F1", baseline=baseline["f1"],
             note=f"trivial guess F1 {_number(baseline['f1'])}; {ILLUSTRATIVE}"), coder_floor(row, min_usable=min_usable)))
     measures = {r["measure"]: r for r in comparison.iter_rows(named=True)}
     row, first = measures["multi-step preferred"], measures["first shown picked"]
@@ -65,6 +65,7 @@ def networks_claims(*, detection: pl.DataFrame, comparison: pl.DataFrame, stabil
         claim="Multi-step networks are preferred to directly prompted ones (here by a model judge, not experts)",
         published="experts preferred multi-step in up to 90% of cases", reproduced=row["rate"], ci_low=row["ci_low"],
         ci_high=row["ci_high"], level="proxy", verdict=verdict, rule=rule, models=label(judge),
+        measure="share of comparisons won by multi-step", baseline=0.5,
         note=f"{row['count']} of {row['n']} comparisons; {dropped} clients left out (no parseable direct network: "
              f"comparing against an empty one would count its failure as a win); the judge picked the network shown "
              f"first in {first['count']} of {first['n']}; a model judge is not the paper's experts"),
@@ -78,7 +79,7 @@ def networks_claims(*, detection: pl.DataFrame, comparison: pl.DataFrame, stabil
               "embeddings (adjusted Rand index)",
         published="", reproduced=summary["mean_ari"], ci_low=summary["min_ari"], ci_high=None, level="proxy",
         verdict=verdict, rule="lowest seed-pair ARI above the highest seed-pair ARI of the null",
-        models=label(coder),
+        models=label(coder), measure="mean seed-pair ARI (ci_low: the lowest pair)", baseline=null_high,
         note=f"{summary['pairs']} seed pairs; null ({summary.get('null', 'permuted embeddings')}) ARI mean "
              f"{_number(summary['mean_null_ari'])}, highest {_number(null_high)}; processes from {label(coder)}'s codes"))
     return claims

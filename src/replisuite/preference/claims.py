@@ -28,6 +28,7 @@ def reward_claim(accuracy: pl.DataFrame) -> Claim:
                        "questions better than reply length does",
                  published="", reproduced=model["accuracy"], ci_low=model["ci_low"], ci_high=model["ci_high"],
                  level="proxy", verdict=verdict, rule=f"{rule} (the better of length-only BT and the coin flip)",
+                 measure="held-out pair accuracy", baseline=baseline,
                  note=f"Bradley-Terry on MiniLM embeddings and log length, {model['pairs']} held-out pairs of "
                       f"{model['questions']} questions; length only {rows['length']['accuracy']:.2f}, embedding only "
                       f"{rows['embedding']['accuracy']:.2f}, TF-IDF {rows['tfidf']['accuracy']:.2f}")
@@ -62,7 +63,8 @@ def policy_claims(policy: pl.DataFrame, *, base: str, embedded: Sequence[str], m
             study=STUDY, claim_id=f"dpo_beats_base[{row['judge']}]", source=SOURCE,
             claim="Preference optimisation (DPO) makes the model's counselling replies win against the base model's",
             published="", reproduced=row["estimate"], ci_low=row["ci_low"], ci_high=row["ci_high"], level="proxy",
-            verdict=verdict, rule=f"{rule} (win rate 0.5, ties half)",
+            verdict=verdict, rule=f"{rule} (win rate 0.5, ties half)", measure="judge win rate of DPO over base",
+            baseline=0.5,
             models=f"policy {_label(base, embedded)}; judge {_label(row['judge'], embedded)}",
             note=f"{row['questions']} held-out questions; {row['note']}"
                  + ("; self-judged: the judge is the tuned model's own base model (configure another entry in "
@@ -83,7 +85,7 @@ def principle_claims(agreement: pl.DataFrame, *, embedded: Sequence[str]) -> lis
             claim="Replies preferred on the seven principles are the ones human readers upvoted",
             published="", reproduced=total["agreement"], ci_low=total["ci_low"], ci_high=total["ci_high"],
             level="proxy", verdict=verdict, rule=f"{rule} (the better of 0.5 and 'the longer reply wins')",
-            models=f"judge {_label(judge, embedded)}",
+            models=f"judge {_label(judge, embedded)}", measure="agreement with upvotes", baseline=baseline,
             note=f"{total['pairs']} pairs, {total['ties']} tied on the total; longer reply agrees "
                  f"{length['agreement']:.2f}; interval resamples questions"), principle_judge_floor(total)))
     return claims

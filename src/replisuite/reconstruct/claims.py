@@ -20,7 +20,7 @@ def reconstruct_claims(validation: pl.DataFrame, comparison: pl.DataFrame, *, em
         claim="The counsellor-utterance classifier (reflection / question / input / other) beats the majority-class "
               "guess on AnnoMI sessions held out of its training folds",
         published="", reproduced=row["accuracy"], ci_low=row["ci_low"], ci_high=row["ci_high"], level="proxy",
-        verdict=verdict, rule=rule, models="",
+        verdict=verdict, rule=rule, models="", measure="accuracy", baseline=row["majority_baseline"],
         note=f"{row['utterances']} utterances of {row['sessions']} sessions; macro F1 {row['macro_f1']:.2f}; "
              f"majority guess {row['majority_baseline']:.2f}")]
     return claims

@@ -16,6 +16,8 @@ STUDY = "roleplay"
 SOURCE_PSYCHEVAL = "PsychEval (ECNU-ICALK 2025), Table 1"
 TABLE1_COLUMNS = (("cases", "published_cases", 0.0), ("avg_sessions", "published_avg_sessions", 0.05),
                   ("avg_turns_per_session", "published_avg_turns", 0.05), ("max_sessions", "published_max_sessions", 0.0))
+TABLE1_MEASURES = {"cases": "cases", "avg_sessions": "sessions per case (mean)",
+                   "avg_turns_per_session": "turns per session (mean)", "max_sessions": "sessions (largest case)"}
 
 
 def table1_claims(table: pl.DataFrame) -> list[Claim]:
@@ -27,6 +29,7 @@ def table1_claims(table: pl.DataFrame) -> list[Claim]:
                 study=STUDY, claim_id=f"psycheval_table1_{row['therapy']}_{column}", source=SOURCE_PSYCHEVAL,
                 claim=f"{row['therapy']} cases: {column.replace('_', ' ')}", published=str(row[published]),
                 reproduced=row[column], ci_low=None, ci_high=None, level="A", verdict=verdict, rule=rule, models="",
+                measure=TABLE1_MEASURES[column],
                 note=f"turns per session = utterances / 2, the usual reading of a turn, decided before comparing (the "
                      f"paper does not define one); client utterances per session "
                      f"{row['avg_client_utterances_per_session']:.2f} shown beside it; the paper rounds to one decimal, "
@@ -68,7 +71,7 @@ def fidelity_claims(identifiability: pl.DataFrame, recovery: pl.DataFrame, *, em
             source="Interactive Agents; SQPsych (profile-grounded clients)",
             claim=f"{row['protocol']}: a client's profile is retrieved from its turns above chance (top-1)",
             published="", reproduced=row["accuracy"], ci_low=row["ci_low"], ci_high=row["ci_high"], level="proxy",
-            verdict=verdict, rule=rule, models=models,
+            verdict=verdict, rule=rule, models=models, measure="top-1 retrieval accuracy", baseline=row["chance"],
             note=f"chance {row['chance'] if row['chance'] is not None else float('nan'):.2f} over {row['profiles']} "
                  "profiles; MiniLM cosine retrieval"), floors.get((row["protocol"], row["models"]))))
     true = recovery.filter(pl.col("pairing") == "true")
@@ -83,7 +86,8 @@ def fidelity_claims(identifiability: pl.DataFrame, recovery: pl.DataFrame, *, em
             claim=f"{row['protocol']}: the rater recovers {row['instrument']} totals from the transcript better than "
                   "guessing the mean (MAE gain over the mean guess)",
             published="", reproduced=row["mae_gain"], ci_low=row["gain_low"], ci_high=row["gain_high"],
-            level="proxy", verdict=verdict, rule=rule, models=rater,
+            level="proxy", verdict=verdict, rule=rule, models=rater, baseline=0.0,
+            measure="MAE of the mean guess minus the rater's MAE (questionnaire points)",
             note=f"MAE {row['mae']:.1f} vs {row['mae_mean_guess']:.1f} for the mean guess; r = {row['pearson_r']:.2f}; "
                  f"n = {row['n']}"), floor))
     return claims

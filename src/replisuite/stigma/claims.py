@@ -33,7 +33,7 @@ def published_appropriateness(check: pl.DataFrame) -> list[Claim]:
             study=STUDY, claim_id=f"appropriateness_{model}", source="Fig. 4; results/interjections all_combined.csv",
             claim=f"{model} answers the symptom interjections appropriately at the published rate (pooled over symptoms)",
             published=f"{published:.4f}", reproduced=ours, ci_low=None, ci_high=None, level="A", verdict=verdict,
-            rule=rule, models=f"{model} (published records)",
+            rule=rule, models=f"{model} (published records)", measure="share of replies graded appropriate",
             note=f"{n} graded replies; {int(cells['equal'].sum())} of {cells.height} symptom cells equal",
         ))
     return claims
@@ -47,6 +47,7 @@ def published_stigma_codes(check: pl.DataFrame) -> Claim:
         claim="Every published stigma code is recomputed from the published model answers",
         published="1 (all rows)", reproduced=equal / rows, ci_low=None, ci_high=None, level="A", verdict=verdict,
         rule=rule, models=", ".join(f"{m} (published records)" for m in check["published_model"]),
+        measure="share of published codes recomputed",
         note=f"{equal} of {rows} coded rows equal",
     )
 
@@ -73,6 +74,7 @@ def condition_contrast(by_stimulus: pl.DataFrame, models: Sequence[str], *, high
         claim=f"Models express more stigma toward {higher} than toward {lower}",
         published=f"{higher} > {lower}", reproduced=difference, ci_low=low, ci_high=high, level=level,
         verdict=verdict, rule=f"{rule}; interval over vignettes (each weighted once)", models=label,
+        measure="difference in stigma rate",
         note=f"difference of mean per-vignette stigma rates ({a.height} vs {b.height} vignettes, "
              f"{int(a['n'].sum())} vs {int(b['n'].sum())} answers), bootstrap 95% interval resampling vignettes "
              "within each condition",
@@ -96,6 +98,7 @@ def humans_above_model(by_stimulus: pl.DataFrame, model: str, *, n_boot: int, se
         published="human therapists > models", reproduced=difference, ci_low=low, ci_high=high, level="A-direction",
         verdict=verdict, rule=f"{rule}; interval over stimuli (paired, each weighted once)",
         models=f"{model} (published records); human therapists (graded by the authors)",
+        measure="difference in appropriate-reply rate (humans minus model)",
         note=f"{both.height} stimuli both answered ({int(both['human_n'].sum())} human and {int(both['bot_n'].sum())} "
              f"model replies); mean per-stimulus rates {both['human'].mean():.3f} vs {both['bot'].mean():.3f}; bootstrap "
              "95% interval resampling stimuli",

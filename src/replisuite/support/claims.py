@@ -36,7 +36,8 @@ def chat_claims(att: pl.DataFrame, truth: Mapping, *, primary: str) -> list[Clai
             claim=f"One-on-one support chats reduce {outcome_label(outcome)} scores (ATT of the change below 0)",
             published="improvement, statistically significant, small", reproduced=row["estimate"], ci_low=row["ci_low"],
             ci_high=row["ci_high"], level="B" if simulated else "proxy",
-            verdict=as_planted((verdict, rule))[0] if simulated else verdict, rule=rule, note=note))
+            verdict=as_planted((verdict, rule))[0] if simulated else verdict, rule=rule, note=note,
+            measure="ATT on the score change (points)", baseline=naive))
         if simulated:
             verdict, rule = planted_verdict(truth["sample_att"][outcome], row["estimate"], ci_low=row["ci_low"],
                                             ci_high=row["ci_high"])
@@ -44,7 +45,7 @@ def chat_claims(att: pl.DataFrame, truth: Mapping, *, primary: str) -> list[Clai
                 study=STUDY, claim_id=f"att_recovered_{outcome}", source=f"{SOURCE}, propensity-matched comparison",
                 claim=f"Matching recovers the planted ATT on {outcome_label(outcome)} (the naive comparison is confounded)",
                 published="", reproduced=row["estimate"], ci_low=row["ci_low"], ci_high=row["ci_high"], level="B",
-                verdict=verdict, rule=rule, note=note))
+                verdict=verdict, rule=rule, note=note, measure="ATT on the score change (points)", baseline=naive))
     return claims
 
 
@@ -63,6 +64,7 @@ def skill_claims(effects: pl.DataFrame, truth: Mapping, *, signs: Mapping[str, i
             published="beneficial" if sign < 0 else "harmful", reproduced=row["coef"], ci_low=row["ci_low"],
             ci_high=row["ci_high"], level="B" if simulated else "proxy",
             verdict=as_planted((verdict, rule))[0] if simulated else verdict, rule=rule,
+            measure="score change (points) per unit skill rate",
             note=(f"points per unit rate among {row['n']} chat users, HC3 95% CI, BH p {row['p_bh']:.3g}"
                   + (f"; planted {planted:g}" if planted is not None else "")),
         ))
@@ -79,6 +81,8 @@ def replicate_claims(att_recovery: pl.DataFrame, skill_recovery: pl.DataFrame, *
             study=STUDY, claim_id="att_interval_coverage", source=f"{SOURCE} (method check)",
             claim=f"The {primary} ATT interval covers the planted effect at about its nominal 95% rate",
             published="", reproduced=coverage, ci_low=None, ci_high=None, level="B", verdict=verdict, rule=rule,
+            measure="coverage of the 95% intervals",
+            baseline=att_recovery.filter((pl.col("scenario") != "null") & (pl.col("method") == "naive"))["coverage"].mean(),
             note=f"{int(planted['replicates'].sum())} replicate cohort x outcome estimates; naive coverage "
                  f"{att_recovery.filter((pl.col('scenario') != 'null') & (pl.col('method') == 'naive'))['coverage'].mean():.2f}",
         ))
@@ -91,6 +95,7 @@ def replicate_claims(att_recovery: pl.DataFrame, skill_recovery: pl.DataFrame, *
             study=STUDY, claim_id="att_null_false_positives", source=f"{SOURCE} (method check)",
             claim=f"With no effect planted, the {primary} ATT is rarely significant (the naive comparison is)",
             published="", reproduced=rate, ci_low=None, ci_high=None, level="B", verdict=verdict, rule=rule,
+            measure="share of ATT intervals excluding 0", baseline=naive,
             note=f"{int(null['replicates'].sum())} null cohort x outcome estimates; naive false-positive rate {naive:.2f}"))
     skills_planted = skill_recovery.filter((pl.col("scenario") != "null") & (pl.col("term") != "log_supporter_experience"))
     for (source,), rows in skills_planted.group_by("skills_from", maintain_order=True):
@@ -102,6 +107,7 @@ def replicate_claims(att_recovery: pl.DataFrame, skill_recovery: pl.DataFrame, *
             study=STUDY, claim_id=f"skill_interval_coverage_{source.replace(' ', '_')}", source=f"{SOURCE} (method check)",
             claim=f"The skill coefficients' intervals cover the value they should estimate at about 95% ({source} rates)",
             published="", reproduced=coverage, ci_low=None, ci_high=None, level="B", verdict=verdict, rule=rule,
+            measure="coverage of the 95% intervals of the expected value",
             note=f"{int(rows['replicates'].sum())} replicate x skill x outcome estimates; expected = the planted "
                  f"coefficient for annotated rates, its regression-calibrated (attenuated) value for measured ones; "
                  f"coverage of the planted value itself {float(rows['coverage'].mean()):.2f}"))
@@ -113,6 +119,7 @@ def replicate_claims(att_recovery: pl.DataFrame, skill_recovery: pl.DataFrame, *
             study=STUDY, claim_id="skill_null_false_positives", source=f"{SOURCE} (method check)",
             claim="With no skill effect planted, the skill regression rarely finds one (either rate source)",
             published="", reproduced=rate, ci_low=None, ci_high=None, level="B", verdict=verdict, rule=rule,
+            measure="share of skills with BH p < 0.05",
             note=f"{skills_null.height} skill x outcome x source rows over {int(skills_null['replicates'].max())} replicates"))
     return claims
 

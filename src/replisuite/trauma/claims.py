@@ -34,6 +34,7 @@ def published_marginals_claim(marginals: pl.DataFrame, *, alpha: float) -> Claim
                  claim="The released cases match the published marginals (gender, trauma types, behaviours)",
                  published="the published shares", reproduced=lowest_p, ci_low=None, ci_high=None, level="A",
                  verdict=verdict, rule=f"chi-square per attribute (unpublished categories pooled): {rule}",
+                 measure="lowest chi-square p-value over the attributes",
                  note=f"{n} released cases; largest |released - published share| {worst:.3f}")
 
 
@@ -59,6 +60,7 @@ def extraction_claim(extraction: pl.DataFrame, *, models: str, min_units: int, f
         published="", reproduced=mine["value"] if mine else None, ci_low=mine["ci_low"] if mine else None,
         ci_high=mine["ci_high"] if mine else None, level="B", verdict=verdict,
         rule=f"{rule} (planted values shuffled across points)", models=models,
+        measure="share of ratings within 5 points of the planted one", baseline=null["value"] if null else None,
         note=f"share within 5 points of the planted rating over {conversations} conversations; null {null['value']:.2f}"
              if null else "no planted rating"), floor)
 
@@ -78,6 +80,7 @@ def benchmark_claim(table: pl.DataFrame, *, min_units: int) -> Claim:
                  published="", reproduced=model["value"] if model else None, ci_low=model["ci_low"] if model else None,
                  ci_high=model["ci_high"] if model else None, level="proxy", verdict=verdict,
                  rule=f"RMSE: upper CI bound below the training-mean baseline's RMSE ({rule})",
+                 measure="RMSE of SUDS (points)", baseline=baseline["value"] if baseline else None,
                  note=f"target {target}; {model['points'] if model else 0} ratings of {cases} cases; baseline RMSE "
                       f"{baseline['value']:.1f}" if baseline else "not scored")
 
@@ -99,7 +102,7 @@ def arc_claim(arc: pl.DataFrame, *, models: str, min_units: int, floor: TaskFloo
                      claim="Distress (SUDS) falls within a PE phase in the released conversations",
                      published="negative slope", reproduced=published["mean_slope"], ci_low=published["ci_low"],
                      ci_high=published["ci_high"], level="A-direction", verdict=verdict, rule=rule,
-                     models="released conversations",
+                     models="released conversations", measure="SUDS change per exchange",
                      note=f"{published['cases']} cases, {published['conversations']} conversations; SUDS change per "
                           "exchange, averaged per case, bootstrap over cases")
     planted, flat = _row(arc, "planted"), _row(arc, "flat")
@@ -118,7 +121,7 @@ def arc_claim(arc: pl.DataFrame, *, models: str, min_units: int, floor: TaskFloo
         claim="A planted within-phase SUDS decline is read back from the conversations, and a flat arc is not",
         published="negative slope where planted", reproduced=planted["mean_slope"] if planted else None,
         ci_low=planted["ci_low"] if planted else None, ci_high=planted["ci_high"] if planted else None, level="B",
-        verdict=verdict, rule=rule, models=models,
+        verdict=verdict, rule=rule, models=models, measure="SUDS change per exchange",
         note=(f"planted: {planted['cases']} cases; flat null: " + (
               f"{flat['cases']} cases, slope {flat['mean_slope']:.2f} ({flat['ci_low']:.2f} to {flat['ci_high']:.2f})"
               if flat else "none") + "; SUDS change per exchange over the declining phases, per case, bootstrap over "

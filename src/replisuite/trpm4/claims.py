@@ -30,7 +30,7 @@ def focus_above_sets(gam_fits: pl.DataFrame, *, focus: str, level: str, seed: in
             study=STUDY, claim_id=f"{focus.lower()}_above_other_sets_{group}", source="CEP-IP, gene-set GAMs",
             claim=f"TRPM4 explains the {focus} score better than every comparison gene set ({group})",
             published=f"{focus} > other sets", reproduced=mean, ci_low=low, ci_high=high, level=level,
-            verdict=verdict, rule=rule, models="",
+            verdict=verdict, rule=rule, models="", measure=f"deviance explained, {focus} minus the best other set",
             note=f"deviance explained of {focus} minus the best other set, {len(margin)} patients used, {dropped} "
                  "dropped (a gene-set fit failed), bootstrap 95% interval over patients"
                  + ("; planted in the simulated cohort" if level == "B" else ""),
@@ -64,7 +64,7 @@ def ip_recovery(recovery: pl.DataFrame, *, nominal: float = 0.95) -> list[Claim]
             published="planted IP", reproduced=share, ci_low=low, ci_high=high, level="B", verdict=verdict,
             rule=f"{rule}: share of patients with |IP - planted| < |trivial - planted| (Wilson interval over "
                  "patients) above 0.5",
-            models="",
+            models="", measure="share of patients closer to the planted IP than the trivial guess", baseline=0.5,
             note=f"{int(beats.sum())} of {len(beats)} patients ({missing} without an IP count as misses); mean |IP - "
                  f"planted| {np.nanmean(np.abs(ip - planted)):.3f} vs trivial guess {np.mean(np.abs(trivial - planted)):.3f}"
                  if missing < len(beats) else f"no patient has an IP ({len(beats)} patients)",
@@ -77,6 +77,7 @@ def ip_recovery(recovery: pl.DataFrame, *, nominal: float = 0.95) -> list[Claim]
             claim=f"The IP's 95% interval covers the planted IP at its nominal rate ({group})",
             published=f"{nominal:g}", reproduced=rate, ci_low=low, ci_high=high, level="B", verdict=verdict,
             rule=f"Wilson interval over patients covers the nominal {nominal:g}", models="",
+            measure="share of patients whose interval covers the planted IP",
             note=f"{int(covered.sum())} of {len(covered)} patients' intervals cover the planted IP ({missing} without an IP)",
         ))
     return claims
@@ -96,7 +97,8 @@ def trep_recovery(recovery: pl.DataFrame, cep: pl.DataFrame, *, seed: int) -> li
             study=STUDY, claim_id=f"trep_recovery_{group}", source="CEP-IP TREP cells",
             claim=f"TREP cells recover the planted well-explained cells beyond chance ({group})",
             published="planted cells", reproduced=mean, ci_low=low, ci_high=high, level="B", verdict=verdict,
-            rule=rule, models="", note=f"mean Jaccard over {rows.height} patients; chance (random set of the same "
+            rule=rule, models="", measure="mean Jaccard of TREP and planted cells", baseline=chance,
+            note=f"mean Jaccard over {rows.height} patients; chance (random set of the same "
                                        f"size) {chance:.3f}",
         ))
     return claims
@@ -125,7 +127,7 @@ def calibration_claims(patients: pl.DataFrame, *, max_null_rate: float = 0.1, mi
                 study=STUDY, claim_id=f"cv_{label}null_no_subpopulation", source="CEP-IP Monte Carlo CV (calibration)",
                 claim=f"The {what} stays silent without a subpopulation (a smooth curve plus noise)",
                 published="CV significant in every patient", reproduced=rate, ci_low=low, ci_high=high, level="B",
-                verdict=verdict, rule=rule,
+                verdict=verdict, rule=rule, measure="share of patients 'significant'",
                 note=f"{k} of {n} simulated patients 'significant' ({null.filter(failed).height} failed fits count as not "
                      "significant); " + ("held-out cells are ranked by EP from their own residuals, so the TREP set "
                                          "has small residuals by construction" if not label else
@@ -142,7 +144,7 @@ def calibration_claims(patients: pl.DataFrame, *, max_null_rate: float = 0.1, mi
                 study=STUDY, claim_id=f"cv_{label}power_planted", source="CEP-IP Monte Carlo CV (calibration)",
                 claim=f"The {what} detects a planted subpopulation",
                 published="CV significant in every patient", reproduced=rate, ci_low=low, ci_high=high, level="B",
-                verdict=verdict, rule=rule,
+                verdict=verdict, rule=rule, measure="share of patients 'significant'",
                 note=f"{k} of {n} simulated patients with planted cells ({planted.filter(failed).height} failed fits count "
                      f"as misses); under no_subpopulation the same test is 'significant' in {null_rate:.2f}"))
     if null.height:
@@ -152,6 +154,7 @@ def calibration_claims(patients: pl.DataFrame, *, max_null_rate: float = 0.1, mi
             study=STUDY, claim_id="ip_null_no_subpopulation", source="CEP-IP inflection point (calibration)",
             claim="An inflection point is reported only where there is a transition", published="an IP per patient",
             reproduced=rate, ci_low=low, ci_high=high, level="B", verdict=verdict, rule=rule,
+            measure="share of patients with an IP",
             note=f"{k} of {n} simulated patients without a transition get an IP; median IP minus the fit's mean crossing "
                  f"{float((null['ip'] - null['mean_crossing']).drop_nans().median() or float('nan')):.3f}"))
     if planted.height:
@@ -165,6 +168,7 @@ def calibration_claims(patients: pl.DataFrame, *, max_null_rate: float = 0.1, mi
             claim="The inflection point locates the planted transition better than a trivial guess",
             published="planted IP", reproduced=share, ci_low=low, ci_high=high, level="B", verdict=verdict,
             rule=f"{rule}: share of patients with |IP - planted| < |trivial - planted| (Wilson) above 0.5",
+            measure="share of patients closer to the planted IP than the trivial guess", baseline=0.5,
             note=f"{int(beats.sum())} of {len(beats)} simulated patients ({int(np.isnan(ip).sum())} without an IP count "
                  "as misses); the trivial guess is the median detected anchor"))
     return claims
