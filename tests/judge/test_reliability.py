@@ -32,6 +32,9 @@ def test_krippendorff_alpha_of_the_published_example():
     assert krippendorff_alpha(data, level="nominal") == pytest.approx(0.743, abs=0.001)
     assert krippendorff_alpha(data, level="interval") == pytest.approx(0.849, abs=0.001)
     assert np.isnan(krippendorff_alpha(np.ones((2, 5))))
+    # a bootstrap resample of units that one coder left missing: no unit is rated twice
+    assert np.isnan(krippendorff_alpha(np.array([[0, 1, 1, 0], [nan, nan, nan, nan]]), level="nominal"))
+    assert not np.isnan(krippendorff_alpha(np.array([[0, 1, 1, 0], [0, 1, nan, nan]]), level="nominal"))
 
 
 def test_auc_matches_scikit_learn_and_its_interval_covers_it():

@@ -38,6 +38,8 @@ def krippendorff_alpha(ratings: np.ndarray, *, level: str = "ordinal") -> float:
     ratings = np.asarray(ratings, dtype=np.float64)
     if np.unique(ratings[~np.isnan(ratings)]).size < 2:
         return float("nan")  # one value in all: alpha is undefined
+    if not ((~np.isnan(ratings)).sum(axis=0) >= 2).any():
+        return float("nan")  # no unit rated twice (e.g. a resample of units one rater left missing): nothing to compare
     return float(krippendorff.alpha(reliability_data=ratings, level_of_measurement=level))
 
 
