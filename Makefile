@@ -34,10 +34,11 @@ reproduce: install  ## run every study (the workflow) and compare its results wi
 
 # For a lab publishing results: make this run the reference (the checksum record, dvc.lock and
 # the DVC cache, README's scorecard block). Commit the record, dvc.lock and README; `dvc push`.
-record: install  ## make this run the reference: checksum record, dvc.lock, README scorecard block
+record: install  ## make this run the reference: checksum record, dvc.lock, README scorecard block, docs tables
 	$(BIN)/python -m replisuite.reproduction record
 	$(BIN)/dvc commit --force --quiet
 	$(BIN)/python -m replisuite.scorecard readme
+	$(BIN)/python -m replisuite.docblocks
 
 test: install system-packages  ## run the test suite (installs what it needs, SLURM packages as root)
 	$(BIN)/python -m pytest

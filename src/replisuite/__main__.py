@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "scorecard": ("replisuite.scorecard", "rewrite or check the README's scorecard block"),
     "reproduction": ("replisuite.reproduction", "record results/ as the reference, compare a run with it, show verdicts"),
     "configdoc": ("replisuite.configdoc", "write (or --check) docs/configuration.md from the config schema"),
+    "docblocks": ("replisuite.docblocks", "write (or --check) the docs' tables of measured results from the recorded run"),
     "smoke": ("replisuite.smoke", "every study end to end on tiny inputs in a scratch copy (make smoke)"),
     "fake-server": ("replisuite.llm.fake_server",
                     "a local OpenAI-compatible server that echoes: try the served path without a GPU or a key"),
