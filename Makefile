@@ -70,7 +70,8 @@ pull: install  ## fetch results from the DVC remote a lab publishes instead of r
 scorecard: install  ## rewrite README's scorecard block from results/scorecard.csv
 	$(BIN)/python -m replisuite.scorecard readme
 
-lint: install  ## snakemake --lint
+lint: install  ## ruff (bugbear, numpy docstrings) and snakemake --lint
+	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/snakemake --lint
 
 # The documentation site from docs/ (the tests build it too); site/index.html opens from disk.

@@ -61,3 +61,22 @@ def test_a_broken_link_fails_the_build(tmp_path):
     done = build(tmp_path, tmp_path / "site")
     assert done.returncode != 0
     assert "no-such-page.md" in done.stdout + done.stderr
+
+
+LAYERS = ["llm", "instruments", "dialogue", "judge", "coding", "singlecell"]
+JUDGE_STUDY_MODULES = {"pipeline", "analysis", "claims", "figures"}  # the judge package also holds the judge study
+
+
+def test_the_api_reference_covers_every_module_of_the_layers(site):
+    for layer in LAYERS:
+        page = (REPO / "docs/api" / f"{layer}.md").read_text()
+        documented = set(re.findall(r"^::: (replisuite\.[\w.]+)$", page, flags=re.M))
+        modules = {f"replisuite.{layer}.{p.stem}" for p in (REPO / "src/replisuite" / layer).glob("*.py")
+                   if not p.stem.startswith("_") and not (layer == "judge" and p.stem in JUDGE_STUDY_MODULES)}
+        if layer == "instruments":
+            modules = {"replisuite.instruments"}
+        assert modules <= documented, f"docs/api/{layer}.md lacks {sorted(modules - documented)}"
+    rendered = (site / "api/llm.html").read_text()
+    # a docstring's own words, rendered under its function's anchor
+    assert 'id="replisuite.llm.store.ResponseStore"' in rendered
+    assert "oldest first" in rendered

@@ -160,7 +160,7 @@ def trpm4_tables(ip_error, *, missing=0):
     fits = pl.DataFrame([{"group": "g", "patient": p, "gene_set": s, "deviance_explained": de}
                          for p in patients for s, de in (("Ribo", 0.5), ("AR", 0.01), ("WNT", 0.02))])
     planted = [0.4, 0.5, 0.6, 0.45, 0.55, 0.5]
-    recovered = [p + e if i >= missing else None for i, (p, e) in enumerate(zip(planted, ip_error))]
+    recovered = [p + e if i >= missing else None for i, (p, e) in enumerate(zip(planted, ip_error, strict=True))]
     recovery = pl.DataFrame({"group": ["g"] * 6, "patient": patients, "planted_ip": planted, "recovered_ip": recovered,
                              "ip_error": ip_error, "trivial_guess_error": [0.2, -0.15, 0.1, 0.25, -0.2, 0.15],
                              "planted_in_interval": [abs(e) < 0.05 for e in ip_error], "n_planted": [400] * 6,

@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "reproduction": ("replisuite.reproduction", "record results/ as the reference, compare a run with it, show verdicts"),
     "configdoc": ("replisuite.configdoc", "write (or --check) docs/configuration.md from the config schema"),
     "docblocks": ("replisuite.docblocks", "write (or --check) the docs' tables of measured results from the recorded run"),
+    "scaling": ("replisuite.scaling", "the paper-scale plan: a run's requests, tokens and job time extrapolated (docs/scaling.md)"),
     "smoke": ("replisuite.smoke", "every study end to end on tiny inputs in a scratch copy (make smoke)"),
     "fake-server": ("replisuite.llm.fake_server",
                     "a local OpenAI-compatible server that echoes: try the served path without a GPU or a key"),
@@ -26,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m replisuite``, listing every command in its epilog."""
     listing = "\n".join(f"  {name:<13} {about}" for name, (_, about) in COMMANDS.items())
     built = argparse.ArgumentParser(prog="python -m replisuite", description=__doc__.split("\n\n")[0],
                                     epilog=f"commands:\n{listing}", formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -116,7 +116,8 @@ class TaskFloor:
 def with_floor(claim: Claim, floor: TaskFloor | None) -> Claim:
     """The claim with its task floor: below it, ``not comparable`` and the floor's figures in the
     note; at or above it, the verdict unchanged (a floor never turns a verdict into another one
-    for a model that can do the task)."""
+    for a model that can do the task).
+    """
     if floor is None:
         return claim
     if floor.passed:
@@ -167,7 +168,8 @@ def format_floor(valid: int, total: int, *, what: str, min_rate: float) -> TaskF
 
 def variation_floor(distinct: int, answers: int, *, what: str, unit: str = "answers") -> TaskFloor:
     """A chooser's answers vary across stimuli: ``distinct`` different answers among ``answers``
-    (a model that gives one answer to everything tells nothing about the stimuli)."""
+    (a model that gives one answer to everything tells nothing about the stimuli).
+    """
     return TaskFloor(f"answers vary ({what})", distinct > 1, f"{distinct} distinct over {answers} {unit}")
 
 
@@ -205,7 +207,8 @@ def direction_verdict(expected_sign: int, estimate: float | None, ci_low: float 
 def published_direction_verdict(expected_sign: int, estimate: float | None, ci_low: float | None,
                                 ci_high: float | None) -> tuple[str, str]:
     """:func:`direction_verdict` for a level ``A-direction`` claim: the published direction found
-    in the published records is ``direction reproduced`` (no published magnitude is compared)."""
+    in the published records is ``direction reproduced`` (no published magnitude is compared).
+    """
     outcome, rule = direction_verdict(expected_sign, estimate, ci_low, ci_high)
     return ("direction reproduced" if outcome == "reproduced" else outcome), rule
 
@@ -213,7 +216,8 @@ def published_direction_verdict(expected_sign: int, estimate: float | None, ci_l
 def planted_verdict(planted: float | None, estimate: float | None, *, ci_low: float | None = None,
                     ci_high: float | None = None, tolerance: float | None = None) -> tuple[str, str]:
     """``planted recovered`` when the interval covers the planted value (or, without an
-    interval, the estimate is within ``tolerance``); else ``not reproduced``."""
+    interval, the estimate is within ``tolerance``); else ``not reproduced``.
+    """
     if ci_low is not None and ci_high is not None:
         rule = "interval covers the planted value"
         if not _finite(planted, ci_low, ci_high):
@@ -238,7 +242,8 @@ def null_verdict(rate: float | None, *, max_rate: float, what: str) -> tuple[str
 def goodness_of_fit_verdict(p_value: float | None, *, alpha: float, n: int, min_n: int) -> tuple[str, str]:
     """``reproduced`` when a sample is consistent with the published distribution: the smallest
     goodness-of-fit p-value is at least ``alpha`` on at least ``min_n`` units (a small sample
-    cannot fail a goodness-of-fit test, so below ``min_n`` there is no verdict)."""
+    cannot fail a goodness-of-fit test, so below ``min_n`` there is no verdict).
+    """
     rule = f"every goodness-of-fit p-value at least {alpha:g}, on at least {min_n} units"
     if n < min_n:
         return "not comparable", f"{rule} (too few units: {n})"
@@ -249,7 +254,8 @@ def goodness_of_fit_verdict(p_value: float | None, *, alpha: float, n: int, min_
 
 def too_few_units(verdict: tuple[str, str], *, n: int, min_units: int, unit: str) -> tuple[str, str]:
     """A verdict decided by a bootstrap over ``n`` units stands only with at least ``min_units``
-    of them: over 3 units a percentile interval is just [min, max]."""
+    of them: over 3 units a percentile interval is just [min, max].
+    """
     outcome, rule = verdict
     rule = f"{rule}; at least {min_units} {unit}s"
     if n < min_units:
@@ -259,7 +265,8 @@ def too_few_units(verdict: tuple[str, str], *, n: int, min_units: int, unit: str
 
 def beats_baseline_verdict(baseline: float | None, estimate: float | None, ci_low: float | None) -> tuple[str, str]:
     """``reproduced`` when the interval's lower end is above a trivial baseline; else ``not
-    reproduced`` (an estimate above the baseline whose interval reaches it is noise-level)."""
+    reproduced`` (an estimate above the baseline whose interval reaches it is noise-level).
+    """
     rule = "CI lower bound above the trivial baseline"
     if not _finite(baseline, estimate, ci_low):
         return "not comparable", rule
@@ -287,6 +294,7 @@ def claims_frame(claims: Sequence[Claim]) -> pl.DataFrame:
 
 
 def write_claims(claims: Sequence[Claim], path: str) -> None:
+    """Write ``claims`` as a CSV file with the fixed claims schema (atomically)."""
     write_table(claims_frame(claims), path, schema=CLAIMS_SCHEMA)
 
 

@@ -170,7 +170,8 @@ def _total_memory_mb() -> int:
 
 def memory_report(jobs: Iterable[ListedJob], root: str | os.PathLike[str] = ".") -> pl.DataFrame:
     """Per rule: jobs, the memory they requested (``mem_mb``) and the peak resident memory they
-    used (``max_rss`` of each job's ``benchmark:`` file under ``root``), and the used share."""
+    used (``max_rss`` of each job's ``benchmark:`` file under ``root``), and the used share.
+    """
     rows = []
     for job in jobs:
         if job.benchmark is None or "mem_mb" not in job.resources or not (Path(root) / job.benchmark).exists():

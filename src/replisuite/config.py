@@ -77,7 +77,8 @@ def _values(node: Any, parts: list[str]) -> list[Any]:
 
 def check_model_references(config: Mapping[str, Any], *, origin: str = "config") -> None:
     """Every model a study names must be an ``llm.models`` entry: one message naming each key and
-    the names it lacks, with the entries that are defined (a bare KeyError names neither)."""
+    the names it lacks, with the entries that are defined (a bare KeyError names neither).
+    """
     defined = set((config.get("llm") or {}).get("models") or {})
     problems = []
     for study, paths in MODEL_REFERENCES.items():

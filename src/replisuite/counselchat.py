@@ -1,5 +1,6 @@
 """CounselChat (therapists' answers to posted questions, with upvotes): the one reader the topics,
-judge and preference code share."""
+judge and preference code share.
+"""
 
 from __future__ import annotations
 

@@ -178,7 +178,8 @@ def _hash_record(path: Path, folder: str | os.PathLike[str]) -> Path:
 
 def remember_hash(path: str | os.PathLike[str], digest: str, *, folder: str | os.PathLike[str] = VERIFIED_DIR) -> None:
     """Note that ``path``, as it is now (size, modification time), has SHA-256 ``digest``: one small
-    file per path, written atomically, so concurrent fetch jobs never lose each other's notes."""
+    file per path, written atomically, so concurrent fetch jobs never lose each other's notes.
+    """
     path = Path(path)
     stat = path.stat()
     with contextlib.suppress(OSError), atomic_open(_hash_record(path, folder)) as handle:

@@ -103,10 +103,12 @@ def stale_blocks(text: str, *, record: Mapping[str, str], page: Path) -> list[st
 
 
 def pages(docs: Path) -> list[Path]:
+    """The Markdown pages under ``docs`` that hold at least one generated table block."""
     return sorted(p for p in docs.rglob("*.md") if BEGIN in p.read_text())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: rewrite every block from the results tables, or ``--check`` them against the record."""
     parser = argparse.ArgumentParser(prog="python -m replisuite.docblocks", description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=Path, default=Path("docs"))
     parser.add_argument("--root", type=Path, default=Path("."), help="where results/ is (default: here)")

@@ -28,7 +28,8 @@ def utc_now() -> str:
 
 def describe_files(paths: Iterable[str | os.PathLike[str]]) -> list[dict[str, Any]]:
     """Path, size and SHA-256 of each file, sorted by path (no modification time: a rerun that
-    writes the same bytes must give the same manifest)."""
+    writes the same bytes must give the same manifest).
+    """
     return [{"path": path, "bytes": os.stat(path).st_size, "sha256": sha256_file(path)}
             for path in sorted({str(p) for p in paths})]
 
@@ -118,7 +119,8 @@ def build_manifest(
 
 def run_times(started: str | None = None) -> dict[str, str | None]:
     """When the run began (default ``$REPLISUITE_RUN_STARTED``, set by the Snakefile) and now: volatile,
-    so written to the manifest job's log, not to the manifest."""
+    so written to the manifest job's log, not to the manifest.
+    """
     return {"started": started or os.environ.get(RUN_STARTED_ENV), "finished": utc_now()}
 
 
@@ -143,7 +145,8 @@ LLM_RUN_COUNTS = LLM_COUNTS[3:]
 
 def merge_provenance(entries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """One manifest record per model entry (replisuite.llm.LLM.provenance() of each job), summing
-    the counts of the jobs that used it."""
+    the counts of the jobs that used it.
+    """
     merged: dict[str, dict[str, Any]] = {}
     for entry in entries:
         name = entry["entry"]
@@ -162,7 +165,8 @@ def merge_provenance(entries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any
 def write_llm_provenance(path: str | os.PathLike[str], models: Sequence[Any]) -> None:
     """A job's record of the model entries it ran (each :meth:`replisuite.llm.LLM.provenance`), for the
     manifest. What this run sent (:data:`LLM_RUN_COUNTS`) is logged, one JSON line per entry
-    (``model requests of this job: {...}``), and left out of the file."""
+    (``model requests of this job: {...}``), and left out of the file.
+    """
     records = [model.provenance() for model in models]
     for record in records:
         logging.getLogger("replisuite").info(

@@ -63,7 +63,8 @@ def is_content(relative: str) -> bool:
 
 def content_files(results: str | Path = "results") -> list[str]:
     """Every content file under ``results`` (see :func:`is_content`), as sorted paths relative to
-    the repository root (``results/<study>/...``)."""
+    the repository root (``results/<study>/...``).
+    """
     root = Path(results)
     if not root.is_dir():
         raise ReproductionError(f"{root}: no results folder (run `make reproduce` first)")
@@ -93,7 +94,8 @@ def _round(value: float, digits: int) -> float:
 
 def rounded_digest(path: str | Path, *, digits: int = DIGITS) -> str:
     """SHA-256 of a table's column names, types and values, floats rounded to ``digits``
-    significant digits (NaN and null kept distinct)."""
+    significant digits (NaN and null kept distinct).
+    """
     frame = read_any_table(path)
     hasher = hashlib.sha256()
     hasher.update(json.dumps([[name, str(dtype)] for name, dtype in frame.schema.items()]).encode())
@@ -107,7 +109,8 @@ def rounded_digest(path: str | Path, *, digits: int = DIGITS) -> str:
 
 def table_difference(recorded: pl.DataFrame, produced: pl.DataFrame, *, digits: int = DIGITS) -> tuple[bool, float, str]:
     """Whether two tables are equal within ``digits`` significant digits, their largest absolute
-    difference over numeric columns, and what differs otherwise (shape, columns, other values)."""
+    difference over numeric columns, and what differs otherwise (shape, columns, other values).
+    """
     if recorded.columns != produced.columns:
         return False, math.nan, f"columns differ: {recorded.columns} vs {produced.columns}"
     if recorded.height != produced.height:
@@ -186,7 +189,8 @@ def compare_file(path: str, recorded_digest: str, *, root: Path, rounded: Mappin
 def compare(record: Mapping[str, str], *, results: str | Path = "results", rounded: Mapping[str, str] | None = None,
             recorded_copies: Mapping[str, Path] | None = None, digits: int = DIGITS) -> pl.DataFrame:
     """Every recorded file against what is under ``results`` now, and every unrecorded content
-    file as ``new``: one row per file (see :data:`COMPARISON_SCHEMA`)."""
+    file as ``new``: one row per file (see :data:`COMPARISON_SCHEMA`).
+    """
     root = Path(results).parent
     copies = recorded_copies or {}
     rows = [compare_file(path, digest, root=root, rounded=rounded or {}, recorded_copy=copies.get(path), digits=digits)
@@ -199,7 +203,8 @@ def compare(record: Mapping[str, str], *, results: str | Path = "results", round
 
 def study_verdicts(comparison: pl.DataFrame) -> pl.DataFrame:
     """Per study: ``identical`` when every file is, ``within tolerance`` when the rest are within
-    it, else ``differs``; with the count of files in each state."""
+    it, else ``differs``; with the count of files in each state.
+    """
     counts = comparison.group_by("study").agg(
         pl.len().alias("files"), *[(pl.col("status") == s).sum().alias(s) for s in (IDENTICAL, WITHIN, DIFFERS, MISSING, NEW)])
     verdict = (pl.when(pl.col(IDENTICAL) == pl.col("files")).then(pl.lit(IDENTICAL))
@@ -211,7 +216,8 @@ def study_verdicts(comparison: pl.DataFrame) -> pl.DataFrame:
 
 def dvc_cached_copies(lock: str | Path = "dvc.lock", cache: str | Path = ".dvc/cache") -> dict[str, Path]:
     """The recorded version of each results file that the local DVC cache holds, by path: the
-    lock file names each study folder's ``.dir`` listing, which names each file's MD5."""
+    lock file names each study folder's ``.dir`` listing, which names each file's MD5.
+    """
     import yaml
 
     lock, cache = Path(lock), Path(cache)
@@ -235,7 +241,8 @@ def dvc_cached_copies(lock: str | Path = "dvc.lock", cache: str | Path = ".dvc/c
 
 def format_verdicts(verdicts: pl.DataFrame, comparison: pl.DataFrame) -> str:
     """The per-study table a reviewer reads at the end of ``make reproduce``, then each file that
-    is not identical."""
+    is not identical.
+    """
     lines = [f"{'study':<12} {'verdict':<17} {'files':>5} {'identical':>9} {'within':>6} {'differs':>7} "
              f"{'missing':>7} {'new':>4}"]
     for row in verdicts.iter_rows(named=True):
@@ -274,6 +281,7 @@ def write_comparison(comparison: pl.DataFrame | None, out: str | Path) -> str:
 
 
 def main(argv: Iterable[str] | None = None) -> int:
+    """Command line: ``record``, ``compare`` and ``show`` the reproduction record."""
     parser = argparse.ArgumentParser(prog="python -m replisuite.reproduction", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     record = commands.add_parser("record", help=f"write {RECORD} and {ROUNDED_RECORD} from results/")

@@ -55,5 +55,6 @@ def withdraw_manifest(log_path: str | os.PathLike[str], *, results: str | os.Pat
 
 def withdraw_study_manifest(study: str, *, results: str | os.PathLike[str] = "results") -> None:
     """Remove ``results/<study>/manifest.json`` (see `withdraw_manifest`): for a job filed under
-    another study's logs whose output is still an input of ``study`` (a fetched source of data)."""
+    another study's logs whose output is still an input of ``study`` (a fetched source of data).
+    """
     (Path(results) / study / "manifest.json").unlink(missing_ok=True)

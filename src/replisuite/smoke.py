@@ -46,6 +46,7 @@ def merged(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, A
 
 
 def checkout_files(repo: Path) -> list[str]:
+    """The checkout's files: tracked and new, not ignored."""
     listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=repo,
                             capture_output=True, check=True).stdout.decode()
     return [name for name in listed.split("\0") if name and (repo / name).is_file()]
@@ -79,11 +80,13 @@ def missing_outputs(work: Path) -> dict[str, list[str]]:
 
 
 def run(work: Path, *, cores: int, snakemake: str) -> subprocess.CompletedProcess:
+    """Run the workflow in ``work`` with the default profile, output captured."""
     return subprocess.run([snakemake, "--cores", str(cores), "--profile", "workflow/profiles/default"], cwd=work,
                           capture_output=True, text=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Command line of ``make smoke``."""
     parser = argparse.ArgumentParser(prog="python -m replisuite.smoke", description=__doc__.split("\n\n")[0])
     parser.add_argument("--cores", type=int, default=2, help="Snakemake cores (default 2)")
     parser.add_argument("--keep", type=Path, help="run in this folder and keep it (default: a temporary folder)")

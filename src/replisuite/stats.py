@@ -130,7 +130,8 @@ def _present(value) -> bool:
 
 def wilson_interval(successes: int, n: int, *, level: float = 0.95) -> tuple[float, float, float]:
     """A proportion with its Wilson score interval (Wilson 1927): honest for small ``n`` and for
-    rates near 0 or 1, where a Wald or percentile-bootstrap interval collapses. NaN when n is 0."""
+    rates near 0 or 1, where a Wald or percentile-bootstrap interval collapses. NaN when n is 0.
+    """
     if n <= 0:
         return (float("nan"), float("nan"), float("nan"))
     z = float(scipy_stats.norm.ppf(1 - (1 - level) / 2))

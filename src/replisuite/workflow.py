@@ -56,7 +56,8 @@ def compile_library(src: str) -> bool:
 def by_attempt(amount: int):
     """A rule resource (``mem_mb``, ``runtime``) that grows with each attempt: a job that ran out of
     memory or time is retried (the SLURM profile sets ``retries``) with twice, then three times,
-    the first request, instead of failing again with the same one. Local runs make one attempt."""
+    the first request, instead of failing again with the same one. Local runs make one attempt.
+    """
 
     def scaled(wildcards, attempt: int) -> int:
         return amount * attempt

@@ -85,7 +85,7 @@ def test_embedding_classifier_uses_the_vectors():
     rng = np.random.default_rng(0)
     centres = {label: rng.normal(size=8) for label in frame["therapist_behaviour"].unique()}
     vectors = {text: centres[label] + rng.normal(scale=0.1, size=8)
-               for text, label in zip(frame["utterance_text"], frame["therapist_behaviour"])}
+               for text, label in zip(frame["utterance_text"], frame["therapist_behaviour"], strict=True)}
     vectors[""] = np.zeros(8)
     predictions = cross_validate(frame, "therapist_behaviour", classifier="embedding+context", n_splits=4, seed=0,
                                  tfidf={}, C=1.0, vectors=vectors)

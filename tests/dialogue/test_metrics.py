@@ -84,7 +84,7 @@ def test_the_rater_answers_every_item_and_scores_are_the_instrument_totals(store
     items = rate_items(rater, records, INSTRUMENTS, method="parsed", max_chars=500, params={})
     assert items.height == 2 * (21 + 14) and set(items["value"]) == {2}
     totals = recovered_totals(items, records, {p.id: p for p in profiles}, INSTRUMENTS, rater="r")
-    assert sorted(set(zip(totals["instrument"], totals["total"]))) == [("bdi2", 42.0), ("hama", 28.0)]
+    assert sorted(set(zip(totals["instrument"], totals["total"], strict=True))) == [("bdi2", 42.0), ("hama", 28.0)]
     assert totals["true_total"].to_list() == [profiles[0].fields["totals"]["bdi2"]["total"],
                                               profiles[0].fields["totals"]["hama"]["total"],
                                               profiles[1].fields["totals"]["bdi2"]["total"],

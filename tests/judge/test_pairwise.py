@@ -111,7 +111,7 @@ def test_both_orders_cancel_position_bias_into_ties_and_keep_real_preferences(st
         return "A" if quality(a) > quality(b.split("\n\n")[0]) else "B"
 
     honest = judge_pairs(model(store, ScriptedBackend(fair), "fair"), contexts, frame, seed=4, both_orders=True)
-    assert honest.height == 24 and set(zip(honest["context"], honest["first"])) == {
+    assert honest.height == 24 and set(zip(honest["context"], honest["first"], strict=True)) == {
         (c, r) for c in contexts for r in ("human_top", "model")}
     outcomes = order_consistent_outcomes(honest, player="human_top", opponent="model")
     assert (outcomes["outcome"] == "win").all()

@@ -145,7 +145,7 @@ def test_continued_prompts_reuse_the_previous_batch_and_give_the_logits_of_full_
     def ids(*turns):
         roles = ["user", "assistant"] * len(turns)
         messages = (Message("system", "You are a client in therapy."),
-                    *(Message(role, text) for role, text in zip(roles, turns)))
+                    *(Message(role, text) for role, text in zip(roles, turns, strict=False)))
         return backend._prompt_ids(Request(kind="chat", backend="local", model=local.SMOLLM2_MODEL,
                                            messages=messages), tokenizer)
 
@@ -203,7 +203,7 @@ def test_batched_greedy_decoding_matches_one_at_a_time(backend):
     for a, b in zip(alone, batched, strict=True):
         ta, tb = tokenizer.encode(a.text), tokenizer.encode(b.text)
         total += max(len(ta), len(tb))
-        first = next((i for i, (x, y) in enumerate(zip(ta, tb)) if x != y), min(len(ta), len(tb)))
+        first = next((i for i, (x, y) in enumerate(zip(ta, tb, strict=False)) if x != y), min(len(ta), len(tb)))
         differing += max(len(ta), len(tb)) - first  # everything after a divergence counts
     assert total > 100
     assert differing / total <= MAX_DIFFERING_TOKEN_SHARE

@@ -22,7 +22,7 @@ def detections(rows, k):
 def test_the_trivial_guess_uses_the_other_sessions_most_frequent_code():
     guess = majority_guess(UNITS, GOLD)
     # session 1 gets session 2's most frequent code (a tie, broken by name), and the reverse
-    assert dict(zip(guess["unit"], guess["code"])) == {"1-1": "affect-maladaptive", "1-2": "affect-maladaptive",
+    assert dict(zip(guess["unit"], guess["code"], strict=True)) == {"1-1": "affect-maladaptive", "1-2": "affect-maladaptive",
                                                        "2-1": "affect-maladaptive", "2-2": "affect-maladaptive"}
     assert guess.filter(pl.col("unit") == "1-2")["end"][0] == len("I can do it.")
 

@@ -32,7 +32,7 @@ def test_pairs_within_a_question_prefer_the_upvoted_answer_and_count_what_is_dro
         (2, "Lonely", "No friends.", "Answer D", 2), (2, "Lonely", "No friends.", "", 5),
         (3, "Alone", "Only one answer.", "Answer E", 4)])
     pairs, dropped = counselchat_pairs(path, min_margin=1)
-    assert set(zip(pairs["chosen"], pairs["rejected"])) == {("Answer A", "Answer B"), ("Answer A", "Answer C")}
+    assert set(zip(pairs["chosen"], pairs["rejected"], strict=True)) == {("Answer A", "Answer B"), ("Answer A", "Answer C")}
     assert pairs["margin"].to_list() == [2.0, 2.0] and (pairs["question_id"] == "1").all()
     assert dropped["tie"] == 1 and dropped["duplicate_reply"] == 1 and dropped["empty_reply"] == 1
     strict, dropped = counselchat_pairs(path, min_margin=3)
@@ -46,7 +46,7 @@ def test_the_per_question_cap_keeps_the_same_pairs_whatever_the_row_order(tmp_pa
     forward = counselchat_pairs(write_counselchat(tmp_path / "a.csv", rows), min_margin=1, max_pairs_per_question=4)
     backward = counselchat_pairs(write_counselchat(tmp_path / "b.csv", rows[::-1]), min_margin=1, max_pairs_per_question=4)
     assert forward[1]["over_question_cap"] == 15 - 4
-    assert set(zip(forward[0]["chosen"], forward[0]["rejected"])) == set(zip(backward[0]["chosen"], backward[0]["rejected"]))
+    assert set(zip(forward[0]["chosen"], forward[0]["rejected"], strict=True)) == set(zip(backward[0]["chosen"], backward[0]["rejected"], strict=True))
 
 
 def test_splits_are_by_question_and_a_leak_is_named(tmp_path):

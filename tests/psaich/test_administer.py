@@ -74,7 +74,7 @@ def test_modes_send_what_the_protocol_says(library, store, monkeypatch):
     assert len(whole.messages) == len(history) + 1 and whole.params.max_tokens == 54
     assert set(answers["seed"]) == {4}
     totals, _ = scores(answers, {"phq9": library["phq9"]})
-    assert dict(zip(totals["mode"], totals["total"])) == {"therapy_item": 18.0, "stateless_item": 18.0, "whole": 9.0}
+    assert dict(zip(totals["mode"], totals["total"], strict=True)) == {"therapy_item": 18.0, "stateless_item": 18.0, "whole": 9.0}
     assert set(totals["band"]) == {"moderately severe", "mild"}
 
 
@@ -131,7 +131,7 @@ def test_published_transcripts_replay_through_the_same_path(library, store, tmp_
     answers = administer(frontier, [phq9], PROTOCOL, {1: history}, modes=["stateless_item", "whole"], method="generate",
                          params=PARAMS, tokens_per_item=6)
     totals, _ = scores(answers, {"phq9": phq9})
-    assert dict(zip(totals["mode"], totals["total"])) == {"stateless_item": 27.0, "whole": 0.0}
+    assert dict(zip(totals["mode"], totals["total"], strict=True)) == {"stateless_item": 27.0, "whole": 0.0}
     assert frontier.provenance()["new_calls"] == 0
 
     bad = tmp_path / "bad.json"

@@ -41,7 +41,7 @@ def test_phq9_worked_example_by_labels(library):
     # Kroenke et al.: "Several days" = 1, "More than half the days" = 2, "Nearly every day" = 3
     labels = ["Several days", "More than half the days", "Nearly every day", "Not at all", "Several days",
               "Not at all", "More than half the days", "Not at all", "Not at all"]
-    result = score(library["phq9"], dict(zip([str(i) for i in range(1, 10)], labels)))
+    result = score(library["phq9"], dict(zip([str(i) for i in range(1, 10)], labels, strict=True)))
     assert result.total == 9 and result.band == "mild" and result.answered == 9
 
 

@@ -17,4 +17,4 @@ def raw(tmp_path_factory, project_config, published):
     names = referenced_sources(project_config["stigma"])
     folder = tmp_path_factory.mktemp("raw")
     paths = fetch_all([sources[n] for n in names], folder, mirror=published)
-    return {name: str(path) for name, path in zip(names, paths)}
+    return {name: str(path) for name, path in zip(names, paths, strict=True)}

@@ -22,17 +22,17 @@ def test_matching_pairs_nearest_controls_with_and_without_replacement():
     treated = np.array([False, True, False, True, True, True])
     t_rows, c_rows = match_pairs(score, treated, caliper=0.5, replace=True)
     # unit 1 -> control 0 (0.1 away), unit 3 -> control 2, unit 4 -> control 2 (0.4), unit 5: no control within 0.5
-    assert dict(zip(t_rows.tolist(), c_rows.tolist())) == {1: 0, 3: 2, 4: 2}
+    assert dict(zip(t_rows.tolist(), c_rows.tolist(), strict=True)) == {1: 0, 3: 2, 4: 2}
     t_rows, c_rows = match_pairs(score, treated, caliper=0.5, replace=False)
     # greedy from the highest score: 5 finds none, 4 takes control 2, 3 is then 0.52 from control 0 (outside), 1 takes 0
-    pairs = dict(zip(t_rows.tolist(), c_rows.tolist()))
+    pairs = dict(zip(t_rows.tolist(), c_rows.tolist(), strict=True))
     assert pairs == {4: 2, 1: 0} and len(set(c_rows.tolist())) == len(c_rows)
 
 
 def test_matching_ipw_and_dr_remove_the_confounding_the_naive_estimate_has(planted):
     x, treated, y = planted
     table = att_table({"y": y}, treated, x, caliper_sd=0.2, n_boot=50, seed=1)
-    estimates = dict(zip(table["method"], table["estimate"]))
+    estimates = dict(zip(table["method"], table["estimate"], strict=True))
     assert estimates["naive"] - 2.0 > 1.5  # treated users have higher x1, which raises y
     for method in ("matching_replace", "matching_no_replace", "ipw", "doubly_robust"):
         assert estimates[method] == pytest.approx(2.0, abs=0.25), method

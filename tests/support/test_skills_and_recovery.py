@@ -70,7 +70,7 @@ def test_calibrated_coefficients_predict_the_regression_on_measured_rates():
     fit = skill_effects(users.with_columns(change=change, pre=pl.lit(0.0) + rng.random(users.height)), outcome="y",
                         change="change", skill_columns={"a": "a_measured", "b": "b_measured"}, adjust=["pre"],
                         experience=None, skills_from="classifier")
-    coefs = dict(zip(fit["term"], fit["coef"]))
+    coefs = dict(zip(fit["term"], fit["coef"], strict=True))
     assert coefs["a"] == pytest.approx(predicted["a"], abs=0.25) and coefs["b"] == pytest.approx(predicted["b"], abs=0.25)
     assert calibrated_coefficients(sessions.with_columns(a_measured=pl.col("a"), b_measured=pl.col("b")), planted,
                                    ["a", "b"]) == pytest.approx(planted)

@@ -89,7 +89,7 @@ def test_bertopic_is_seeded_and_recovers_planted_clusters():
     topics = [t for t in first.words if t != -1]
     assert len(topics) == 3
     for topic in topics:
-        [theme] = {label for label, t in zip(labels, first.assignments) if t == topic}
+        [theme] = {label for label, t in zip(labels, first.assignments, strict=True) if t == topic}
         assert set(first.words[topic][:3]) <= set(THEMES[theme].split())
 
 

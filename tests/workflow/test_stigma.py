@@ -34,7 +34,7 @@ def test_tables_figures_and_checks(stigma_run):
     assert (check["equal_codes"] == check["matched_rows"]).all() and check["matched_rows"].sum() > 0
     interjections = table(work, "appropriateness_by_condition.csv")
     assert {"gpt-4o", "smollm2-135m", "human therapists", "Pi"} <= set(interjections["model"])
-    notes = dict(zip(interjections["model"], interjections["judge_note"]))
+    notes = dict(zip(interjections["model"], interjections["judge_note"], strict=True))
     assert "differs from the paper's gpt-4o judge" in notes["smollm2-135m"]
     assert "replayed" in notes["gpt-4o"]
     assert table(work, "check_published_interjections.csv")["equal"].all()

@@ -49,7 +49,7 @@ def test_skill_rates_come_from_annomi_twice_and_coding_error_attenuates(support_
     sessions = table(work, "session_skills")
     assert sessions["transcript_id"].n_unique() == 133 and set(sessions["skill"]) == {"empathy", "autonomy", "information", "persuading"}
     measurement = table(work, "skill_measurement")
-    beats_null = dict(zip(measurement["skill"], measurement["pearson_r"] > measurement["null_r_95"]))
+    beats_null = dict(zip(measurement["skill"], measurement["pearson_r"] > measurement["null_r_95"], strict=True))
     # frequent codes are measured; autonomy (options/negotiation, 93 of 4,882 utterances) is not, by this classifier
     assert beats_null["empathy"] and beats_null["information"] and beats_null["persuading"]
     effects = table(work, "skill_effects")

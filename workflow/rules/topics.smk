@@ -30,7 +30,7 @@ rule embed_answers:
         "../scripts/topics/embed_answers.py"
 
 
-# One job fits every model the summary reads: UMAP's numba code compiles once per process.
+# One job fits every model the summary reads and the 2-D map: UMAP's numba code compiles once per process.
 TOPICS_FITS = {f"all_seed{seed}": (None, seed) for seed in TOPICS["seeds"]} | {
     f"{subset}_seed{TOPICS['seeds'][0]}": (group, TOPICS["seeds"][0]) for subset, group in TOPICS_GROUPS.items()}
 
@@ -44,10 +44,12 @@ rule fit_topics:
         documents=rules.embed_answers.output.documents,
         embeddings=rules.embed_answers.output.embeddings,
     output:
-        [topics_model_path(fit) for fit in TOPICS_FITS],
+        models=[topics_model_path(fit) for fit in TOPICS_FITS],
+        document_map="results/topics/intermediate/document_map.npy",
     params:
         study=config_keys("topics", "umap", "hdbscan", "vectorizer", "top_n_words"),
         fits=list(TOPICS_FITS.values()),
+        map_seed=TOPICS["seeds"][0],
     threads: 1
     log:
         "logs/topics/fit_topics.log",
@@ -65,7 +67,7 @@ rule fit_topics:
 rule summarise_topics:
     input:
         documents=rules.embed_answers.output.documents,
-        embeddings=rules.embed_answers.output.embeddings,
+        document_map=rules.fit_topics.output.document_map,
         seed_models=[topics_model_path(f"all_seed{seed}") for seed in TOPICS["seeds"]],
         group_models=[topics_model_path(f"{subset}_seed{TOPICS['seeds'][0]}") for subset in TOPICS_GROUPS],
     output:
@@ -82,7 +84,7 @@ rule summarise_topics:
         map_png=report("results/topics/figures/document_map.png", caption="../report/topics/figure_map.rst", category="topics"),
         map_pdf="results/topics/figures/document_map.pdf",
     params:
-        study=config_keys("topics", "vectorizer", "top_n_words", "compare_groups", "umap/n_neighbors"),
+        study=config_keys("topics", "vectorizer", "top_n_words", "compare_groups"),
     threads: 1
     log:
         "logs/topics/summarise_topics.log",

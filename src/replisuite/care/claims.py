@@ -1,5 +1,6 @@
 """The care study's one testable premise: a model coder agrees with human coders beyond chance.
-On the shipped illustrative data this checks the pipeline, not the paper (level proxy)."""
+On the shipped illustrative data this checks the pipeline, not the paper (level proxy).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ STUDY = "care"
 
 def care_claims(*, model_agreement: pl.DataFrame, agreement: pl.DataFrame, embedded: Sequence[str],
                 min_usable: float = 0.8) -> list[Claim]:
+    """The care study's claims: each model coder agrees with the human reference beyond chance, beside the humans' agreement."""
     humans = agreement.filter(pl.col("among") == "human coders") if "among" in agreement.columns else agreement
     human = humans.filter((pl.col("code") == "overall") & (pl.col("statistic") == "cohen_kappa")).row(0, named=True)
     claims = []
@@ -38,5 +40,6 @@ def care_claims(*, model_agreement: pl.DataFrame, agreement: pl.DataFrame, embed
 
 
 def claims_from_files(paths: dict[str, str], *, embedded: Sequence[str], min_usable: float = 0.8) -> list[Claim]:
+    """:func:`care_claims` from the summary tables the workflow wrote (``paths`` maps table names to CSV files)."""
     return care_claims(model_agreement=pl.read_csv(paths["model_agreement"]), agreement=pl.read_csv(paths["agreement"]),
                        embedded=embedded, min_usable=min_usable)

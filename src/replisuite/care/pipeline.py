@@ -1,5 +1,6 @@
 """The care study's steps: a model coder on the excerpts, then agreement, frequencies, co-occurrence
-and care-seeking timelines."""
+and care-seeking timelines.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ STUDY = "care"
 
 
 def load(study: Mapping[str, Any], *, excerpts: str, codings: str) -> tuple[Codebook, pl.DataFrame, dict, pl.DataFrame]:
+    """The codebook, the excerpts (with their provenance) and the human codings, each checked against the others."""
     codebook = resolve(study["codebook"])
     frame, provenance = read_excerpts(excerpts)
     return codebook, frame, provenance, read_codings(codings, codebook=codebook, excerpts=frame)
@@ -30,7 +32,8 @@ def load(study: Mapping[str, Any], *, excerpts: str, codings: str) -> tuple[Code
 def code_excerpts(study: Mapping[str, Any], llm_section: Mapping[str, Any], model: str, *, excerpts: str, codings: str,
                   out: str, provenance_out: str, threads: int | None = None) -> None:
     """A model coder's codes of every excerpt, with examples from the reference coder's codings of
-    other participants."""
+    other participants.
+    """
     codebook, frame, _, human = load(study, excerpts=excerpts, codings=codings)
     reference = human.filter(pl.col("coder") == study["reference_coder"])
     store, models = open_study_models(llm_section, STUDY, [model], threads=threads)
@@ -44,6 +47,7 @@ def code_excerpts(study: Mapping[str, Any], llm_section: Mapping[str, Any], mode
 
 def summarise(study: Mapping[str, Any], *, excerpts: str, codings: str, model_codings: list[str], tables: Mapping[str, str],
               figure_stems: Mapping[str, str]) -> None:
+    """Agreement tables (human coders and each model coder), the timeline and co-occurrence figures."""
     from replisuite.coding.figures import cooccurrence_figure, timeline_figure
 
     codebook, frame, provenance, human = load(study, excerpts=excerpts, codings=codings)

@@ -1,6 +1,7 @@
 """Agreement between coders: Cohen's kappa (pairwise), Fleiss' kappa and Krippendorff's alpha per code
 and overall with bootstrap intervals over excerpts; span-level precision, recall and F1 of a coder
-against gold with a configurable overlap rule."""
+against gold with a configurable overlap rule.
+"""
 
 from __future__ import annotations
 
@@ -21,9 +22,10 @@ SPAN_SCHEMA = {"code": pl.String, "precision": pl.Float64, "recall": pl.Float64,
 
 def presence(codings: pl.DataFrame, units: Sequence[str], coders: Sequence[str], codes: Sequence[str], *,
              missing: Mapping[str, Collection[str]] | None = None) -> np.ndarray:
-    """coders x units x codes: 1 where the coder gave the unit the code (anywhere in it), else 0; NaN
+    """Coders x units x codes: 1 where the coder gave the unit the code (anywhere in it), else 0; NaN
     for the units a coder did not code (``missing[coder]``, e.g. a reply that could not be parsed):
-    not coding a unit is not the same as coding it with nothing."""
+    not coding a unit is not the same as coding it with nothing.
+    """
     unit_index = {u: i for i, u in enumerate(units)}
     coder_index = {c: i for i, c in enumerate(coders)}
     code_index = {c: i for i, c in enumerate(codes)}
@@ -41,7 +43,8 @@ def presence(codings: pl.DataFrame, units: Sequence[str], coders: Sequence[str],
 
 def fleiss_kappa(ratings: np.ndarray) -> float:
     """Fleiss' kappa of a raters x units matrix of category labels, over the units every rater rated
-    (a unit with a missing rating, NaN, is left out)."""
+    (a unit with a missing rating, NaN, is left out).
+    """
     ratings = np.asarray(ratings, dtype=float)
     ratings = ratings[:, ~np.isnan(ratings).any(axis=0)]
     if ratings.shape[1] == 0:
@@ -73,7 +76,8 @@ def agreement(codings: pl.DataFrame, *, units: Sequence[str], coders: Sequence[s
     """Per code (presence in each excerpt) and overall (every excerpt x code cell): pairwise Cohen's
     kappa, Fleiss' kappa (three coders or more) and Krippendorff's alpha (nominal), each with a
     percentile bootstrap interval over excerpts. Units in ``missing[coder]`` are missing for that
-    coder (dropped from its pairs), never counted as coded with nothing."""
+    coder (dropped from its pairs), never counted as coded with nothing.
+    """
     cube = presence(codings, units, coders, codes, missing=missing)
     rng = np.random.default_rng(seed)
     draws = [rng.integers(0, len(units), len(units)) for _ in range(n_boot)]
@@ -135,7 +139,8 @@ def match_units(gold: pl.DataFrame, predicted: pl.DataFrame, *, rule: str, thres
 def span_scores(gold: pl.DataFrame, predicted: pl.DataFrame, *, units: Sequence[str], codes: Sequence[str], rule: str,
                 threshold: float = 0.5, n_boot: int, seed: int) -> pl.DataFrame:
     """Precision, recall and F1 of ``predicted`` spans against ``gold`` (same code, matched by the rule),
-    per code and ``micro`` over all codes, with a bootstrap interval of F1 over units."""
+    per code and ``micro`` over all codes, with a bootstrap interval of F1 over units.
+    """
     matched = match_units(gold, predicted, rule=rule, threshold=threshold)
     unit_index = {u: i for i, u in enumerate(units)}
     labels = [*codes, "micro"]

@@ -8,9 +8,6 @@ from typing import Any
 import numpy as np
 import polars as pl
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupKFold
 
 CLASSIFIERS = ("tfidf", "tfidf+context", "embedding", "embedding+context")
 
@@ -21,6 +18,8 @@ PREDICTIONS_SCHEMA = {
 
 
 def _tfidf_features(train: pl.DataFrame, test: pl.DataFrame, *, context: bool, options: Mapping[str, Any]):
+    from sklearn.feature_extraction.text import TfidfVectorizer  # scikit-learn only where it is used (~1 s to load)
+
     def vectorizer():
         return TfidfVectorizer(ngram_range=(1, options["ngram_max"]), min_df=options["min_df"], sublinear_tf=True)
 
@@ -72,6 +71,8 @@ def cross_validate(
     vectors
         Text -> embedding, for the embedding classifiers.
     """
+    from sklearn.model_selection import GroupKFold
+
     _check(classifier, vectors)
     folds = GroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     labels = frame[task].to_numpy()
@@ -107,6 +108,8 @@ def fit_predict(train: pl.DataFrame, test: pl.DataFrame, labels: np.ndarray, *, 
     else:
         x_train = _embedding_features(train, context=context, vectors=vectors)
         x_test = _embedding_features(test, context=context, vectors=vectors)
+    from sklearn.linear_model import LogisticRegression
+
     model = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
     model.fit(x_train, labels)
     return model.predict(x_test)
@@ -118,7 +121,7 @@ def _confusions(predictions: pl.DataFrame, classes: list[str]) -> tuple[np.ndarr
     transcripts = predictions["transcript_id"].unique().sort().to_numpy()
     position = {t: i for i, t in enumerate(transcripts)}
     counts = np.zeros((len(transcripts), len(classes), len(classes)))
-    for t, y, p in zip(predictions["transcript_id"], predictions["label"], predictions["predicted"]):
+    for t, y, p in zip(predictions["transcript_id"], predictions["label"], predictions["predicted"], strict=True):
         counts[position[t], index[y], index[p]] += 1
     return counts, transcripts
 
@@ -147,7 +150,7 @@ def f1_scores(predictions: pl.DataFrame, *, n_boot: int, seed: int) -> pl.DataFr
     rows = [
         {"class": c, "f1": float(point[i]), "ci_low": float(np.quantile(boot[:, i], 0.025)),
          "ci_high": float(np.quantile(boot[:, i], 0.975)), "support": int(support[i])}
-        for c, i in zip(observed, keep)
+        for c, i in zip(observed, keep, strict=True)
     ]
     rows.append({"class": "macro", "f1": float(point[keep].mean()), "ci_low": float(np.quantile(macro_boot, 0.025)),
                  "ci_high": float(np.quantile(macro_boot, 0.975)), "support": int(support.sum())})

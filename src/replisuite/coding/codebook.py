@@ -1,5 +1,6 @@
 """Codebooks as data: codes with definitions, inclusion/exclusion notes, examples, a dimension
-hierarchy and (for EEMM) the adaptive/maladaptive flag; validated on load, naming file and field."""
+hierarchy and (for EEMM) the adaptive/maladaptive flag; validated on load, naming file and field.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ class CodebookError(ValueError):
 
 @dataclass(frozen=True)
 class Code:
+    """One code of a codebook: its id, name, definition, when to use it and not, and examples."""
+
     id: str
     name: str
     definition: str
@@ -44,6 +47,7 @@ class Codebook:
     codes: tuple[Code, ...]
 
     def code(self, code_id: str) -> Code:
+        """The code with id ``code_id``; :class:`CodebookError` naming the known codes otherwise."""
         for code in self.codes:
             if code.id == code_id:
                 return code
@@ -51,6 +55,7 @@ class Codebook:
 
     @property
     def code_ids(self) -> tuple[str, ...]:
+        """The ids of the codebook's codes, in codebook order."""
         return tuple(code.id for code in self.codes)
 
     def describe(self) -> str:

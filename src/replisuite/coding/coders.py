@@ -42,6 +42,7 @@ def example_order(unit: str, *, pool: Sequence[str], case_of: Mapping[str, str],
 
 def coder_messages(codebook: Codebook, text: str, examples: Sequence[tuple[str, list[dict[str, str]]]], *,
                    what: str) -> list[Message]:
+    """The messages asking a model to code one unit of text: the codebook, few-shot ``examples``, then the text."""
     messages = [Message("system", f"{codebook.instructions} Reply with one JSON object and nothing else.\n\n"
                                   f"Codes:\n{codebook.describe()}\n\n"
                                   'Reply as {"codes": [{"code": "<code id>", "span": "<the exact words>"}]}, '
@@ -80,7 +81,8 @@ def parse_codes(reply: str, text: str, codebook: Codebook) -> tuple[list[dict[st
 
 def code_list(reply: str) -> list[Any] | None:
     """The reply's list of codes: the first object with a list ``codes`` (closing a reply that stopped
-    at "]}"), else the complete entries of a list cut short; None when there is neither."""
+    at "]}"), else the complete entries of a list cut short; None when there is neither.
+    """
     for candidate in (reply, reply + "]}"):
         try:
             value = extract_json(candidate)
@@ -93,7 +95,8 @@ def code_list(reply: str) -> list[Any] | None:
 
 def complete_entries(reply: str) -> list[dict[str, Any]]:
     """Every complete ``{"code": ..., "span": ...}`` object in a reply whose list was cut off (by the
-    token limit), each (code, span) once."""
+    token limit), each (code, span) once.
+    """
     decoder = json.JSONDecoder()
     entries, seen = [], set()
     for position in [m.start() for m in re.finditer(r"\{", reply)]:
@@ -108,6 +111,7 @@ def complete_entries(reply: str) -> list[dict[str, Any]]:
 
 
 def repair_messages(messages: Sequence[Message], reply: str, problem: str, codebook: Codebook) -> list[Message]:
+    """``messages`` extended by the unusable ``reply`` and one request to answer again, naming the ``problem``."""
     return [*messages, Message("assistant", reply),
             Message("user", f"Your reply could not be used: {problem}. Use only these codes: "
                             f"{', '.join(codebook.code_ids)}, and quote spans word for word from the text. Reply "
@@ -124,12 +128,12 @@ def code_units(llm: LLM, codebook: Codebook, units: pl.DataFrame, *, pool_units:
     """
     params = dict(params or {})
     prefill = JSON_PREFILL if llm.entry.backend == "local" else ""
-    case_of = dict(zip(units["unit"], units["case"])) | dict(zip(pool_units["unit"], pool_units["case"]))
-    pool_texts = dict(zip(pool_units["unit"], pool_units["text"]))
-    codes_of = {u: [{"code": c, "span": s} for c, s in zip(f["code"], f["span"])]
+    case_of = dict(zip(units["unit"], units["case"], strict=True)) | dict(zip(pool_units["unit"], pool_units["case"], strict=True))
+    pool_texts = dict(zip(pool_units["unit"], pool_units["text"], strict=True))
+    codes_of = {u: [{"code": c, "span": s} for c, s in zip(f["code"], f["span"], strict=True)]
                 for (u,), f in pool_codings.group_by("unit", maintain_order=True)}
     jobs: dict[str, tuple[list[Message], Request, str]] = {}
-    for unit, text in zip(units["unit"], units["text"]):
+    for unit, text in zip(units["unit"], units["text"], strict=True):
         chosen = example_order(unit, pool=list(pool_texts), case_of=case_of, seed=seed)[:k]
         messages = coder_messages(codebook, text, [(pool_texts[u], codes_of.get(u, [])) for u in chosen], what=what)
         jobs[unit] = (messages, llm.request(messages, prefill=prefill, **params), text)

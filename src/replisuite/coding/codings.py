@@ -27,7 +27,8 @@ class CodingsError(ValueError):
 
 def read_excerpts(path: str | os.PathLike[str]) -> tuple[pl.DataFrame, dict[str, str | bool]]:
     """Excerpts from a YAML file (``excerpts: [{id, participant, order, text}]``, with ``illustrative`` and
-    ``note`` saying where they come from); returns the frame and that provenance."""
+    ``note`` saying where they come from); returns the frame and that provenance.
+    """
     path = Path(path)
     try:
         values = yaml.safe_load(path.read_text())
@@ -74,7 +75,7 @@ def read_codings(path: str | os.PathLike[str], *, codebook: Codebook, excerpts: 
 
 def validate_codings(table: pl.DataFrame, *, origin: str, codebook: Codebook, excerpts: pl.DataFrame) -> pl.DataFrame:
     """Check every row's unit, code and span, and add the span's offsets (the first occurrence)."""
-    texts = dict(zip(excerpts["unit"], excerpts["text"]))
+    texts = dict(zip(excerpts["unit"], excerpts["text"], strict=True))
     rows = []
     for line, row in enumerate(table.iter_rows(named=True), start=1):
         where = f"{origin}: row {line} ({row['unit']}, {row['coder']})"
@@ -96,7 +97,8 @@ def validate_codings(table: pl.DataFrame, *, origin: str, codebook: Codebook, ex
 
 def locate(text: str, span: str) -> tuple[int, int]:
     """Offsets of ``span`` in ``text`` (whitespace and case as written, then case-insensitively);
-    an empty span is the whole text; (-1, -1) when it is not there."""
+    an empty span is the whole text; (-1, -1) when it is not there.
+    """
     if not span.strip():
         return 0, len(text)
     start = text.find(span)

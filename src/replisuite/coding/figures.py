@@ -41,6 +41,7 @@ def networks_figure(nodes: pl.DataFrame, edges: pl.DataFrame, *, methods: Sequen
 
 
 def heatmap(matrix: np.ndarray, labels: Sequence[str], *, title: str, colorbar: str):
+    """An annotated square heatmap of ``matrix`` with ``labels`` on both axes."""
     figure, axis = plt.subplots(figsize=(1.0 + 0.5 * len(labels), 0.8 + 0.5 * len(labels)))
     image = axis.imshow(matrix, cmap="Blues")
     for (i, j), value in np.ndenumerate(matrix):

@@ -1,6 +1,7 @@
 """Personalised process networks: themes of one client as nodes, edges from co-occurrence in the
 session (within a window of the client's utterances) with a model's explanation of each relation,
-and, for comparison, a network a model writes directly from the transcript."""
+and, for comparison, a network a model writes directly from the transcript.
+"""
 
 from __future__ import annotations
 
@@ -21,10 +22,11 @@ NODE_SCHEMA = {"case": pl.String, "method": pl.String, "theme": pl.String, "proc
 
 def cooccurrence_edges(processes: pl.DataFrame, *, window: int) -> pl.DataFrame:
     """Per case, every two distinct themes whose processes lie within ``window`` utterances of each
-    other (by ``order``); the weight counts such pairs of processes."""
+    other (by ``order``); the weight counts such pairs of processes.
+    """
     rows = []
     for (case,), frame in processes.sort("order").group_by("case", maintain_order=True):
-        items = list(zip(frame["order"], frame["theme"]))
+        items = list(zip(frame["order"], frame["theme"], strict=True))
         counts: dict[tuple[str, str], int] = {}
         for (o1, t1), (o2, t2) in itertools.combinations(items, 2):
             if t1 != t2 and abs(o1 - o2) <= window:
@@ -35,6 +37,7 @@ def cooccurrence_edges(processes: pl.DataFrame, *, window: int) -> pl.DataFrame:
 
 
 def explanation_messages(transcript: str, source: str, target: str) -> list[Message]:
+    """The messages asking a model to explain, in one sentence, how theme ``source`` relates to ``target`` for a client."""
     return [Message("system", "You are a clinical psychologist building a client's process network."),
             Message("user", f"Client's words in the session:\n{transcript}\n\nIn one sentence, how does '{source}' relate "
                             f"to '{target}' for this client?")]
@@ -56,6 +59,7 @@ def explain_edges(llm: LLM, edges: pl.DataFrame, transcripts: Mapping[str, str],
 
 
 def direct_messages(transcript: str) -> list[Message]:
+    """The messages asking a model to draw a client's theme network in one step (the direct baseline)."""
     return [Message("system", "You are a clinical psychologist. Reply with JSON only."),
             Message("user", f"Client's words in a therapy session:\n{transcript}\n\nDraw this client's network of "
                             'psychological themes as {"nodes": ["theme", ...], "edges": [{"source": "theme", "target": '
@@ -65,7 +69,8 @@ def direct_messages(transcript: str) -> list[Message]:
 def direct_networks(llm: LLM, transcripts: Mapping[str, str], *, params: Mapping[str, Any] | None = None
                     ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, str]]:
     """Direct prompting: one request per case for the whole network; nodes, edges (edges to nodes
-    not listed add them) and each case's status (``ok`` or ``unparseable``)."""
+    not listed add them) and each case's status (``ok`` or ``unparseable``).
+    """
     cases = sorted(transcripts)
     requests = [llm.request(direct_messages(transcripts[c]), **dict(params or {})) for c in cases]
     responses = llm.run(requests).responses if requests else []
@@ -99,6 +104,7 @@ def graph(nodes: pl.DataFrame, edges: pl.DataFrame) -> nx.Graph:
 
 
 def graph_statistics(g: nx.Graph) -> dict[str, Any]:
+    """Size, density, components and the most central node of a network."""
     degree = nx.degree_centrality(g) if g.number_of_nodes() > 1 else {n: 0.0 for n in g}
     central = max(degree, key=lambda n: (degree[n], n)) if degree else None
     return {"nodes": g.number_of_nodes(), "edges": g.number_of_edges(),
@@ -116,11 +122,13 @@ def render(g: nx.Graph) -> str:
 
 
 def nodes_from_processes(processes: pl.DataFrame) -> pl.DataFrame:
+    """One node per case and theme (with its number of processes) from the multi-step method's processes."""
     return processes.group_by("case", "theme").agg(pl.len().cast(pl.Int64).alias("processes")).with_columns(
         pl.lit("multi-step").alias("method")).select(list(NODE_SCHEMA)).sort("case", "theme")
 
 
 def pair_messages_for_networks(context: str, first: str, second: str) -> list[Message]:
+    """The messages asking a judge which of two networks better captures a client's processes (A or B)."""
     return [Message("system", "You are an experienced clinical psychologist reviewing case formulations."),
             Message("user", f"The client's words in a session:\n\n{context}\n\nNetwork A:\n{first}\n\nNetwork B:\n{second}"
                             "\n\nWhich network better captures this client's psychological processes and how they relate? "

@@ -18,8 +18,6 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from sklearn.cluster import KMeans
-from sklearn.metrics import adjusted_rand_score
 
 from replisuite.judge.judging import extract_json
 from replisuite.llm import LLM, Message
@@ -30,13 +28,16 @@ NULL = "embeddings with every dimension permuted across processes"
 
 def cluster(vectors: np.ndarray, *, n_clusters: int, seed: int) -> np.ndarray:
     """Cluster labels of the (unit-length) vectors by k-means with ``seed``."""
+    from sklearn.cluster import KMeans  # scikit-learn loads in ~1 s: only the jobs that cluster pay it
+
     n_clusters = min(n_clusters, len(vectors))
     return KMeans(n_clusters=n_clusters, n_init=10, random_state=seed).fit_predict(vectors)
 
 
 def structureless(vectors: np.ndarray, *, seed: int) -> np.ndarray:
     """The vectors with every dimension permuted independently across rows, rescaled to the rows'
-    original norms: the same marginals, no structure shared between processes."""
+    original norms: the same marginals, no structure shared between processes.
+    """
     rng = np.random.default_rng(seed)
     permuted = np.column_stack([rng.permutation(column) for column in vectors.T]) if vectors.size else vectors
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -46,7 +47,10 @@ def structureless(vectors: np.ndarray, *, seed: int) -> np.ndarray:
 
 def stability(vectors: np.ndarray, *, n_clusters: int, seeds: Sequence[int]) -> pl.DataFrame:
     """ARI between every two seeds' clusterings, and the same two seeds' ARI on
-    :func:`structureless` embeddings (one null set per pair, seeded by the pair)."""
+    :func:`structureless` embeddings (one null set per pair, seeded by the pair).
+    """
+    from sklearn.metrics import adjusted_rand_score
+
     labels = {seed: cluster(vectors, n_clusters=n_clusters, seed=seed) for seed in seeds}
     rows = []
     for a, b in itertools.combinations(seeds, 2):
@@ -58,6 +62,7 @@ def stability(vectors: np.ndarray, *, n_clusters: int, seeds: Sequence[int]) -> 
 
 
 def naming_messages(members: Sequence[str], *, what: str) -> list[Message]:
+    """The messages asking a model to name the theme shared by one cluster's ``members``."""
     listed = "\n".join(f"- {m}" for m in members)
     return [Message("system", "You group what clients say in therapy into clinical themes."),
             Message("user", f"These {what} belong together:\n{listed}\n\nName the clinical theme they share in two to "
@@ -65,6 +70,7 @@ def naming_messages(members: Sequence[str], *, what: str) -> list[Message]:
 
 
 def merging_messages(names: Sequence[str]) -> list[Message]:
+    """The messages asking a model which theme ``names`` mean the same theme (strict JSON)."""
     listed = "\n".join(f"- {n}" for n in names)
     return [Message("system", "You group what clients say in therapy into clinical themes. Reply with JSON only."),
             Message("user", f"Theme names:\n{listed}\n\nWhich names mean the same theme? Reply as "
@@ -78,7 +84,8 @@ PREAMBLE = re.compile(r"^\W*(the\s+)?(clinical\s+)?theme(\s+(they|that\s+they)\s
 
 def clean_name(text: str, fallback: str) -> str:
     """The name in the reply's first line: the quoted phrase if there is one, else the line without a
-    "The clinical theme is" preamble; at most six words."""
+    "The clinical theme is" preamble; at most six words.
+    """
     line = (text.strip().splitlines() or [""])[0]
     quoted = re.search(r'"([^"]{3,})"?', line)  # a name the model put in quotes
     line = (quoted.group(1) if quoted else PREAMBLE.sub("", line)).strip(' "\'')
@@ -89,7 +96,8 @@ def clean_name(text: str, fallback: str) -> str:
 def name_and_merge(llm: LLM, clusters: Mapping[int, Sequence[str]], *, what: str = "processes",
                    max_members: int = 12, params: Mapping[str, Any] | None = None) -> tuple[dict[int, str], dict[str, Any]]:
     """Step 2: a name per cluster, then merges; cluster -> theme name, and what the model said
-    (names, merge groups, whether the merge reply parsed, request keys)."""
+    (names, merge groups, whether the merge reply parsed, request keys).
+    """
     params = dict(params or {})
     ids = sorted(clusters)
     requests = [llm.request(naming_messages(list(clusters[c])[:max_members], what=what), **params) for c in ids]

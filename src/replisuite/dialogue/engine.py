@@ -45,12 +45,15 @@ class Conversation:
 
     @property
     def open(self) -> bool:
+        """Whether the conversation can go on (no stop reason yet)."""
         return self.stop_reason is None
 
     def session_turns(self) -> list[dict[str, Any]]:
+        """The turns of the current session."""
         return [t for t in self.turns if t["session"] == self.session]
 
     def record(self) -> dict[str, Any]:
+        """The conversation as the JSON record written to the transcripts file."""
         return {
             "id": self.id, "profile_id": self.profile.id, "profile_kind": self.profile.kind,
             "language": self.protocol.language, "protocol": self.protocol.id, "models": dict(self.models),
@@ -69,10 +72,12 @@ def clean(text: str) -> str:
 
 
 def normalised(text: str) -> str:
+    """``text`` lower-cased with punctuation removed (to compare turns for repetition)."""
     return re.sub(r"[^\w\s]", "", text.lower()).strip()
 
 
 def words(text: str) -> int:
+    """The number of whitespace-separated words in ``text``."""
     return len(text.split())
 
 
@@ -147,6 +152,7 @@ class Engine:
         return messages
 
     def protocol_opener(self, conversation: Conversation) -> str:
+        """The role that speaks first: the script's first speaker for a scripted profile, else the protocol's opener."""
         if conversation.profile.kind == "scripted":
             return conversation.profile.script[0]["role"]
         return self.protocol.opener
@@ -168,6 +174,7 @@ class Engine:
     # --- running --------------------------------------------------------------------------------
 
     def start(self, profiles: Sequence[Profile]) -> list[Conversation]:
+        """One open conversation per profile, each with the models that play its roles recorded."""
         conversations = []
         for profile in profiles:
             conversation = Conversation(
@@ -289,7 +296,8 @@ class Engine:
 
     def _close_sessions(self, conversations: Sequence[Conversation]) -> None:
         """Summaries of the sessions just ended, in one batch; each conversation with sessions left
-        then opens its next one (the last session's summary is kept too, as PsychEval's cases do)."""
+        then opens its next one (the last session's summary is kept too, as PsychEval's cases do).
+        """
         if not conversations:
             return
         spec = self.protocol.sessions

@@ -28,6 +28,7 @@ STATS_SCHEMA = {
 
 
 def tokens(text: str) -> list[str]:
+    """Lower-cased alphanumeric words of ``text`` (punctuation splits words)."""
     return [w for w in "".join(c.lower() if c.isalnum() or c.isspace() else " " for c in text).split() if w]
 
 
@@ -39,7 +40,8 @@ def distinct_n(texts: Sequence[str], n: int) -> float:
 
 def repetition(texts: Sequence[str], *, n: int = 3) -> float:
     """Share of the trigrams of each turn after the first that already occurred in earlier turns
-    of the same speaker (0: never repeats itself; 1: only repeats)."""
+    of the same speaker (0: never repeats itself; 1: only repeats).
+    """
     seen: set[tuple[str, ...]] = set()
     repeated = total = 0
     for index, text in enumerate(texts):
@@ -54,7 +56,8 @@ def repetition(texts: Sequence[str], *, n: int = 3) -> float:
 
 def conversation_stats(records: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
     """One row per conversation (see :data:`STATS_SCHEMA`); diversity is measured on the counsellor's turns
-    when they are generated, on the client's for a counsellor-only reconstruction as well."""
+    when they are generated, on the client's for a counsellor-only reconstruction as well.
+    """
     rows = []
     for record in records:
         turns = record["turns"]
@@ -101,6 +104,7 @@ def summarise_stats(stats: pl.DataFrame, *, n_boot: int, seed: int) -> pl.DataFr
 
 
 def stop_reasons(stats: pl.DataFrame) -> pl.DataFrame:
+    """Conversations per protocol, model pair and stop reason."""
     return (stats.group_by("protocol", "counsellor_model", "client_model", "stop_reason")
             .agg(pl.len().cast(pl.Int64).alias("conversations")).sort("protocol", "stop_reason"))
 
@@ -123,7 +127,8 @@ IDENTIFIABILITY_SCHEMA = {"protocol": pl.String, "pairing": pl.String, "k": pl.I
 def identifiability(queries: np.ndarray, targets: np.ndarray, *, protocol: str, ks: Sequence[int] = (1, 5),
                     n_boot: int, seed: int) -> pl.DataFrame:
     """Top-k retrieval accuracy of each conversation's profile (row i of ``queries`` belongs to row i
-    of ``targets``), with chance (k / n) and a shuffled pairing (a null that must sit near chance)."""
+    of ``targets``), with chance (k / n) and a shuffled pairing (a null that must sit near chance).
+    """
     n = len(targets)
     rng = np.random.default_rng(name_seed(seed, protocol, "shuffle"))
     pairings = {"true": np.arange(n), "shuffled": rng.permutation(n)}

@@ -115,6 +115,7 @@ def load_profiles(path: str | os.PathLike[str]) -> list[Profile]:
 
 
 def unique(profiles: Sequence[Profile], *, where: str) -> list[Profile]:
+    """``profiles`` as a list, or :class:`ProfileError` naming ``where`` and the first duplicated id."""
     seen: set[str] = set()
     for profile in profiles:
         if profile.id in seen:
@@ -196,6 +197,7 @@ def items_for_total(instrument: Instrument, total: int, rng: np.random.Generator
 
 
 def band_total(instrument: Instrument, band: str, rng: np.random.Generator) -> int:
+    """A total score drawn uniformly within the named ``band`` of ``instrument``."""
     matches = [b for b in instrument.bands if b.label == band]
     if not matches:
         raise ProfileError(f"{instrument.id}: unknown band {band!r}; bands: {[b.label for b in instrument.bands]}")

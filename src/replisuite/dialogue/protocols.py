@@ -32,7 +32,8 @@ class ProtocolError(ValueError):
 @dataclass(frozen=True)
 class RoleSpec:
     """One side's instructions: system prompt (``{profile}``, ``{max_words}``, ``{goals}``,
-    ``{summary}`` are filled in), word limit (None: none) and generation length."""
+    ``{summary}`` are filled in), word limit (None: none) and generation length.
+    """
 
     system: str
     max_words: int | None = None
@@ -52,7 +53,8 @@ class Rewrite:
 class Cue:
     """An instruction added to ``role``'s system prompt at the exchanges a profile schedules:
     ``profile.fields[field]`` maps exchange numbers to a value that fills ``{value}`` (e.g. the
-    SUDS rating a planted client reports when the therapist asks for it)."""
+    SUDS rating a planted client reports when the therapist asks for it).
+    """
 
     role: str
     field: str
@@ -100,6 +102,7 @@ class Protocol:
     cues: tuple[Cue, ...] = ()
 
     def role(self, name: str) -> RoleSpec:
+        """The role specification of ``name`` (``"counsellor"`` or ``"client"``)."""
         return self.counsellor if name == "counsellor" else self.client
 
     def describe(self) -> dict[str, Any]:
@@ -199,7 +202,8 @@ def check(protocol: Protocol, *, where: str) -> None:
 def with_overrides(protocol: Protocol, overrides: Mapping[str, Any], *, where: str) -> Protocol:
     """The protocol with a run's scaled-down limits (``max_exchanges``, ``end_allowed_from``,
     ``wrap_up_from``, ``retries``, ``sessions``: a count; ``max_tokens``: the generation length of
-    every turn and summary), checked again."""
+    every turn and summary), checked again.
+    """
     changes: dict[str, Any] = {}
     for key, value in overrides.items():
         if key == "max_tokens":

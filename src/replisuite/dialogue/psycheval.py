@@ -43,7 +43,8 @@ def table1(files: Mapping[str, Sequence[str]], published: Mapping[str, Mapping[s
     client utterances per session are reported beside it: the sessions open and close with the
     counsellor, so the two differ by half an utterance per session, and the client count happens to
     match the published integrative value (25.9; utterances / 2 gives 26.4). Choosing the
-    definition that matches would make the comparison unable to fail, so the claim does not."""
+    definition that matches would make the comparison unable to fail, so the claim does not.
+    """
     rows = []
     for therapy, paths in sorted(files.items()):
         if not paths:

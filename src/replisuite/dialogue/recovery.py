@@ -24,6 +24,7 @@ ITEMS_SCHEMA = {"conversation": pl.String, "profile_id": pl.String, "instrument"
 
 
 def item_messages(transcript: str, instrument: Instrument, item_text: str) -> list[Message]:
+    """The messages asking a rater to answer one questionnaire item from a transcript."""
     prompt = (f"Transcript:\n{transcript}\n\n{instrument.instructions}\nItem: {item_text}\n"
               f"Options:\n{options_legend(instrument)}\nAnswer:")
     return [Message("system", RATER_SYSTEM), Message("user", prompt)]

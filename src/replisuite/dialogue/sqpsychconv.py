@@ -51,7 +51,8 @@ def read_table(path: str | os.PathLike[str]) -> pl.DataFrame:
 
 def parse_dialogue(text: str, *, where: str) -> list[dict[str, Any]]:
     """``Therapist: ...`` / ``Client: ...`` lines as turns (blank lines skipped; a line without a
-    speaker is an error naming ``where`` and the line number)."""
+    speaker is an error naming ``where`` and the line number).
+    """
     turns, exchange = [], 0
     for number, line in enumerate(str(text or "").splitlines(), start=1):
         if not line.strip():
@@ -70,7 +71,8 @@ def parse_dialogue(text: str, *, where: str) -> list[dict[str, Any]]:
 
 def read_sqpsychconv(path: str | os.PathLike[str], *, limit: int | None = None) -> list[dict[str, Any]]:
     """Every dialogue of the corpus file as a transcript record (protocol ``sqpsychconv``; the stop
-    reason ``end_token`` when the last turn carries ``[/END]``, else ``corpus_end``)."""
+    reason ``end_token`` when the last turn carries ``[/END]``, else ``corpus_end``).
+    """
     frame = read_table(path)
     if limit is not None:
         frame = frame.head(limit)

@@ -29,18 +29,24 @@ class InstrumentError(ValueError):
 
 @dataclass(frozen=True)
 class Option:
+    """One answer option of an instrument: its label and the value it scores."""
+
     label: str
     value: int
 
 
 @dataclass(frozen=True)
 class Item:
+    """One item of an instrument: its id and text."""
+
     id: str
     text: str
 
 
 @dataclass(frozen=True)
 class Band:
+    """A severity band of an instrument's total: ``min`` to ``max`` inclusive, and its label."""
+
     min: float
     max: float
     label: str
@@ -66,6 +72,7 @@ class Instrument:
 
     @property
     def values(self) -> tuple[int, ...]:
+        """The values of the answer options, in order."""
         return tuple(option.value for option in self.options)
 
     def score_range(self, item_ids: tuple[str, ...] | None = None) -> tuple[float, float]:
@@ -90,6 +97,7 @@ class Instrument:
         raise InstrumentError(f"{self.id}: item {item_id}: answer {answer!r} is not one of the options {self.option_labels()}")
 
     def option_labels(self) -> list[str]:
+        """The labels of the answer options, in order."""
         return [option.label for option in self.options]
 
 
@@ -165,13 +173,14 @@ def _check_bands(instrument: Instrument) -> None:
 def check_bands(owner: str, bands: tuple[Band, ...], low: float, high: float, *, step: float,
                 error: type[ValueError] = ValueError) -> None:
     """Bands must tile the possible totals ``low..high``: start at the minimum, end at the maximum,
-    each starting ``step`` after the previous one ends (1 for integer sums, 0 for means) with no overlap."""
+    each starting ``step`` after the previous one ends (1 for integer sums, 0 for means) with no overlap.
+    """
     if not bands:
         return
     bands = tuple(sorted(bands, key=lambda b: b.min))
     if bands[0].min != low or bands[-1].max != high:
         raise error(f"{owner}: bands: must cover {low:g}-{high:g}, they cover {bands[0].min:g}-{bands[-1].max:g}")
-    for before, after in zip(bands, bands[1:]):
+    for before, after in zip(bands, bands[1:], strict=False):
         if after.min <= before.max and not (step == 0.0 and after.min == before.max):
             raise error(f"{owner}: bands: {before.label!r} ({before.min:g}-{before.max:g}) overlaps {after.label!r}")
         if after.min > before.max + step:
@@ -218,12 +227,14 @@ def _aggregate(instrument: Instrument, item_ids: list[str], keyed: Mapping[str, 
 
 
 def options_legend(instrument: Instrument) -> str:
+    """The answer options as ``value = label`` lines, for prompts."""
     return "\n".join(f"{option.value} = {option.label}" for option in instrument.options)
 
 
 def parse_item_answer(text: str | None, instrument: Instrument) -> int | None:
     """The option value a reply gives: a leading option number ("2", "2 - Several days") or
-    exactly an option's label. Anything else is unparseable (None), never guessed."""
+    exactly an option's label. Anything else is unparseable (None), never guessed.
+    """
     if not text:
         return None
     reply = text.strip()

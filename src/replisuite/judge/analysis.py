@@ -1,5 +1,6 @@
 """The judge study's tables: validity against expert labels (AUC), reliability (repeats, judge vs
-judge) and the arena (Bradley-Terry ratings, position bias, agreement with upvotes)."""
+judge) and the arena (Bradley-Terry ratings, position bias, agreement with upvotes).
+"""
 
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ def session_totals(judgements: pl.DataFrame, rubrics: Mapping[str, Rubric]) -> p
 def validation(judgements: pl.DataFrame, rubrics: Mapping[str, Rubric], *, n_boot: int, seed: int,
                stigma_agreement: pl.DataFrame | None = None) -> pl.DataFrame:
     """AUC of each judge's rubric total (repeat 0) for the expert label, with the trivial baseline
-    (counsellor words) and chance beside it; then the stigma study's judge-vs-human agreement."""
+    (counsellor words) and chance beside it; then the stigma study's judge-vs-human agreement.
+    """
     rows = []
     first = session_totals(judgements, rubrics).filter(pl.col("repeat") == 0)
     for (judge, rubric), frame in first.group_by("judge", "rubric", maintain_order=True):
@@ -76,7 +78,8 @@ FLOOR_SCHEMA = {"judge": pl.String, "rubric": pl.String, "unit": pl.String, "ori
 def planted_contrast(judgements: pl.DataFrame, degraded: pl.DataFrame, rubrics: Mapping[str, Rubric]) -> pl.DataFrame:
     """The judge's task floor, per rubric and floor session: its total (repeat 0) beside the total of
     its copy with every counsellor turn degraded, and how many distinct totals the judge gave over
-    the validation sessions (a judge with one total for everything separates nothing)."""
+    the validation sessions (a judge with one total for everything separates nothing).
+    """
     originals = session_totals(judgements, rubrics).filter(pl.col("repeat") == 0)
     copies = totals(degraded.select("judge", "unit", "rubric", "item", "repeat", "score"), rubrics).with_columns(
         pl.col("unit").str.strip_suffix("#degraded")).select("judge", "rubric", "unit", pl.col("total").alias("degraded"))
@@ -95,7 +98,8 @@ RELIABILITY_SCHEMA = {"comparison": pl.String, "judge": pl.String, "other": pl.S
 def reliability(judgements: pl.DataFrame, rubrics: Mapping[str, Rubric]) -> pl.DataFrame:
     """Repeat agreement of each judge (its repeats as raters) and, with two or more judges,
     judge-vs-judge agreement (repeat 0): Krippendorff's ordinal alpha and mean quadratic-weighted
-    kappa over item scores, ICC(2,1) and Spearman of the totals."""
+    kappa over item scores, ICC(2,1) and Spearman of the totals.
+    """
     rows = []
     table = session_totals(judgements, rubrics)
     for (judge, rubric), frame in judgements.group_by("judge", "rubric", maintain_order=True):
@@ -116,7 +120,8 @@ def reliability(judgements: pl.DataFrame, rubrics: Mapping[str, Rubric]) -> pl.D
 
 def rubric_scale(rubric: Rubric) -> list[int]:
     """Every score point of the rubric's items, in order: the categories of a weighted kappa, so
-    that a point no judge used still counts."""
+    that a point no judge used still counts.
+    """
     return sorted({value for item in rubric.items for value in item.scale.values})
 
 
@@ -140,7 +145,8 @@ def _agreement(comparison: str, judge: str, other: str, rubric: str, items: pl.D
 
 def arena(pairs: pl.DataFrame, replies: pl.DataFrame, *, n_boot: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Per judge: Bradley-Terry ratings of the reply sources (bootstrap over questions), and the
-    checks: position-bias rate, and how often the judge prefers the more upvoted human answer."""
+    checks: position-bias rate, and how often the judge prefers the more upvoted human answer.
+    """
     ratings, checks = [], []
     votes = {(r["context"], r["reply"]): r["upvotes"] for r in replies.iter_rows(named=True) if r["upvotes"] is not None}
     for (judge,), frame in pairs.group_by("judge", maintain_order=True):

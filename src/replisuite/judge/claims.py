@@ -1,7 +1,8 @@
 """The premise the judge papers share: a model judge applying a counselling rubric tracks expert
 judgement. Checked on AnnoMI's expert MI-quality labels against the trivial length baseline, once
 the judge passes its task floor (a planted easy contrast: each session above its copy with every
-counsellor turn degraded)."""
+counsellor turn degraded).
+"""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ STUDY = "judge"
 
 def judge_floor(rows: pl.DataFrame, *, rubric: str, min_contrast: float) -> TaskFloor:
     """Each floor session above its degraded copy (the planted easy contrast), and totals that vary
-    over the validation sessions."""
+    over the validation sessions.
+    """
     distinct = int(rows["distinct_totals"].max() or 0) if rows.height else 0
     return all_floors(contrast_floor(rows["original"].to_list(), rows["degraded"].to_list(),
                                      what=f"sessions above their degraded copy, {rubric}", min_share=min_contrast),
@@ -27,6 +29,7 @@ def judge_floor(rows: pl.DataFrame, *, rubric: str, min_contrast: float) -> Task
 
 def judge_claims(validation: pl.DataFrame, *, embedded: Sequence[str], floor: pl.DataFrame | None = None,
                  min_contrast: float = 0.75) -> list[Claim]:
+    """The judge study's claims: each judge's totals separate MI-quality labels beyond a word-count baseline, with its floor."""
     floors = ({(judge, rubric): judge_floor(rows, rubric=rubric, min_contrast=min_contrast)
                for (judge, rubric), rows in floor.group_by("judge", "rubric")} if floor is not None else {})
     rows = validation.filter(pl.col("set") == "annomi_mi_quality")
@@ -50,5 +53,6 @@ def judge_claims(validation: pl.DataFrame, *, embedded: Sequence[str], floor: pl
 
 
 def claims_from_files(paths: dict[str, str], *, embedded: Sequence[str], min_contrast: float = 0.75) -> list[Claim]:
+    """:func:`judge_claims` from the validation (and floor) tables the workflow wrote."""
     return judge_claims(pl.read_csv(paths["validation"]), embedded=embedded,
                         floor=pl.read_csv(paths["floor"]) if "floor" in paths else None, min_contrast=min_contrast)

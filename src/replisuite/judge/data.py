@@ -1,5 +1,6 @@
 """The judge study's public inputs: AnnoMI sessions with their expert MI-quality label, and
-CounselChat questions with therapists' answers and upvotes for the arena."""
+CounselChat questions with therapists' answers and upvotes for the arena.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ SESSION_SCHEMA = {"unit": pl.String, "label": pl.String, "turns": pl.Int64, "cou
 
 def annomi_sessions(path: str | os.PathLike[str]) -> tuple[dict[str, Transcript], pl.DataFrame]:
     """Every AnnoMI transcript as counsellor/client turns, and a table of its expert label
-    (``high``/``low`` MI quality), turns and counsellor words (the length baseline)."""
+    (``high``/``low`` MI quality), turns and counsellor words (the length baseline).
+    """
     rows = utterances(read_annomi(path))
     sessions, table = {}, []
     for (transcript_id,), frame in rows.group_by("transcript_id", maintain_order=True):
@@ -32,7 +34,8 @@ def annomi_sessions(path: str | os.PathLike[str]) -> tuple[dict[str, Transcript]
 
 def stratified_sample(table: pl.DataFrame, *, per_label: int | None, seed: int) -> pl.DataFrame:
     """``per_label`` units of each label (all when None), chosen by a seed derived from each unit's
-    name: the same unit is in the sample whatever else the table holds."""
+    name: the same unit is in the sample whatever else the table holds.
+    """
     ranked = table.with_columns(pl.col("unit").map_elements(lambda u: name_seed(seed, u), return_dtype=pl.UInt64).alias("_rank"))
     if per_label is not None:
         ranked = ranked.sort("_rank").group_by("label", maintain_order=True).head(per_label)
@@ -45,7 +48,8 @@ ARENA_SCHEMA = {"context": pl.String, "reply": pl.String, "text": pl.String, "up
 def arena_questions(path: str | os.PathLike[str], *, questions: int, max_chars: int, seed: int) -> tuple[dict[str, str], pl.DataFrame]:
     """CounselChat questions answered by at least two therapists with different upvotes, chosen by a
     seed derived from each question's id: the question texts, and per question the most and the
-    least upvoted answer (``human_top``, ``human_other``) cut to ``max_chars``."""
+    least upvoted answer (``human_top``, ``human_other``) cut to ``max_chars``.
+    """
     frame = read_counselchat(path, required=(*QUESTION_COLUMNS, "answerText", "upvotes"))
     answers = (frame.filter(pl.col("answerText").is_not_null() & pl.col("upvotes").is_not_null())
                .with_columns(pl.col("answerText").str.replace_all(r"\s+", " ").str.strip_chars(),

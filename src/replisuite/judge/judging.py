@@ -41,7 +41,8 @@ def json_messages(rubric: Rubric, context: str, *, what: str = "counselling sess
 
 def item_messages(rubric: Rubric, item: RubricItem, context: str, *, what: str = "counselling session") -> list[Message]:
     """One item as a constrained choice: the reply is one of the scale's values (the context comes
-    first, so every item of one unit shares a long prompt prefix)."""
+    first, so every item of one unit shares a long prompt prefix).
+    """
     return [
         Message("system", rubric.instructions),
         Message("user", f"The {what}:\n\n{context}\n\nItem: {item.text}\nAnswer with {item.scale.describe()}, "
@@ -74,7 +75,8 @@ def extract_json(text: str) -> Any:
 def parse_judgement(text: str, rubric: Rubric) -> tuple[dict[str, dict[str, Any]], str]:
     """Per item ``{"score", "rationale", "status"}`` from a reply, and the problem to send back in a
     repair pass ("" when every item is usable). Accepts ``{"item": 3}``, ``{"item": {"score": 3}}``
-    and either wrapped in ``{"scores": ...}``; a score outside its scale or missing is never imputed."""
+    and either wrapped in ``{"scores": ...}``; a score outside its scale or missing is never imputed.
+    """
     try:
         value = extract_json(text)
     except ValueError as error:
@@ -204,7 +206,8 @@ def _judge_loglik(llm: LLM, rubric: Rubric, contexts: Mapping[str, str], *, repe
 
 def _choice_request(llm: LLM, rubric: Rubric, item: RubricItem, context: str, what: str) -> Request:
     """An item's constrained choice; a published prompt keeps its own wording and JSON answer,
-    whose score is the choice (the reply is prefilled up to it)."""
+    whose score is the choice (the reply is prefilled up to it).
+    """
     options = [str(v) for v in item.scale.values]
     if item.prompt:
         return llm.request([Message("user", item.prompt.replace("{{diag}}", context))], options=options, method="loglik",
@@ -214,7 +217,8 @@ def _choice_request(llm: LLM, rubric: Rubric, item: RubricItem, context: str, wh
 
 def totals(judgements: pl.DataFrame, rubrics: Mapping[str, Rubric]) -> pl.DataFrame:
     """Per unit, rubric and repeat (and any other key columns, e.g. ``judge``): the rubric total
-    (null unless every item was scored), its band, and how many items were usable."""
+    (null unless every item was scored), its band, and how many items were usable.
+    """
     keys = [c for c in judgements.columns if c not in JUDGEMENT_SCHEMA or c in ("unit", "rubric", "repeat")]
     rows = []
     for key, frame in judgements.group_by(keys, maintain_order=True):

@@ -1,6 +1,7 @@
 """Pairwise judgements and arena ratings: a judge picks the better of two replies to the same
 context, positions randomised (seeded by the context and the two replies' names) and recorded;
-Bradley-Terry strengths with bootstrap intervals; the position-bias rate."""
+Bradley-Terry strengths with bootstrap intervals; the position-bias rate.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ LETTERS = ("A", "B")
 
 
 def pair_messages(context: str, first: str, second: str) -> list[Message]:
+    """The messages asking a judge which of two replies to a client is the better counselling response (A or B)."""
     return [
         Message("system", "You are an experienced counselling supervisor comparing two replies to a client."),
         Message("user", f"The client wrote:\n\n{context}\n\nReply A:\n{first}\n\nReply B:\n{second}\n\n"
@@ -66,7 +68,8 @@ def bradley_terry(winners: Sequence[str], losers: Sequence[str], *, players: Seq
                   ridge: float = 0.0) -> dict[str, float]:
     """Maximum-likelihood Bradley-Terry log-strengths (P(i beats j) = logistic(s_i - s_j)), centred
     to mean 0. ``ridge`` adds an L2 penalty, which keeps strengths finite when a player never
-    loses (or never wins); 0 gives the plain MLE."""
+    loses (or never wins); 0 gives the plain MLE.
+    """
     names = list(players) if players is not None else sorted(set(winners) | set(losers))
     index = {name: i for i, name in enumerate(names)}
     w = np.array([index[x] for x in winners])
@@ -93,7 +96,8 @@ def bradley_terry(winners: Sequence[str], losers: Sequence[str], *, players: Seq
 
 def ratings(pairs: pl.DataFrame, *, n_boot: int = 1000, level: float = 0.95, seed: int = 0, ridge: float = 0.01) -> pl.DataFrame:
     """Bradley-Terry log-strength per reply source with a percentile bootstrap interval over
-    contexts (a context's comparisons are resampled together), games played and won."""
+    contexts (a context's comparisons are resampled together), games played and won.
+    """
     usable = pairs.filter(pl.col("status") == "ok")
     players = sorted(set(usable["winner"]) | set(usable["loser"]))
     if len(players) < 2:
@@ -131,7 +135,8 @@ def order_consistent_outcomes(pairs: pl.DataFrame, *, player: str, opponent: str
     """Per context, ``player``'s result against ``opponent`` from judgements in both positions
     (``judge_pairs(..., both_orders=True)``): ``win`` or ``loss`` when both orders agree, ``tie`` when the
     verdict follows the position (the usual way to cancel a judge's position bias), ``unparseable``
-    when either judgement is."""
+    when either judgement is.
+    """
     rows = []
     mine = pairs.filter(pl.col("first").is_in([player, opponent]) & pl.col("second").is_in([player, opponent]))
     for (context,), frame in mine.group_by("context", maintain_order=True):
@@ -148,7 +153,8 @@ def order_consistent_outcomes(pairs: pl.DataFrame, *, player: str, opponent: str
 
 def win_rate(outcomes: pl.DataFrame, *, n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> dict[str, float]:
     """Wins, ties and losses, and the win rate counting a tie as half a win, with a percentile
-    bootstrap interval over contexts (unparseable contexts are counted, not scored)."""
+    bootstrap interval over contexts (unparseable contexts are counted, not scored).
+    """
     scored = outcomes.filter(pl.col("outcome") != "unparseable")["outcome"].to_numpy()
     points = (scored == "win") + 0.5 * (scored == "tie")
     counts = {name: int((outcomes["outcome"] == name).sum()) for name in ("win", "tie", "loss", "unparseable")}

@@ -1,5 +1,6 @@
 """The judge study's steps as the workflow runs them: judge AnnoMI sessions, write arena replies,
-judge arena pairs, summarise."""
+judge arena pairs, summarise.
+"""
 
 from __future__ import annotations
 
@@ -46,7 +47,8 @@ DEGRADED_REPLY = "Okay."
 
 def degraded(session: Transcript) -> Transcript:
     """The session with every counsellor turn replaced by "Okay.": the client's words are kept and
-    every behaviour a counselling rubric looks for (reflections, questions, empathy) is removed."""
+    every behaviour a counselling rubric looks for (reflections, questions, empathy) is removed.
+    """
     return transcript(f"{session.id}#degraded", [{"role": turn.role, "text": DEGRADED_REPLY if turn.role == "counsellor"
                                                   else turn.text} for turn in session.turns])
 
@@ -60,7 +62,8 @@ def judge_sessions(study: Mapping[str, Any], llm_section: Mapping[str, Any], jud
                    prompt_files: Mapping[str, Sequence[str]], out: str, floor_out: str, provenance_out: str,
                    threads: int | None = None) -> None:
     """One judge's rubric scores of the sampled AnnoMI sessions (every rubric, every repeat), and its
-    task floor: a few high-quality sessions scored again with every counsellor turn degraded."""
+    task floor: a few high-quality sessions scored again with every counsellor turn degraded.
+    """
     settings = study["validation"]
     rubrics = study_rubrics(study, prompt_files)
     sessions, table = annomi_sessions(annomi)
@@ -123,6 +126,7 @@ def judge_arena(study: Mapping[str, Any], llm_section: Mapping[str, Any], judge_
 def summarise(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, sessions: Sequence[str], floors: Sequence[str],
               pairs: Sequence[str], replies: Sequence[str], counsel_chat: str, stigma_agreement: str | None,
               prompt_files: Mapping[str, Sequence[str]], tables: Mapping[str, str], figure_stems: Mapping[str, str]) -> None:
+    """Validation, agreement, arena and floor tables of every judge and rubric, with their figures."""
     from replisuite.judge import figures
 
     rubrics = study_rubrics(study, prompt_files)

@@ -1,6 +1,7 @@
 """Agreement and validity statistics for judges: Cohen's (weighted) kappa, ICC(2,1), Krippendorff's
 alpha (the ``krippendorff`` package), Spearman, and the AUC of a score for a binary label with a
-stratified bootstrap interval."""
+stratified bootstrap interval.
+"""
 
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ def krippendorff_alpha(ratings: np.ndarray, *, level: str = "ordinal") -> float:
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rho over the pairs where both values are present (NaN with fewer than 3 or a constant side)."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     keep = ~(np.isnan(a) | np.isnan(b))
     if keep.sum() < 3 or np.ptp(a[keep]) == 0 or np.ptp(b[keep]) == 0:
@@ -53,7 +55,8 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     """P(score of a positive > score of a negative) + 0.5 P(tie): the Mann-Whitney form of the ROC AUC.
-    Units with a missing score are dropped."""
+    Units with a missing score are dropped.
+    """
     scores, labels = np.asarray(scores, dtype=np.float64), np.asarray(labels, dtype=bool)
     keep = ~np.isnan(scores)
     scores, labels = scores[keep], labels[keep]

@@ -33,15 +33,19 @@ class RubricError(ValueError):
 
 @dataclass(frozen=True)
 class Scale:
+    """The integer scale of a rubric item, with optional anchor texts for some values."""
+
     min: int
     max: int
     anchors: tuple[tuple[int, str], ...] = ()
 
     @property
     def values(self) -> tuple[int, ...]:
+        """Every value of the scale, from ``min`` to ``max``."""
         return tuple(range(self.min, self.max + 1))
 
     def describe(self) -> str:
+        """The scale in words, for prompts."""
         anchors = "; ".join(f"{value} = {text}" for value, text in self.anchors)
         return f"an integer from {self.min} to {self.max}" + (f" ({anchors})" if anchors else "")
 
@@ -49,7 +53,8 @@ class Scale:
 @dataclass(frozen=True)
 class RubricItem:
     """An item; ``prompt`` is a published prompt of its own (a template with ``{{diag}}`` where the
-    dialogue goes), sent as is instead of our rubric prompt."""
+    dialogue goes), sent as is instead of our rubric prompt.
+    """
 
     id: str
     text: str
@@ -78,6 +83,7 @@ class Rubric:
     language: str = "en"
 
     def item(self, item_id: str) -> RubricItem:
+        """The item with id ``item_id``; :class:`RubricError` naming the known items otherwise."""
         for item in self.items:
             if item.id == item_id:
                 return item
@@ -92,6 +98,7 @@ class Rubric:
         return (keyed + self.offset) * self.factor
 
     def total_range(self, item_ids: tuple[str, ...] | None = None) -> tuple[float, float]:
+        """The lowest and highest possible total over ``item_ids`` (default: every item), after offset and factor."""
         items = [self.item(i) for i in item_ids] if item_ids is not None else list(self.items)
         lows = [(i.scale.min + self.offset) * self.factor for i in items]
         highs = [(i.scale.max + self.offset) * self.factor for i in items]
@@ -112,6 +119,7 @@ class Rubric:
         return replace(self, items=tuple(self.item(i) for i in item_ids), subscales={}, bands=())
 
     def band(self, total: float | None) -> str | None:
+        """The label of the band that holds ``total``, or ``None``."""
         return next((b.label for b in self.bands if total is not None and b.min <= total <= b.max), None)
 
 
@@ -205,7 +213,8 @@ def published_prompts(rubric_id: str, paths: Sequence[str | os.PathLike[str]], *
     score points ("0分：..." to "6分：..."), and carries ``{{diag}}`` where the dialogue goes.
     Scores are put on 0-10 as PsychEval does: (s - min) x 10 / (max - min), i.e. (s-1) x 2.5 for
     1-5 items and s/6 x 10 for 0-6 items; the total is their mean. The prompt text is used
-    verbatim (it stays in the user's data folder; none of it ships here)."""
+    verbatim (it stays in the user's data folder; none of it ships here).
+    """
     items = []
     for path in paths:
         text = Path(path).read_text(encoding="utf-8")
@@ -233,7 +242,8 @@ def shipped() -> dict[str, Rubric]:
 
 def resolve(names: list[str], files: Sequence[str] = (), published: Mapping[str, Rubric] | None = None) -> dict[str, Rubric]:
     """The named rubrics: shipped ones by id, rubrics from local files (restricted texts), and
-    ``published`` prompt rubrics (see `published_prompts`)."""
+    ``published`` prompt rubrics (see `published_prompts`).
+    """
     available = {**shipped(), **(published or {})}
     for path in files:
         rubric = load_rubric(path)

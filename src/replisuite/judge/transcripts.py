@@ -15,12 +15,16 @@ class TranscriptError(ValueError):
 
 @dataclass(frozen=True)
 class Turn:
+    """One turn of a transcript: who speaks and what is said."""
+
     role: str  # "counsellor" or "client"
     text: str
 
 
 @dataclass(frozen=True)
 class Transcript:
+    """A transcript to judge: its id and its turns in order."""
+
     id: str
     turns: tuple[Turn, ...]
 

@@ -11,6 +11,7 @@ from replisuite.llm.store import ResponseStore, StoreError
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line of the response-store tools: ``stats``, ``export`` and ``import``."""
     parser = argparse.ArgumentParser(prog="python -m replisuite.llm", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     stats = commands.add_parser("stats", help="answers per backend and model, and failures")

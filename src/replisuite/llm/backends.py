@@ -52,7 +52,8 @@ class BatchBackend(Protocol):
     name: str
     max_concurrency: int
 
-    def complete(self, request: Request) -> Completion: ...
+    def complete(self, request: Request) -> Completion:
+        """Answer one request (blocking)."""
 
     def plan_batches(self, requests: Sequence[Request]) -> list[list[Request]]:
         """Partition ``requests`` into batches (deterministically, from the requests alone)."""
@@ -72,6 +73,7 @@ class ReplayBackend:
     max_concurrency = 1
 
     def complete(self, request: Request) -> Completion:
+        """Never answers: raises :class:`ReplayMissingError` for a request the imported record lacks."""
         raise ReplayMissingError(
             f"{request.describe()} is not in the published record imported into the store; "
             "replay never falls back to a live model (check the prompt generation, or import "
@@ -100,6 +102,7 @@ class ScriptedBackend:
         self.max_concurrency = max_concurrency
 
     def complete(self, request: Request) -> Completion:
+        """The scripted responder's text for ``request`` (a choice parsed from it)."""
         text = self.responder(request)
         parsed = parse_choice(text, request.options) if request.kind == "choose" else None
         return Completion(text=text, parsed=parsed, model_version="scripted")
@@ -120,9 +123,11 @@ class ScriptedBatchBackend(ScriptedBackend):
         self.batches: list[list[str]] = []
 
     def plan_batches(self, requests: Sequence[Request]) -> list[list[Request]]:
+        """``requests`` in consecutive batches of at most ``batch_size``."""
         return [list(requests[i : i + self.batch_size]) for i in range(0, len(requests), self.batch_size)]
 
     def complete_batch(self, requests: Sequence[Request]) -> list[Completion]:
+        """Answer each request in turn, recording the batch's keys (what the tests inspect)."""
         self.batches.append([r.key for r in requests])
         return [self.complete(r) for r in requests]
 
@@ -157,7 +162,8 @@ def _normalise(text: str) -> str:
 
 def without_stop(text: str, stop: tuple[str, ...] | list[str]) -> str:
     """``text`` cut before the first stop sequence: OpenAI leaves the sequence out of the reply,
-    some servers (transformers serve) keep it; the local backend leaves it out too."""
+    some servers (transformers serve) keep it; the local backend leaves it out too.
+    """
     for sequence in stop:
         if sequence:
             text = text.split(sequence, 1)[0]

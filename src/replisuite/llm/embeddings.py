@@ -36,6 +36,7 @@ def _embedder(path: str):
 
 
 def text_key(model: str, text: str, normalize: bool) -> str:
+    """The store key of one text's embedding: model, normalisation and text hashed together."""
     return hashlib.sha256(f"{model}\0{int(normalize)}\0{text}".encode()).hexdigest()
 
 
@@ -64,13 +65,13 @@ def embed(
         raise LLMError(f"only {EMBEDDING_MODEL} ships with the suite, not {model!r}")
     keys = [text_key(model, t, normalize) for t in texts]
     cached = store.get_embeddings(list(dict.fromkeys(keys))) if store is not None else {}
-    todo = {k: t for k, t in zip(keys, texts) if k not in cached}
+    todo = {k: t for k, t in zip(keys, texts, strict=True) if k not in cached}
     if todo:
         vectors = _embedder(str(minilm_path())).encode(
             list(todo.values()), batch_size=batch_size, normalize_embeddings=normalize,
             convert_to_numpy=True, show_progress_bar=False,
         ).astype(np.float32)
-        fresh = {k: v.tobytes() for k, v in zip(todo, vectors)}
+        fresh = {k: v.tobytes() for k, v in zip(todo, vectors, strict=True)}
         if store is not None:
             store.put_embeddings(model, [(k, vectors.shape[1], b) for k, b in fresh.items()])
         cached = {**cached, **fresh}

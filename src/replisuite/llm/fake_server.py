@@ -49,6 +49,8 @@ class Behaviour:
 
 @dataclass
 class Counters:
+    """What the fake server saw: calls, concurrency, prompts and the authorization headers sent."""
+
     calls: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
@@ -108,6 +110,7 @@ class FakeOpenAIServer:
 
     @property
     def base_url(self) -> str:
+        """The OpenAI-compatible base URL of the running server."""
         return f"http://127.0.0.1:{self._http.server_port}/v1"
 
     def __enter__(self) -> FakeOpenAIServer:

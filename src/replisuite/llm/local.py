@@ -64,21 +64,24 @@ CACHE_ENV = "REPLISUITE_MODEL_CACHE"
 @functools.cache
 def weights_digest(path: str | None = None) -> str:
     """The first 16 hex digits of the SHA-256 of a GGUF weights file (default: the embedded SmolLM2's),
-    once per process: request keys carry it, so other weights never replay these answers."""
+    once per process: request keys carry it, so other weights never replay these answers.
+    """
     return sha256_file(path or smollm2_path())[:16]
 
 
 def converted_path(path: str) -> Path:
     """Where the de-quantised float32 copy of a GGUF file lives (``$REPLISUITE_MODEL_CACHE``, default
-    ``~/.cache/replisuite/models``), named by the GGUF file's hash."""
+    ``~/.cache/replisuite/models``), named by the GGUF file's hash.
+    """
     root = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "replisuite" / "models")
     return root / f"{Path(path).stem}-{weights_digest(str(path))}"
 
 
 def _convert(path: str, target: Path) -> None:
     """De-quantise the GGUF weights once and keep them (and the tokenizer) as safetensors: reading the
-    GGUF file costs about 15 s a process, the converted copy a fraction of a second, with the same
-    float32 weights. Written to a private folder, then renamed, so concurrent jobs never see half."""
+    GGUF file de-quantises every tensor in each process, the converted copy is read as is, with the
+    same float32 weights. Written to a private folder, then renamed, so concurrent jobs never see half.
+    """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -112,7 +115,8 @@ def local_weights(path: str) -> Path:
 @functools.cache
 def _load(path: str, adapter: str | None = None):
     """Load tokenizer and model once per process (the GGUF weights de-quantised to float32, from the
-    converted copy), with a LoRA ``adapter`` folder merged into the weights when one is given."""
+    converted copy), with a LoRA ``adapter`` folder merged into the weights when one is given.
+    """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     import torch
@@ -187,6 +191,7 @@ class LocalBackend:
 
     @property
     def model_version(self) -> str:
+        """The version string that request keys carry: weights digest, plus the adapter's when one is merged."""
         return _version(self.path, self.adapter)
 
     def plan_batches(self, requests: Sequence[Request]) -> list[list[Request]]:
@@ -213,6 +218,7 @@ class LocalBackend:
         return batches
 
     def complete(self, request: Request) -> Completion:
+        """Answer one request (a batch of one)."""
         return self.complete_batch([request])[0]
 
     def complete_batch(self, requests: Sequence[Request]) -> list[Completion]:
@@ -228,10 +234,10 @@ class LocalBackend:
             scoring = [i for i, r in enumerate(requests) if not _generates(r)]
             if generating:
                 batch = [requests[i] for i in generating]
-                answers.update(zip(generating, self._generate(batch, tokenizer, model)))
+                answers.update(zip(generating, self._generate(batch, tokenizer, model), strict=True))
             if scoring:
                 batch = [requests[i] for i in scoring]
-                answers.update(zip(scoring, self._score_options(batch, tokenizer, model)))
+                answers.update(zip(scoring, self._score_options(batch, tokenizer, model), strict=True))
         return [answers[i] for i in range(len(requests))]
 
     def _prompt_ids(self, request: Request, tokenizer) -> list[int]:
@@ -395,10 +401,10 @@ def _prefill(model, prompts: list[list[int]], *, pad_id: int, reuse: _RowCache |
     if reuse is not None:
         reused = reuse.lookup(prompts)
         # the reuse path only pays (and only works) when some row continues a kept one
-        if any(kv is not None for _, kv in reused) and len(prompts) * max(len(p) - length for p, (length, _) in zip(prompts, reused)) < _tree_tokens(
+        if any(kv is not None for _, kv in reused) and len(prompts) * max(len(p) - length for p, (length, _) in zip(prompts, reused, strict=True)) < _tree_tokens(
                 prompts, common, groups, tree):
             cache, mask = _seeded_cache(reused)
-            logits, mask = _extend(model, cache, mask, [p[length:] for p, (length, _) in zip(prompts, reused)], pad_id)
+            logits, mask = _extend(model, cache, mask, [p[length:] for p, (length, _) in zip(prompts, reused, strict=True)], pad_id)
             return _BatchState(cache, mask, mask.sum(-1) - 1, logits)
     rows = len(prompts)
     cache = DynamicCache()
@@ -420,7 +426,7 @@ def _prefill(model, prompts: list[list[int]], *, pad_id: int, reuse: _RowCache |
         if common and rows > 1:
             cache.batch_repeat_interleave(rows)
         mask, starts = torch.ones((rows, common), dtype=torch.long), [common] * rows
-    logits, mask = _extend(model, cache, mask, [p[start:] for p, start in zip(prompts, starts)], pad_id)
+    logits, mask = _extend(model, cache, mask, [p[start:] for p, start in zip(prompts, starts, strict=True)], pad_id)
     return _BatchState(cache, mask, mask.sum(-1) - 1, logits)
 
 

@@ -88,6 +88,7 @@ class ModelEntry:
 
     @classmethod
     def from_config(cls, name: str, values: Mapping[str, Any]) -> ModelEntry:
+        """A validated model entry from its ``llm.models.<name>`` config; :class:`LLMError` naming the key otherwise."""
         values = dict(values)
         if values.get("backend") not in BACKENDS:
             raise LLMError(f"llm.models.{name}.backend must be one of {BACKENDS}, got {values.get('backend')!r}")
@@ -105,7 +106,8 @@ class ModelEntry:
 
 def normalised_url(url: str) -> str:
     """``url`` as request keys hold it: scheme and host lower-cased, a default port and a trailing
-    slash dropped (``HTTP://Host:80/v1/`` -> ``http://host/v1``)."""
+    slash dropped (``HTTP://Host:80/v1/`` -> ``http://host/v1``).
+    """
     parts = urlsplit(url.strip())
     scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
     port = parts.port
@@ -144,7 +146,8 @@ def make_backend(entry: ModelEntry) -> Backend:
 def key_variable(entry: ModelEntry) -> str | None:
     """The variable an entry's API key is read from: the one it names; ``OPENAI_API_KEY`` for
     OpenAI itself (no ``base_url``); none for another server that names none, so that a user's
-    OpenAI key is never sent to a host the user did not give it to."""
+    OpenAI key is never sent to a host the user did not give it to.
+    """
     if entry.api_key_env:
         return entry.api_key_env
     return None if entry.base_url else "OPENAI_API_KEY"
@@ -175,6 +178,7 @@ class LLM:
 
     @property
     def backend(self) -> Backend:
+        """The entry's backend, made on first use."""
         if self._backend is None:
             self._backend = make_backend(self.entry)
         return self._backend

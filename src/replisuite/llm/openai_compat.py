@@ -126,6 +126,7 @@ class OpenAIBackend:
         return self.seed_check
 
     def complete(self, request: Request) -> Completion:
+        """Answer one request with a chat completion (or the scored options of a choice) from the endpoint."""
         params = request.params
         arguments = {
             "model": request.model,

@@ -35,6 +35,7 @@ class GenerationParams:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> GenerationParams:
+        """Parameters from a stored dict (a stop list becomes a tuple, as keys hash it)."""
         values = dict(values)
         if "stop" in values:
             values["stop"] = tuple(values["stop"] or ())
@@ -65,7 +66,7 @@ class Request:
         (generate, then parse the text strictly against the options).
     prefill
         Text the assistant's reply must start with (the reply continues it): constrains the
-        answer, e.g. an answer sheet "1: 2\n2:" whose next option is scored. Part of the key
+        answer, e.g. an answer sheet ``"1: 2" + newline + "2:"`` whose next option is scored. Part of the key
         when set; backends that cannot continue a reply refuse it.
     sample
         Tells apart repeated draws of an otherwise identical request (e.g. a published record
@@ -101,10 +102,12 @@ class Request:
             raise ValueError("a request needs at least one message")
 
     def to_dict(self) -> dict[str, Any]:
+        """The request as a plain dict (as stored and hashed)."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Request:
+        """The request a stored dict describes."""
         return cls(
             kind=values["kind"],
             backend=values["backend"],
@@ -171,9 +174,11 @@ class Response:
 
     @property
     def key(self) -> str:
+        """The key of the request this response answers."""
         return self.request.key
 
     def to_dict(self) -> dict[str, Any]:
+        """The response as the plain dict the store writes."""
         return {
             "key": self.key,
             "request": self.request.to_dict(),
@@ -190,6 +195,7 @@ class Response:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Response:
+        """The response a stored dict describes; ``ValueError`` when its key does not match its request."""
         request = Request.from_dict(values["request"])
         if "key" in values and values["key"] != request.key:
             raise ValueError(f"record key {values['key']} does not match its request ({request.key})")
@@ -223,6 +229,7 @@ class Choice:
 
     @classmethod
     def from_response(cls, response: Response) -> Choice:
+        """The choice a ``choose`` request's response holds (option, index, per-option scores)."""
         parsed = response.parsed or {}
         return cls(
             option=parsed.get("option"),

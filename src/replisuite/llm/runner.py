@@ -24,7 +24,8 @@ log = logging.getLogger("replisuite.llm")
 class RetryPolicy:
     """Exponential backoff with full jitter: attempt n waits uniform(0, min(cap, base * 2**n)), or
     longer when the server says so (``Retry-After``); a request gives up after ``max_attempts``
-    or once waiting again would take it past ``max_total_s`` since its first attempt."""
+    or once waiting again would take it past ``max_total_s`` since its first attempt.
+    """
 
     max_attempts: int = 6
     base_s: float = 0.5
@@ -32,6 +33,7 @@ class RetryPolicy:
     max_total_s: float = 600.0
 
     def delay(self, attempt: int, rng: random.Random, *, retry_after: float | None = None) -> float:
+        """Seconds to wait before retry ``attempt``: full jitter under an exponential cap, at least ``retry_after``."""
         jittered = rng.uniform(0, min(self.cap_s, self.base_s * 2**attempt))
         return max(jittered, retry_after or 0.0)
 
@@ -56,6 +58,7 @@ class RunStats:
     retries: int = 0
 
     def as_dict(self) -> dict[str, int]:
+        """The counters as a dict (for the job log)."""
         return dict(vars(self))
 
 
@@ -81,6 +84,7 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     def wait(self) -> None:
+        """Block until the next request may start under the configured rate (no wait without one)."""
         if not self.interval:
             return
         with self._lock:
@@ -137,7 +141,7 @@ def run_requests(
         Responses in the order of ``requests``.
     """
     keys = [r.key for r in requests]
-    unique = dict(zip(keys, requests))
+    unique = dict(zip(keys, requests, strict=True))
     cached = store.get_many(unique)
     missing = [request for key, request in unique.items() if key not in cached]
     stats = RunStats(requests=len(requests), unique=len(unique), cache_hits=len(cached))

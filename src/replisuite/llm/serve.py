@@ -91,6 +91,7 @@ class TransformersServer:
 
     @property
     def base_url(self) -> str:
+        """The OpenAI-compatible base URL of the server."""
         return f"http://127.0.0.1:{self.port}/v1"
 
     @property
@@ -99,11 +100,13 @@ class TransformersServer:
         return str(self.model_dir)
 
     def command(self) -> list[str]:
+        """The ``transformers serve`` command line for these weights."""
         args = [*serve_command(), "serve", str(self.model_dir), "--host", "127.0.0.1", "--port", str(self.port),
                 "--device", "cpu", "--log-level", "info"]
         return args + (["--continuous-batching"] if self.continuous_batching else [])
 
     def start(self) -> TransformersServer:
+        """Start the server (once) and wait until it answers; its output goes to ``log_path``."""
         if self._process is not None and self._process.poll() is None:
             return self
         environment = {**os.environ, "OMP_NUM_THREADS": str(self.threads), "MKL_NUM_THREADS": str(self.threads),

@@ -68,6 +68,7 @@ class ResponseStore:
     # reading ------------------------------------------------------------------------------
 
     def shards(self) -> list[Path]:
+        """The shard files of the store, in name order."""
         return sorted(self.path.glob(f"*{SHARD_SUFFIX}"))
 
     def refresh(self) -> None:
@@ -122,6 +123,7 @@ class ResponseStore:
         return len(self._responses)
 
     def get(self, key: str) -> Response | None:
+        """The stored response to ``key``, or ``None``."""
         return self.get_many([key]).get(key)
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Response]:
@@ -132,10 +134,12 @@ class ResponseStore:
         return {key: self._response(key) for key in keys if key in self._responses}
 
     def failures(self) -> list[dict[str, Any]]:
+        """Every recorded failure (key, backend, model, error, attempts, time), oldest first."""
         names = ("key", "backend", "model", "error", "attempts", "created_at")
         return [{name: record[name] for name in names} for _, record in sorted(self._failures, key=lambda f: f[0])]
 
     def iter_responses(self, *, backend: str | None = None, model: str | None = None) -> Iterator[Response]:
+        """Stored responses, oldest first, optionally only one backend's or model's."""
         for key in sorted(self._responses, key=lambda k: (self._responses[k][0][0], k)):
             response = self._response(key)
             if (backend is None or response.request.backend == backend) and (model is None or response.request.model == model):
@@ -161,6 +165,7 @@ class ResponseStore:
         return len(new)
 
     def record_failure(self, request: Request, error: str, attempts: int) -> None:
+        """Append a failed request (after ``attempts`` tries) to this writer's shard."""
         record = {"key": request.key, "backend": request.backend, "model": request.model,
                   "request": request.to_dict(), "error": error, "attempts": attempts, "created_at": utc_now()}
         self._append([_line("failure", request.key, record["created_at"], record)])
@@ -179,6 +184,7 @@ class ResponseStore:
         self._read_up_to[self._shard] = self._read_up_to.get(self._shard, 0) + len(data)
 
     def close(self) -> None:
+        """Close this writer's shard file (what is written stays)."""
         if self._handle is not None:
             self._handle.close()
             self._handle = None
@@ -240,11 +246,13 @@ class ResponseStore:
     # embeddings ---------------------------------------------------------------------------
 
     def get_embeddings(self, keys: list[str]) -> dict[str, bytes]:
+        """The stored vectors (raw bytes) of the ``keys`` held, rereading the shards for any missing."""
         if any(key not in self._embeddings for key in keys):
             self.refresh()
         return {key: self._embeddings[key][2] for key in keys if key in self._embeddings}
 
     def put_embeddings(self, model: str, items: Iterable[tuple[str, int, bytes]]) -> None:
+        """Append new vectors ``(key, dimension, bytes)`` of ``model`` to this writer's shard (held keys are skipped)."""
         fresh = {key: (model, dim, vector) for key, dim, vector in items if key not in self._embeddings}
         if fresh:
             self._append([_embedding_line(key, *held) for key, held in fresh.items()])

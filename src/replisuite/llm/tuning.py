@@ -87,7 +87,8 @@ def _ids(encoded) -> list[int]:
 
 def sequence_logprob(model, tokenizer, prompt: Sequence[Mapping[str, str]], reply: str) -> float:
     """Sum of the log-probabilities of the reply's tokens (its end-of-turn marker included) after
-    the chat-formatted prompt: the sequence log-likelihood DPO compares."""
+    the chat-formatted prompt: the sequence log-likelihood DPO compares.
+    """
     import torch
 
     prompt_ids = _ids(tokenizer.apply_chat_template(_chat(prompt), add_generation_prompt=True, tokenize=True))
@@ -194,7 +195,8 @@ def train_dpo(pairs: Sequence[Mapping[str, Any]], *, out_dir: str | os.PathLike[
 def canonical_adapter_config(path: str | os.PathLike[str]) -> None:
     """Rewrite PEFT's adapter config with sorted keys and sorted ``target_modules``: PEFT keeps the
     modules as a set, so the file (and the adapter's digest, and the model id of every request
-    that names it) otherwise changes with the process's string hashing."""
+    that names it) otherwise changes with the process's string hashing.
+    """
     path = Path(path)
     config = json.loads(path.read_text())
     if isinstance(config.get("target_modules"), list):

@@ -22,7 +22,8 @@ log = logging.getLogger("replisuite.mi")
 def quality_association(rates: pl.DataFrame, *, n_boot: int, seed: int) -> pl.DataFrame:
     """Per code: mean rate in high- vs low-quality sessions, difference with a bootstrap 95% CI,
     Cohen's d, and a logistic regression of high quality on the standardised rate (BH across codes;
-    ``converged`` and ``fit_note`` say whether that fit is valid)."""
+    ``converged`` and ``fit_note`` say whether that fit is valid).
+    """
     rows = []
     rng = np.random.default_rng(seed)
     for (task, source, code), group in rates.group_by("task", "source", "code", maintain_order=True):
@@ -47,7 +48,8 @@ def quality_association(rates: pl.DataFrame, *, n_boot: int, seed: int) -> pl.Da
 def logit_odds_ratio(rate: np.ndarray, high: np.ndarray) -> tuple[float, float, bool, str]:
     """Odds ratio of high quality per SD of ``rate`` (logistic regression), its p-value, whether
     the fit converged, and why not. A fit that did not converge (separation, a constant rate,
-    a singular design) reports no odds ratio rather than an invalid one."""
+    a singular design) reports no odds ratio rather than an invalid one.
+    """
     if np.ptp(rate) == 0:
         return float("nan"), float("nan"), False, "constant rate"
     z = (rate - rate.mean()) / rate.std()
@@ -79,8 +81,8 @@ def annotator_agreement(full: pl.DataFrame, tasks: Sequence[str] = ("therapist_b
         matrix = np.array([r[:width] for r in table])
         counts, _ = aggregate_raters(matrix)
         by_annotator: dict[object, dict[tuple, str]] = {}
-        for key, labels, annotators in zip(multi.select("transcript_id", "utterance_id").iter_rows(), multi[column], multi["annotator_id"]):
-            for label, annotator in zip(labels, annotators):
+        for key, labels, annotators in zip(multi.select("transcript_id", "utterance_id").iter_rows(), multi[column], multi["annotator_id"], strict=True):
+            for label, annotator in zip(labels, annotators, strict=True):
                 by_annotator.setdefault(annotator, {})[key] = str(label)
         pairwise = []
         for a, b in itertools.combinations(sorted(by_annotator), 2):

@@ -15,6 +15,7 @@ QUALITY_CODES = (
 
 
 def quality_claims(codes: pl.DataFrame) -> list[Claim]:
+    """Claims that each listed code's per-session rate differs by session quality in the paper's direction (annotated, predicted)."""
     claims = []
     for task, code, sign, text in QUALITY_CODES:
         for row in codes.filter((pl.col("task") == task) & (pl.col("code") == code)).iter_rows(named=True):
@@ -42,13 +43,15 @@ def majority_macro_f1(per_class: pl.DataFrame) -> float:
 def chance_macro_f1(per_class: pl.DataFrame) -> float:
     """Expected macro F1 of guessing each utterance's class from the class shares: every class's
     precision and recall are its share, so macro F1 is 1 / (number of classes). This trivial guess
-    beats the majority guess on macro F1 whenever there are two or more classes."""
+    beats the majority guess on macro F1 whenever there are two or more classes.
+    """
     return 1.0 / per_class.height
 
 
 def classifier_claims(f1: pl.DataFrame) -> list[Claim]:
     """One claim per task and classifier: choosing the best classifier by its test-fold F1 and
-    reporting that F1 would select on the evaluation data, so every classifier is stated."""
+    reporting that F1 would select on the evaluation data, so every classifier is stated.
+    """
     claims = []
     for (task, classifier), rows in f1.group_by("task", "classifier", maintain_order=True):
         macro = rows.filter(pl.col("class") == "macro").row(0, named=True)
@@ -69,8 +72,10 @@ def classifier_claims(f1: pl.DataFrame) -> list[Claim]:
 
 
 def mi_claims(*, codes: pl.DataFrame, f1: pl.DataFrame) -> list[Claim]:
+    """The mi study's claims: code frequencies by session quality, and the classifiers against their baselines."""
     return [*quality_claims(codes), *classifier_claims(f1)]
 
 
 def claims_from_files(paths: dict[str, str]) -> list[Claim]:
+    """:func:`mi_claims` from the tables the workflow wrote."""
     return mi_claims(codes=pl.read_csv(paths["quality"]), f1=pl.read_csv(paths["f1"]))

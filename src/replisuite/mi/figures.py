@@ -13,7 +13,7 @@ def f1_figure(f1: pl.DataFrame):
     classifiers = f1["classifier"].unique(maintain_order=True).to_list()
     figure, axes = plt.subplots(1, len(tasks), figsize=(3.2 * len(tasks), 3.4), sharey=True, squeeze=False)
     cmap = plt.get_cmap("tab10")
-    for axis, task in zip(axes[0], tasks):
+    for axis, task in zip(axes[0], tasks, strict=True):
         sub = f1.filter(pl.col("task") == task)
         classes = sub["class"].unique(maintain_order=True).to_list()
         width = 0.8 / len(classifiers)
@@ -35,7 +35,7 @@ def rates_figure(rates: pl.DataFrame):
     """Per-session code rates in high- and low-quality MI sessions (annotated codes)."""
     tasks = rates["task"].unique(maintain_order=True).to_list()
     figure, axes = plt.subplots(1, len(tasks), figsize=(3.4 * len(tasks), 3.4), squeeze=False)
-    for axis, task in zip(axes[0], tasks):
+    for axis, task in zip(axes[0], tasks, strict=True):
         sub = rates.filter(pl.col("task") == task)
         codes = sub["code"].unique().sort().to_list()
         for offset, (quality, colour) in enumerate((("high", "tab:blue"), ("low", "tab:orange"))):
@@ -58,7 +58,7 @@ def confusion_figure(confusion: pl.DataFrame):
     """Row-normalised confusion matrices, one per task."""
     tasks = confusion["task"].unique(maintain_order=True).to_list()
     figure, axes = plt.subplots(1, len(tasks), figsize=(3.0 * len(tasks), 3.0), squeeze=False)
-    for axis, task in zip(axes[0], tasks):
+    for axis, task in zip(axes[0], tasks, strict=True):
         sub = confusion.filter(pl.col("task") == task)
         classes = sorted(set(sub["label"]) | set(sub["predicted"]))
         matrix = np.zeros((len(classes), len(classes)))

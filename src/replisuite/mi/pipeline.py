@@ -26,6 +26,7 @@ RATE_TASKS = ("therapist_behaviour", "client_talk_type", "reflection_subtype", "
 
 
 def prepare_utterances(annomi_path: str, *, out: str) -> None:
+    """One row per AnnoMI utterance with its codes and context, written as parquet."""
     with atomic_path(out) as tmp:
         utterances(read_annomi(annomi_path)).write_parquet(tmp)
 
@@ -41,12 +42,14 @@ def embed_utterances(utterances_path: str, *, store_dir: str, out: str) -> None:
 
 
 def load_vectors(path: str) -> dict[str, np.ndarray]:
+    """Text-to-vector map of an embeddings parquet file."""
     frame = pl.read_parquet(path)
-    return dict(zip(frame["text"].to_list(), frame["vector"].to_numpy()))
+    return dict(zip(frame["text"].to_list(), frame["vector"].to_numpy(), strict=True))
 
 
 def classify(study: Mapping[str, Any], *, task: str, classifier: str, utterances_path: str,
              embeddings_path: str | None, out: str) -> None:
+    """Cross-validated predictions of one classifier on one task, grouped by session."""
     frame = task_frame(pl.read_parquet(utterances_path), task)
     vectors = load_vectors(embeddings_path) if classifier.startswith("embedding") else None
     predictions = cross_validate(frame, task, classifier=classifier, n_splits=study["n_splits"], seed=study["seed"],

@@ -20,6 +20,7 @@ def _number(value) -> str:
 
 
 def coder_floor(row: Mapping, *, min_usable: float) -> TaskFloor | None:
+    """The coder's task floor (share of replies parsed as JSON), or ``None`` for a row without counts."""
     if row.get("units") is None:
         return None
     return format_floor(int(row["parsed_units"]), int(row["units"]), what="coder replies parsed as JSON",
@@ -28,7 +29,8 @@ def coder_floor(row: Mapping, *, min_usable: float) -> TaskFloor | None:
 
 def judge_floor(comparison: Mapping[str, Mapping], *, min_usable: float) -> TaskFloor | None:
     """The pairwise judge's floor: verdicts it gave in the asked format, and picks that are not all
-    the same position (a judge that always answers "A" compares nothing)."""
+    the same position (a judge that always answers "A" compares nothing).
+    """
     first, unparsed = comparison.get("first shown picked"), comparison.get("unparseable")
     if first is None or unparsed is None:
         return None
@@ -41,6 +43,7 @@ def judge_floor(comparison: Mapping[str, Mapping], *, min_usable: float) -> Task
 
 def networks_claims(*, detection: pl.DataFrame, comparison: pl.DataFrame, stability: pl.DataFrame, coder: str,
                     judge: str, embedded: Sequence[str], min_usable: float = 0.8) -> list[Claim]:
+    """The networks study's claims: code detection against the gold codes, the judge's comparison, theme stability."""
     def label(name):
         return embedded_label(name) if name in embedded else name
 
@@ -87,6 +90,7 @@ def networks_claims(*, detection: pl.DataFrame, comparison: pl.DataFrame, stabil
 
 def claims_from_files(paths: dict[str, str], *, coder: str, judge: str, embedded: Sequence[str],
                       min_usable: float = 0.8) -> list[Claim]:
+    """:func:`networks_claims` from the tables the workflow wrote."""
     return networks_claims(detection=pl.read_csv(paths["detection"]), comparison=pl.read_csv(paths["comparison"]),
                            stability=pl.read_csv(paths["stability"]), coder=coder, judge=judge, embedded=embedded,
                            min_usable=min_usable)

@@ -34,7 +34,8 @@ def gold_codings(path: str, *, codebook: Codebook, annomi_path: str) -> tuple[pl
 
 def sample_units(units: pl.DataFrame, *, per_session: int | None, seed: int) -> pl.DataFrame:
     """``per_session`` units of each session, chosen by a seed drawn from each unit's name (so a
-    unit's selection never depends on the others); all units when None."""
+    unit's selection never depends on the others); all units when None.
+    """
     if per_session is None:
         return units
     ranked = units.with_columns(pl.col("unit").map_elements(lambda u: name_seed(seed, "sample", u),

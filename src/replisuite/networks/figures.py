@@ -22,7 +22,7 @@ def detection_figure(detection: pl.DataFrame):
     left.legend(fontsize=7)
     right.plot(shots["shots"], shots["dimension_accuracy"], "o-", label="dimension")
     right.plot(shots["shots"], shots["valence_accuracy"], "s-", label="adaptive/maladaptive")
-    for x, n in zip(shots["shots"], shots["located_spans"]):  # accuracies rest on this many located spans
+    for x, n in zip(shots["shots"], shots["located_spans"], strict=True):  # accuracies rest on this many located spans
         right.annotate(f"n={n}", (x, 0.02), ha="center", fontsize=7)
     for axis in (left, right):
         axis.set_xticks(shots["shots"].to_list())

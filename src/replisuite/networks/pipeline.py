@@ -43,6 +43,7 @@ def code_sessions(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, s
 
 
 def processes_of(detections: pl.DataFrame, units: pl.DataFrame) -> pl.DataFrame:
+    """The detected processes (code and span, the whole unit when no span) with their case and order."""
     found = detections.filter(pl.col("status") == "ok")
     return found.join(units.select("unit", "case", "order", "text"), on="unit").with_columns(
         pl.when(pl.col("span").str.strip_chars() == "").then(pl.col("text")).otherwise(pl.col("span")).alias("span")
@@ -92,6 +93,7 @@ def build(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, annomi: s
 
 def network_statistics(nodes: pl.DataFrame, edges: pl.DataFrame, *, cases: Sequence[str],
                        direct_status: Mapping[str, str]) -> pl.DataFrame:
+    """Graph statistics of the multi-step and direct networks of each case."""
     rows = []
     for case in cases:
         for method in ("multi-step", "direct"):
@@ -106,14 +108,16 @@ def network_statistics(nodes: pl.DataFrame, edges: pl.DataFrame, *, cases: Seque
 
 def failed_direct(statistics: str) -> list[str]:
     """Cases whose directly prompted network could not be parsed (from the network statistics
-    table): there is nothing to compare. Case ids are read as text, as the other tables hold them."""
+    table): there is nothing to compare. Case ids are read as text, as the other tables hold them.
+    """
     table = pl.read_csv(statistics, schema_overrides={"case": pl.String})
     return sorted(table.filter((pl.col("method") == "direct") & (pl.col("status") != "ok"))["case"].to_list())
 
 
 def rendered_networks(nodes: pl.DataFrame, edges: pl.DataFrame, *, skip: Sequence[str] = ()) -> pl.DataFrame:
     """Each case's two networks as text (the replies the judge compares), except the ``skip`` cases:
-    an unparseable direct network rendered as "Themes: (none)" would hand the multi-step method a win."""
+    an unparseable direct network rendered as "Themes: (none)" would hand the multi-step method a win.
+    """
     rows = []
     for case in sorted((set(nodes["case"]) | set(edges["case"])) - set(skip)):
         for method in ("multi-step", "direct"):
@@ -126,7 +130,8 @@ def rendered_networks(nodes: pl.DataFrame, edges: pl.DataFrame, *, skip: Sequenc
 def compare(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, annomi: str, gold: str, nodes: str, edges: str,
             statistics: str, out: str, provenance_out: str, threads: int | None = None) -> None:
     """The judge's pairwise preference between each client's multi-step and direct network (cases
-    whose direct network could not be parsed are left out, and counted in the summary)."""
+    whose direct network could not be parsed are left out, and counted in the summary).
+    """
     codebook = resolve(study["codebook"])
     units, _ = gold_codings(gold, codebook=codebook, annomi_path=annomi)
     transcripts = networks.transcripts_by_case(units, max_chars=study["max_chars"])
@@ -147,7 +152,8 @@ def compare(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, annomi:
 def detection_table(study: Mapping[str, Any], codebook: Codebook, units: pl.DataFrame, gold: pl.DataFrame,
                     detections: Sequence[pl.DataFrame]) -> pl.DataFrame:
     """Span F1 by number of examples, with dimension and valence accuracy, beside the trivial guess,
-    on the units every coder coded."""
+    on the units every coder coded.
+    """
     match, codes, n_boot = study["match"], list(codebook.code_ids), study["n_boot"]
     coded = set.intersection(*(set(d["unit"]) for d in detections)) if detections else set()
     guess = majority_guess(units, gold).filter(pl.col("unit").is_in(sorted(coded)))
@@ -182,8 +188,9 @@ def detection_table(study: Mapping[str, Any], codebook: Codebook, units: pl.Data
 
 def majority_guess(units: pl.DataFrame, gold: pl.DataFrame) -> pl.DataFrame:
     """The trivial coder: every unit gets the most frequent gold code of the *other* sessions, spanning
-    the whole utterance."""
-    case_of = dict(zip(units["unit"], units["case"]))
+    the whole utterance.
+    """
+    case_of = dict(zip(units["unit"], units["case"], strict=True))
     gold = gold.with_columns(pl.col("unit").replace_strict(case_of).alias("case"))
     rows = []
     for unit, case, text in units.select("unit", "case", "text").iter_rows():
@@ -197,6 +204,7 @@ def majority_guess(units: pl.DataFrame, gold: pl.DataFrame) -> pl.DataFrame:
 def summarise(study: Mapping[str, Any], *, annomi: str, gold: str, detections: Sequence[str], processes: str, stability: str,
               nodes: str, edges: str, statistics: str, comparison: str, tables: Mapping[str, str],
               figure_stems: Mapping[str, str]) -> None:
+    """Detection, network and comparison tables and figures of the networks study."""
     from replisuite.coding.figures import networks_figure
 
     from replisuite.networks import figures
@@ -231,7 +239,8 @@ def summarise(study: Mapping[str, Any], *, annomi: str, gold: str, detections: S
 
 def comparison_table(pairs: pl.DataFrame, *, without_direct: int = 0) -> pl.DataFrame:
     """How often the judge preferred the multi-step network, how often it picked the first shown, and
-    the pairs left out: unparseable verdicts, and cases without a parseable direct network."""
+    the pairs left out: unparseable verdicts, and cases without a parseable direct network.
+    """
     from scipy import stats
 
     ok = pairs.filter(pl.col("status") == "ok")
@@ -246,10 +255,10 @@ def comparison_table(pairs: pl.DataFrame, *, without_direct: int = 0) -> pl.Data
         return float(ci.low), float(ci.high)
 
     rows = [{"measure": "multi-step preferred", "count": wins, "n": n, "rate": wins / n if n else float("nan"),
-             **dict(zip(("ci_low", "ci_high"), interval(wins))),
+             **dict(zip(("ci_low", "ci_high"), interval(wins), strict=True)),
              "p_value": float(stats.binomtest(wins, n).pvalue) if n else float("nan")},
             {"measure": "first shown picked", "count": first, "n": n, "rate": first / n if n else float("nan"),
-             **dict(zip(("ci_low", "ci_high"), interval(first))),
+             **dict(zip(("ci_low", "ci_high"), interval(first), strict=True)),
              "p_value": float(stats.binomtest(first, n).pvalue) if n else float("nan")},
             {"measure": "unparseable", "count": pairs.height - n, "n": pairs.height,
              "rate": (pairs.height - n) / pairs.height if pairs.height else float("nan"), "ci_low": float("nan"),

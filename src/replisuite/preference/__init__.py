@@ -1,1 +1,1 @@
-"""Study preference: PsychoCounsel\x27s preference pairs, reward models, DPO and win rates."""
+"""Study preference: PsychoCounsel's preference pairs, reward models, DPO and win rates."""

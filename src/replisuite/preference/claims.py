@@ -1,7 +1,8 @@
 """The preference study's findings (PsychoCounsel, on public CounselChat pairs: level proxy), each
 against the baseline that would pass without the method: a reward model against the length-only
 model and the coin flip, the tuned policy against the base at a win rate of 0.5, the principle
-judge against reply length."""
+judge against reply length.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ def _label(name: str, embedded: Sequence[str]) -> str:
 
 
 def reward_claim(accuracy: pl.DataFrame) -> Claim:
+    """The reward model beats reply length at predicting the preferred reply on held-out questions."""
     rows = {r["model"]: r for r in accuracy.iter_rows(named=True)}
     model, baseline = rows["embedding+length"], max(rows["length"]["accuracy"], 0.5)
     verdict, rule = beats_baseline_verdict(baseline, model["accuracy"], model["ci_low"])
@@ -40,6 +42,7 @@ MIN_CONSISTENT = 0.5
 
 
 def pairwise_judge_floor(row: Mapping, *, min_usable: float) -> TaskFloor | None:
+    """The pairwise judge's task floor: format compliance and order consistency, or ``None`` without counts."""
     if row.get("judged") is None:
         return None
     return all_floors(rate_floor("format compliance (verdicts A or B)", int(row["judged"]), int(row["questions"]),
@@ -55,6 +58,7 @@ def principle_judge_floor(total: Mapping) -> TaskFloor:
 
 
 def policy_claims(policy: pl.DataFrame, *, base: str, embedded: Sequence[str], min_usable: float = 0.8) -> list[Claim]:
+    """One claim per judge that the DPO-tuned policy beats its base, with the judge's floor."""
     claims = []
     for row in policy.filter(pl.col("measure") == "judge win rate of dpo over base").iter_rows(named=True):
         verdict, rule = beats_baseline_verdict(0.5, row["estimate"], row["ci_low"])
@@ -74,6 +78,7 @@ def policy_claims(policy: pl.DataFrame, *, base: str, embedded: Sequence[str], m
 
 
 def principle_claims(agreement: pl.DataFrame, *, embedded: Sequence[str]) -> list[Claim]:
+    """One claim per judge that its principle scores agree with the published preferences beyond reply length."""
     claims = []
     for (judge,), frame in agreement.group_by("judge", maintain_order=True):
         rows = {r["principle"]: r for r in frame.iter_rows(named=True)}
@@ -92,6 +97,7 @@ def principle_claims(agreement: pl.DataFrame, *, embedded: Sequence[str]) -> lis
 
 
 def claims_from_files(paths: dict[str, str], *, embedded: Sequence[str], base: str, min_usable: float = 0.8) -> list[Claim]:
+    """The preference study's claims from the tables the workflow wrote."""
     return [reward_claim(pl.read_csv(paths["reward_accuracy"])),
             *principle_claims(pl.read_csv(paths["principle_agreement"]), embedded=embedded),
             *policy_claims(pl.read_csv(paths["policy_comparison"]), base=base, embedded=embedded, min_usable=min_usable)]

@@ -1,5 +1,6 @@
 """Figures of the preference study: reward-model accuracy, calibration, tuned-vs-base win rate,
-reply lengths, and the DPO training loss."""
+reply lengths, and the DPO training loss.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """The preference study (PsychoCounsel's method on public data): preference pairs, a principle judge
 checked against upvotes, reward models on held-out questions, DPO of the embedded model with a
-LoRA adapter, and base vs tuned replies compared by reward, judge win rate and length."""
+LoRA adapter, and base vs tuned replies compared by reward, judge win rate and length.
+"""
 
 from __future__ import annotations
 
@@ -77,7 +78,8 @@ def _reply_context(question: str, reply: str, max_chars: int) -> str:
 def judge_principles(study: Mapping[str, Any], llm_section: Mapping[str, Any], judge_name: str, *, pairs: str,
                      scores_out: str, agreement_out: str, provenance_out: str, threads: int | None = None) -> None:
     """Both replies of a sample of pairs scored on the seven principles by one judge, and how often
-    the principle-preferred reply is the upvoted one (per principle, the total, and the longer reply)."""
+    the principle-preferred reply is the upvoted one (per principle, the total, and the longer reply).
+    """
     settings = study["principles"]
     sample = pick(read_table(pairs, schema=PAIR_SCHEMA), n=settings["pairs"], seed=study["seed"])
     contexts = {f"{row['pair_id']}/{side}": _reply_context(row["question"], row[side], settings["max_chars"])
@@ -97,7 +99,8 @@ def judge_principles(study: Mapping[str, Any], llm_section: Mapping[str, Any], j
 def principle_agreement(sample: pl.DataFrame, scores: pl.DataFrame, *, judge: str, n_boot: int, seed: int) -> pl.DataFrame:
     """Per principle (and their sum, and reply length as the trivial guess): of the pairs where the two
     replies differ, the share where the upvoted reply is preferred, with a bootstrap interval that
-    resamples questions."""
+    resamples questions.
+    """
     usable = scores.filter(pl.col("status") == "ok").with_columns(
         pl.col("unit").str.split("/").list.get(0).alias("pair_id"), pl.col("unit").str.split("/").list.get(1).alias("side"))
     wide = usable.pivot(on="side", index=["pair_id", "item"], values="score")
@@ -129,7 +132,8 @@ def principle_agreement(sample: pl.DataFrame, scores: pl.DataFrame, *, judge: st
 def fit_reward_models(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, pairs: str, predictions_out: str,
                       weights_out: str) -> None:
     """Bradley-Terry reward models (embedding, length, both, TF-IDF) fitted on the training questions,
-    predictions on the held-out ones, and the embedding model's weights (to score policy replies)."""
+    predictions on the held-out ones, and the embedding model's weights (to score policy replies).
+    """
     settings = study["reward"]
     frame = read_table(pairs, schema=PAIR_SCHEMA)
     train, test = (frame.filter(pl.col("split") == s) for s in ("train", "test"))
@@ -168,7 +172,8 @@ def embedding_reward(weights: np.ndarray, questions: Sequence[str], replies: Seq
 def score_loglik(study: Mapping[str, Any], llm_section: Mapping[str, Any], scorer: str, *, pairs: str, out: str,
                  provenance_out: str, threads: int | None = None) -> None:
     """The language model's log-likelihood of each reply after the question (summed, and per token) as
-    a zero-shot reward, on a seeded sample of held-out pairs."""
+    a zero-shot reward, on a seeded sample of held-out pairs.
+    """
     settings = study["reward"]
     frame = pick(read_table(pairs, schema=PAIR_SCHEMA).filter(pl.col("split") == "test"), n=settings["loglik_pairs"],
                  seed=study["seed"])
@@ -199,7 +204,8 @@ def score_loglik(study: Mapping[str, Any], llm_section: Mapping[str, Any], score
 def train_policy(study: Mapping[str, Any], *, pairs: str, adapter_out: str, log_out: str, summary_out: str,
                  threads: int = 1) -> None:
     """DPO of the embedded model on a seeded sample of training pairs (LoRA adapter), with TRL's
-    held-out DPO metrics on a sample of test pairs."""
+    held-out DPO metrics on a sample of test pairs.
+    """
     settings = study["dpo"]
     frame = read_table(pairs, schema=PAIR_SCHEMA)
     train = pick(frame.filter(pl.col("split") == "train"), n=settings["train_pairs"], seed=study["seed"])
@@ -264,7 +270,8 @@ COMPARISON_SCHEMA = {"judge": pl.String, "question_id": pl.String, "outcome": pl
 def compare_policies(study: Mapping[str, Any], llm_section: Mapping[str, Any], judge_name: str, *, replies: Sequence[str],
                      weights: str, out: str, provenance_out: str, threads: int | None = None) -> None:
     """Per held-out question: the judge's verdict on tuned vs base (both positions; a verdict that
-    follows the position is a tie), both replies' embedding rewards, and their lengths."""
+    follows the position is a tie), both replies' embedding rewards, and their lengths.
+    """
     frame = pl.concat([read_table(path, schema=REPLY_SCHEMA) for path in replies])
     contexts = dict(zip(frame["question_id"], frame["question"], strict=False))
     store, models = open_study_models(llm_section, STUDY, [judge_name], threads=threads)

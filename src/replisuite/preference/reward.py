@@ -16,8 +16,6 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 from scipy import optimize, sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.model_selection import GroupKFold
 
 from replisuite.stats import cluster_bootstrap_mean_ci, name_seed
 
@@ -31,7 +29,8 @@ CALIBRATION_SCHEMA = {"model": pl.String, "bin": pl.Int64, "pairs": pl.Int64, "m
 
 def fit_bradley_terry(differences: np.ndarray | sparse.spmatrix, *, l2: float) -> np.ndarray:
     """Weights ``w`` maximising ``sum log sigmoid(w . d) - l2/2 |w|^2`` over pair differences ``d``
-    (chosen minus rejected features): the Bradley-Terry model with a linear reward."""
+    (chosen minus rejected features): the Bradley-Terry model with a linear reward.
+    """
     d = sparse.csr_matrix(differences) if sparse.issparse(differences) else np.asarray(differences, dtype=float)
 
     def objective(w):
@@ -55,6 +54,7 @@ def embedding_features(question_vectors: np.ndarray, reply_vectors: np.ndarray) 
 
 
 def length_features(replies: Sequence[str]) -> np.ndarray:
+    """The log word count of each reply, as a one-column feature matrix."""
     return np.log1p(np.array([len(r.split()) for r in replies], dtype=float))[:, None]
 
 
@@ -68,6 +68,8 @@ def predictions(pairs: pl.DataFrame, model: str, margins: np.ndarray) -> pl.Data
 
 def select_l2(differences, groups: np.ndarray, grid: Sequence[float], *, n_splits: int = 5) -> float:
     """The penalty of ``grid`` with the lowest held-out log loss in folds grouped by question."""
+    from sklearn.model_selection import GroupKFold  # here: the study's model jobs need no scikit-learn
+
     folds = GroupKFold(n_splits=min(n_splits, len(set(groups))))
     losses = []
     for l2 in grid:
@@ -99,6 +101,8 @@ def trained_rewards(train: pl.DataFrame, test: pl.DataFrame, *, features: dict[s
 
 def tfidf_differences(train: pl.DataFrame, test: pl.DataFrame, *, min_df: int, max_features: int):
     """TF-IDF (fitted on the training replies only) differences of chosen and rejected replies."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     vectorizer = TfidfVectorizer(min_df=min_df, max_features=max_features, sublinear_tf=True, stop_words="english")
     vectorizer.fit(pl.concat([train["chosen"], train["rejected"]]).to_list())
     diff = [vectorizer.transform(f["chosen"].to_list()) - vectorizer.transform(f["rejected"].to_list()) for f in (train, test)]
@@ -107,7 +111,8 @@ def tfidf_differences(train: pl.DataFrame, test: pl.DataFrame, *, min_df: int, m
 
 def accuracy_table(predicted: pl.DataFrame, *, n_boot: int, seed: int) -> pl.DataFrame:
     """Pairwise accuracy (a zero margin counts half) with a bootstrap interval over questions, log loss
-    and Brier score of ``p_chosen``; plus the coin-flip row every model must beat."""
+    and Brier score of ``p_chosen``; plus the coin-flip row every model must beat.
+    """
     rows = []
     for (model,), frame in predicted.group_by("model", maintain_order=True):
         margin, p = frame["margin"].to_numpy(), np.clip(frame["p_chosen"].to_numpy(), 1e-12, 1 - 1e-12)
@@ -123,7 +128,8 @@ def accuracy_table(predicted: pl.DataFrame, *, n_boot: int, seed: int) -> pl.Dat
 
 def calibration_table(predicted: pl.DataFrame, *, bins: int, seed: int) -> pl.DataFrame:
     """Reliability of ``p_chosen``: each pair shown in an order drawn from its id, the predicted
-    probability that the first reply is preferred against how often it is, in equal-width bins."""
+    probability that the first reply is preferred against how often it is, in equal-width bins.
+    """
     rows = []
     for (model,), frame in predicted.group_by("model", maintain_order=True):
         flip = np.array([np.random.default_rng(name_seed(seed, "order", pid)).random() < 0.5 for pid in frame["pair_id"]])

@@ -136,7 +136,8 @@ def administer(llm: LLM, instruments: Sequence[Instrument], protocol: Protocol,
                conversations: Mapping[int, Sequence[Message]], *, modes: Sequence[str], method: str,
                params: Mapping[str, Any], tokens_per_item: int) -> pl.DataFrame:
     """Every instrument in every mode for every seed's conversation; one row per seed and item
-    with its value (None if unparseable)."""
+    with its value (None if unparseable).
+    """
     rows = []
     for instrument in instruments:
         for mode in modes:

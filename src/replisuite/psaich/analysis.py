@@ -21,9 +21,9 @@ def scores(answers: pl.DataFrame, instruments: Mapping[str, Instrument]) -> tupl
     totals, subscales = [], []
     keys = ["model", "seed", "instrument", "mode", "answer_method"]
     for values, group in answers.group_by(keys, maintain_order=True):
-        row = dict(zip(keys, values))
+        row = dict(zip(keys, values, strict=True))
         instrument = instruments[row["instrument"]]
-        result = score(instrument, dict(zip(group["item"], group["value"])))
+        result = score(instrument, dict(zip(group["item"], group["value"], strict=True)))
         totals.append({**row, "total": result.total, "band": result.band, "answered": result.answered,
                        "items": result.items, "unparseable": result.items - result.answered})
         subscales += [{**row, "subscale": name, "score": value} for name, value in result.subscales.items()]
@@ -34,7 +34,8 @@ def scores(answers: pl.DataFrame, instruments: Mapping[str, Instrument]) -> tupl
 def mode_differences(totals: pl.DataFrame, *, reference: str = "whole", n_boot: int, seed: int) -> pl.DataFrame:
     """Per model x instrument x mode: mean over seeds of (mode total - ``reference`` total), with
     a bootstrap 95% interval over seeds; seeds where either total is missing are left out and counted.
-    Each interval's bootstrap seed derives from ``seed`` and the model, instrument and mode names."""
+    Each interval's bootstrap seed derives from ``seed`` and the model, instrument and mode names.
+    """
     wide = totals.pivot(on="mode", index=["model", "instrument", "seed"], values="total")
     rows = []
     for mode in [c for c in wide.columns if c not in ("model", "instrument", "seed", reference)]:
@@ -61,7 +62,8 @@ def task_floor(answers: pl.DataFrame) -> pl.DataFrame:
     """Per model, what the task floor reads (no mode comparison involved): how many item answers
     were usable (a value on the item's scale) of all asked, and how many distinct values the model
     gave across the items asked outside the therapy conversation (a chooser that gives one answer
-    to every item tells nothing about the items)."""
+    to every item tells nothing about the items).
+    """
     stateless = pl.col("mode") == "stateless_item"
     return (answers.filter(pl.col("mode") != "whole").group_by("model", maintain_order=True)
             .agg(pl.len().alias("items"), pl.col("value").is_not_null().sum().alias("answered"),
@@ -80,6 +82,7 @@ def transcript_stats(transcripts: pl.DataFrame) -> pl.DataFrame:
 
 
 def modal_band(values: list[str | None]) -> str | None:
+    """The most frequent band among ``values`` (ties: the first in sort order), or ``None`` when none is present."""
     present = [v for v in values if v is not None]
     if not present:
         return None

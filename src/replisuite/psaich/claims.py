@@ -27,6 +27,7 @@ def model_floor(row: Mapping, *, min_usable: float) -> TaskFloor:
 
 def psaich_claims(differences: pl.DataFrame, *, floor: pl.DataFrame | None = None, embedded: Sequence[str],
                   min_seeds: int, min_usable: float = 0.8) -> list[Claim]:
+    """The psaich study's claims: symptom totals are higher item by item in therapy than as a whole form, per model with its floor."""
     floors = {r["model"]: model_floor(r, min_usable=min_usable) for r in floor.iter_rows(named=True)} if floor is not None else {}
     claims = []
     rows = differences.filter((pl.col("mode") == "therapy_item") & pl.col("instrument").is_in(SYMPTOM_INSTRUMENTS))
@@ -49,6 +50,7 @@ def psaich_claims(differences: pl.DataFrame, *, floor: pl.DataFrame | None = Non
 
 def claims_from_files(paths: dict[str, str], *, embedded: Sequence[str], min_seeds: int,
                       min_usable: float = 0.8) -> list[Claim]:
+    """:func:`psaich_claims` from the tables the workflow wrote."""
     return psaich_claims(pl.read_csv(paths["differences"]),
                          floor=pl.read_csv(paths["floor"]) if "floor" in paths else None,
                          embedded=embedded, min_seeds=min_seeds, min_usable=min_usable)

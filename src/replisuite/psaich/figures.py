@@ -12,7 +12,8 @@ from replisuite.psaich.analysis import modal_band
 
 def profile(totals: pl.DataFrame, instruments: dict[str, Instrument], *, labels: dict[str, str]):
     """Instruments x models (one column per mode): colour = modal severity band over seeds,
-    text = mean total (grey where the instrument has no bands; blank where nothing was scored)."""
+    text = mean total (grey where the instrument has no bands; blank where nothing was scored).
+    """
     rows = [(i, m) for i in instruments for m in totals["mode"].unique(maintain_order=True).to_list()]
     models = totals["model"].unique(maintain_order=True).to_list()
     grid = np.full((len(rows), len(models)), np.nan)

@@ -62,6 +62,7 @@ def run(study: Mapping[str, Any], llm_section: Mapping[str, Any], model: str, *,
 
 def summarise(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, answers: Sequence[str], transcripts: Sequence[str],
               tables: Mapping[str, str], figure_stems: Mapping[str, str]) -> None:
+    """Scores, differences between modes, floors and figures of the psaich study."""
     from replisuite.psaich import figures
 
     frame = pl.concat([pl.read_parquet(p) for p in answers])

@@ -14,6 +14,8 @@ MODES = ("therapy_item", "stateless_item", "whole")
 
 @dataclass(frozen=True)
 class Protocol:
+    """The psaich protocol's prompts: client system prompt, session opening, therapy prompts, item and whole-form prompts."""
+
     client_system: str
     session_opening: str
     therapy_prompts: tuple[str, ...]
@@ -22,6 +24,7 @@ class Protocol:
 
 
 def load_protocol(path: str | os.PathLike[str]) -> Protocol:
+    """The protocol of a YAML file; ``ValueError`` naming the file and the missing fields."""
     values = load_yaml(path)
     missing = [field for field in Protocol.__dataclass_fields__ if field not in values]
     if missing:
@@ -30,11 +33,13 @@ def load_protocol(path: str | os.PathLike[str]) -> Protocol:
 
 
 def item_prompt(protocol: Protocol, instrument: Instrument, item: Item) -> str:
+    """The prompt for one instrument item."""
     return protocol.item_prompt.format(instructions=instrument.instructions, item=item.text,
                                        options=options_legend(instrument))
 
 
 def whole_prompt(protocol: Protocol, instrument: Instrument) -> str:
+    """The prompt for a whole instrument at once."""
     items = "\n".join(f"{index}. {item.text}" for index, item in enumerate(instrument.items, 1))
     return protocol.whole_prompt.format(instructions=instrument.instructions, items=items,
                                         options=options_legend(instrument))
@@ -45,7 +50,8 @@ _LINE = re.compile(r"^\s*(\d+)\s*[:.)\-]\s*\(?(\d+)\)?(?:\W|$)")
 
 def parse_whole_answers(text: str | None, instrument: Instrument) -> dict[str, int | None]:
     """Answers of a whole-questionnaire reply, one "<item>: <value>" per line. An item given
-    twice with different values, or with a value that is not an option, is unparseable."""
+    twice with different values, or with a value that is not an option, is unparseable.
+    """
     found: dict[int, set[int]] = {}
     for line in (text or "").splitlines():
         match = _LINE.match(line)

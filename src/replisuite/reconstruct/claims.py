@@ -1,5 +1,6 @@
 """The reconstruct study's check that its measure can fail: the utterance classifier that measures
-question and reflection rates beats always guessing the most frequent code on held-out sessions."""
+question and reflection rates beats always guessing the most frequent code on held-out sessions.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ STUDY = "reconstruct"
 
 
 def reconstruct_claims(validation: pl.DataFrame, comparison: pl.DataFrame, *, embedded: Sequence[str]) -> list[Claim]:
+    """The reconstruct study's claim: the utterance classifier beats the majority guess on held-out sessions."""
     row = validation.row(0, named=True)
     verdict, rule = beats_baseline_verdict(row["majority_baseline"], row["accuracy"], row["ci_low"])
     claims = [Claim(
@@ -27,4 +29,5 @@ def reconstruct_claims(validation: pl.DataFrame, comparison: pl.DataFrame, *, em
 
 
 def claims_from_files(paths: dict[str, str], *, embedded: Sequence[str]) -> list[Claim]:
+    """:func:`reconstruct_claims` from the tables the workflow wrote."""
     return reconstruct_claims(pl.read_csv(paths["validation"]), pl.read_csv(paths["comparison"]), embedded=embedded)

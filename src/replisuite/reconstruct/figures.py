@@ -16,7 +16,7 @@ def paired(measures: pl.DataFrame):
     figure, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 2.8 * rows), squeeze=False)
     versions = [ORIGINAL, *sorted(set(measures["version"]) - {ORIGINAL})]
     colours = {"high": "tab:blue", "low": "tab:orange"}
-    for axis, name in zip(axes.flat, names):
+    for axis, name in zip(axes.flat, names, strict=False):
         part = measures.filter(pl.col("measure") == name)
         for unit in part["unit"].unique().sort().to_list():
             session = part.filter(pl.col("unit") == unit)

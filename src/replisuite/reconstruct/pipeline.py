@@ -1,6 +1,7 @@
 """The reconstruct study (HELPERT's design on AnnoMI): real sessions with every counsellor turn
 rewritten by a model, the client's turns replayed, compared with the originals on session dynamics
-(the shared utterance classifier, trained on folds that exclude the session) and rubric scores."""
+(the shared utterance classifier, trained on folds that exclude the session) and rubric scores.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from typing import Any
 import numpy as np
 import polars as pl
 from scipy import stats as scipy_stats
-from sklearn.model_selection import GroupKFold
 
 from replisuite.coding.annomi import read_annomi, task_frame, utterances
 from replisuite.coding.classifier import fit_predict
@@ -43,7 +43,8 @@ SAMPLE_SCHEMA = {"unit": pl.String, "label": pl.String, "kept": pl.Boolean, "rea
 
 def prepare(study: Mapping[str, Any], *, annomi: str, profiles_out: str, originals_out: str, sample_out: str) -> None:
     """The sampled sessions as scripted profiles, and their originals as transcript records; every
-    sampled session with whether it was kept and why not (none is dropped without a count)."""
+    sampled session with whether it was kept and why not (none is dropped without a count).
+    """
     sessions, table = annomi_sessions(annomi)
     turns = {unit: [{"role": t.role, "text": t.text} for t in session.turns] for unit, session in sessions.items()}
     sample = stratified_sample(table, per_label=study["sessions_per_label"], seed=study["seed"])
@@ -108,7 +109,10 @@ def _counsellor_turns(record: Mapping[str, Any], version: str) -> pl.DataFrame:
 def code_versions(study: Mapping[str, Any], *, annomi: str, originals: str, reconstructions: Sequence[str],
                   coded_out: str, validation_out: str) -> None:
     """Each counsellor turn of the originals and the reconstructions coded by the classifier trained on
-    the AnnoMI folds that exclude its session, and the classifier's held-out accuracy on AnnoMI."""
+    the AnnoMI folds that exclude its session, and the classifier's held-out accuracy on AnnoMI.
+    """
+    from sklearn.model_selection import GroupKFold  # here: the model jobs of this module need no scikit-learn
+
     settings = study["classifier"]
     frame = task_frame(utterances(read_annomi(annomi)), TASK)
     frame = frame.with_columns(pl.concat_str(pl.lit("annomi-"), pl.col("transcript_id").cast(pl.String)).alias("unit"))
@@ -135,7 +139,8 @@ def code_versions(study: Mapping[str, Any], *, annomi: str, originals: str, reco
 def validation(held_out: pl.DataFrame, *, classifier: str, n_boot: int, seed: int = 0) -> pl.DataFrame:
     """Held-out accuracy and macro F1 beside always guessing the most frequent code. The folds hold
     out whole sessions, so the accuracy's bootstrap interval resamples sessions (``held_out`` has a
-    ``session`` column), not utterances."""
+    ``session`` column), not utterances.
+    """
     truth, predicted = held_out["label"].to_numpy(), held_out["predicted"].to_numpy()
     classes = sorted(set(truth))
     f1 = []
@@ -186,7 +191,8 @@ COMPARISON_SCHEMA = {"version": pl.String, "label": pl.String, "measure": pl.Str
 def session_measures(records: Sequence[Mapping[str, Any]], coded: pl.DataFrame, scores: pl.DataFrame,
                      labels: Mapping[str, str]) -> pl.DataFrame:
     """Per session and version: turns, words per counsellor turn, question and reflection rates
-    (of counsellor turns, by the classifier), and each judge's rubric totals."""
+    (of counsellor turns, by the classifier), and each judge's rubric totals.
+    """
     rows = []
     for record in records:
         version = ORIGINAL if record["protocol"] == ORIGINAL else record["models"]["counsellor"]
@@ -205,7 +211,8 @@ def session_measures(records: Sequence[Mapping[str, Any]], coded: pl.DataFrame, 
 
 def compare(measures: pl.DataFrame, *, n_boot: int, seed: int) -> pl.DataFrame:
     """Reconstructed minus original per session (paired), by MI-quality label and overall: mean
-    difference with a bootstrap CI and the Wilcoxon signed-rank p-value."""
+    difference with a bootstrap CI and the Wilcoxon signed-rank p-value.
+    """
     original = measures.filter(pl.col("version") == ORIGINAL).select("unit", "measure", pl.col("value").alias("original"))
     rows = []
     for version in sorted(set(measures["version"]) - {ORIGINAL}):
@@ -224,6 +231,7 @@ def compare(measures: pl.DataFrame, *, n_boot: int, seed: int) -> pl.DataFrame:
 
 def summarise(study: Mapping[str, Any], *, originals: str, reconstructions: Sequence[str], coded: str,
               judgements: Sequence[str], profiles: str, tables: Mapping[str, str], figure_stems: Mapping[str, str]) -> None:
+    """Dynamics, judge scores and comparison tables and figures of original and reconstructed sessions."""
     from replisuite.reconstruct import figures
 
     records = read_transcripts(originals) + [r for path in reconstructions for r in read_transcripts(path)]

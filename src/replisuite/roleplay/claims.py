@@ -1,5 +1,6 @@
 """The roleplay study's claims: PsychEval's Table 1 recomputed from its case files (level A), and two
-fidelity checks of the simulated sessions against their baselines (level proxy on the embedded model)."""
+fidelity checks of the simulated sessions against their baselines (level proxy on the embedded model).
+"""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ TABLE1_MEASURES = {"cases": "cases", "avg_sessions": "sessions per case (mean)",
 
 
 def table1_claims(table: pl.DataFrame) -> list[Claim]:
+    """One claim per PsychoEval Table 1 cell recomputed from the released cases."""
     claims = []
     for row in table.filter(pl.col("published_cases").is_not_null()).iter_rows(named=True):
         for column, published, tolerance in TABLE1_COLUMNS:
@@ -40,7 +42,8 @@ def table1_claims(table: pl.DataFrame) -> list[Claim]:
 
 def rater_floor(row: Mapping, *, min_usable: float) -> TaskFloor:
     """A questionnaire rater's task: totals it could score (every item answered), and totals that
-    vary across the profiles it rated."""
+    vary across the profiles it rated.
+    """
     scored = format_floor(int(row["n"]), int(row["conversations"]), what="complete questionnaire totals",
                           min_rate=min_usable)
     return all_floors(scored, variation_floor(int(row["distinct_totals"]), int(row["n"]), what="totals across profiles",
@@ -49,7 +52,8 @@ def rater_floor(row: Mapping, *, min_usable: float) -> TaskFloor:
 
 def generator_floors(conversations: pl.DataFrame | None, *, min_usable: float) -> dict[tuple[str, str], TaskFloor]:
     """Per protocol and model pair: generated turns that were usable, not replaced by a filler
-    because the model's reply was empty or off-format (the generators' task floor)."""
+    because the model's reply was empty or off-format (the generators' task floor).
+    """
     if conversations is None:
         return {}
     return {(protocol, f"{counsellor}/{client}"): rate_floor("format compliance (generated turns, not fillers)",
@@ -60,6 +64,7 @@ def generator_floors(conversations: pl.DataFrame | None, *, min_usable: float) -
 
 def fidelity_claims(identifiability: pl.DataFrame, recovery: pl.DataFrame, *, embedded: Sequence[str],
                     min_profiles: int, min_usable: float = 0.8, conversations: pl.DataFrame | None = None) -> list[Claim]:
+    """Claims that profiles are identifiable from their conversations and recoverable by raters, with generator floors."""
     floors = generator_floors(conversations, min_usable=min_usable)
     claims = []
     for row in identifiability.filter((pl.col("pairing") == "true") & (pl.col("k") == 1)).iter_rows(named=True):
@@ -95,6 +100,7 @@ def fidelity_claims(identifiability: pl.DataFrame, recovery: pl.DataFrame, *, em
 
 def claims_from_files(paths: dict[str, str], *, embedded: Sequence[str], min_profiles: int,
                       min_usable: float = 0.8) -> list[Claim]:
+    """The roleplay study's claims from the tables the workflow wrote."""
     return table1_claims(pl.read_csv(paths["table1"])) + fidelity_claims(
         pl.read_csv(paths["identifiability"]), pl.read_csv(paths["recovery"]), embedded=embedded,
         min_profiles=min_profiles, min_usable=min_usable,

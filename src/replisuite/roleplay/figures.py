@@ -13,7 +13,7 @@ def dialogue(stats: pl.DataFrame):
     figure, axes = plt.subplots(1, 3, figsize=(10, 3.2))
     for axis, (column, title) in zip(axes, [("exchanges", "exchanges per conversation"),
                                             ("counsellor_words_per_turn", "counsellor words per turn"),
-                                            ("client_words_per_turn", "client words per turn")]):
+                                            ("client_words_per_turn", "client words per turn")], strict=True):
         data = [stats.filter(pl.col("protocol") == p)[column].drop_nulls().drop_nans().to_numpy() for p in protocols]
         axis.boxplot([d if len(d) else np.array([np.nan]) for d in data])
         axis.set_xticks(range(1, len(protocols) + 1), protocols, rotation=20, fontsize=7)
@@ -44,7 +44,7 @@ def recovery(totals: pl.DataFrame):
     """Recovered vs planted totals per instrument, coloured by protocol."""
     instruments = sorted(totals["instrument"].unique().to_list()) or ["none"]
     figure, axes = plt.subplots(1, len(instruments), figsize=(4 * len(instruments), 3.4), squeeze=False)
-    for axis, instrument in zip(axes[0], instruments):
+    for axis, instrument in zip(axes[0], instruments, strict=True):
         group = totals.filter(pl.col("instrument") == instrument)
         for protocol in sorted(group["protocol"].unique().to_list()):
             part = group.filter(pl.col("protocol") == protocol)

@@ -1,5 +1,6 @@
 """The roleplay study's steps: profiles, one simulation per protocol and model pair, questionnaire
-recovery by a rater model, PsychEval's Table 1, and the summary tables and figures."""
+recovery by a rater model, PsychEval's Table 1, and the summary tables and figures.
+"""
 
 from __future__ import annotations
 
@@ -35,17 +36,20 @@ PAIR_SEPARATOR = "__"
 
 
 def instruments() -> dict[str, Any]:
+    """The instruments the roleplay profiles are scored on (BDI-II topics and HAM-A)."""
     found = shipped()
     return {"bdi2": found["bdi2_topics"], "hama": found["hama"]}
 
 
 def pair_name(pair: Mapping[str, str]) -> str:
+    """The name of a counsellor/client model pair (as in file names)."""
     return f"{pair['counsellor']}{PAIR_SEPARATOR}{pair['client']}"
 
 
 def make_profiles(study: Mapping[str, Any], *, out: str, published: Sequence[str] = ()) -> None:
     """The run's profiles: a user's file (validated), published ones (Interactive Agents' posts or
-    PsychEval's cases, from ``published``), or the seeded generator's questionnaire profiles."""
+    PsychEval's cases, from ``published``), or the seeded generator's questionnaire profiles.
+    """
     settings = study["profiles"]
     if settings.get("published"):
         profiles = published_profiles(settings["published"], published, limit=settings.get("limit"))
@@ -70,15 +74,18 @@ def published_profiles(kind: str, paths: Sequence[str], *, limit: int | None) ->
 
 
 def profile_record(profile: Profile) -> dict[str, Any]:
+    """The profile as the JSON record written to the profiles file."""
     return {"id": profile.id, "kind": profile.kind, "language": profile.language, "source": profile.source,
             **dict(profile.fields), **({"global_plan": list(profile.plan)} if profile.plan else {})}
 
 
 def read_profiles(path: str) -> list[Profile]:
+    """The profiles of a profiles file."""
     return load_profiles(Path(path))
 
 
 def protocol_of(study: Mapping[str, Any], name: str, prompt_files: Mapping[str, str] | None = None):
+    """The dialogue protocol ``name`` of the config, with the published prompts and the config's overrides applied."""
     settings = study["protocols"][name]
     prompts = {key: Path(path).read_text(encoding="utf-8").strip() for key, path in (prompt_files or {}).items()}
     protocol = resolve(settings["file"], prompts=prompts)
@@ -121,11 +128,13 @@ def recover(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, rater: 
 
 
 def psycheval_table(study: Mapping[str, Any], *, cases: Mapping[str, Sequence[str]], out: str) -> None:
+    """PsychoEval Table 1 recomputed from the released cases beside the published values."""
     write_table(table1(cases, study["psycheval"]["published"]), out, schema=TABLE1_SCHEMA)
 
 
 def summarise(study: Mapping[str, Any], *, transcripts: Sequence[str], profiles: str, recovered: Sequence[str],
               tables: Mapping[str, str], figure_stems: Mapping[str, str], store_dir: str) -> None:
+    """Conversation statistics, identifiability, recovery tables and figures of the roleplay study."""
     from replisuite.roleplay import figures
 
     records = [r for path in transcripts for r in read_transcripts(path)]
@@ -190,7 +199,8 @@ REFERENCE_SCHEMA = {"source": pl.String, "protocol": pl.String, "counsellor_mode
 
 def reference_measures(study: Mapping[str, Any], *, corpus: str, ours: str, out: str) -> None:
     """The released SQPsychConv dialogues measured as our own runs are (turns, words per turn by
-    role, stop behaviour, distinct-n), side by side with our SQPsych runs' measures."""
+    role, stop behaviour, distinct-n), side by side with our SQPsych runs' measures.
+    """
     records = read_sqpsychconv(corpus, limit=study["reference"]["limit"])
     stats = metrics.conversation_stats(records)
     released = metrics.summarise_stats(stats, n_boot=study["n_boot"], seed=study["seed"])

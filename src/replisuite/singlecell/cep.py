@@ -65,7 +65,8 @@ def classifier_ranking(train_features: np.ndarray, train_labels: np.ndarray, tes
                        c: float = 1.0) -> np.ndarray:
     """Each held-out cell's predicted probability of being TREP, from an L2 logistic regression
     (inverse penalty ``c``, standardised features) fitted to the training cells' TREP labels.
-    With one class among the training labels there is nothing to learn: every cell gets 0."""
+    With one class among the training labels there is nothing to learn: every cell gets 0.
+    """
     if train_labels.all() or not train_labels.any():
         return np.zeros(len(test_features))
     model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=1000))

@@ -1,5 +1,6 @@
 """Expression features of cells for classifiers: principal components of the most variable genes,
-computed without a set of excluded genes (e.g. the score set and anchor a label is derived from)."""
+computed without a set of excluded genes (e.g. the score set and anchor a label is derived from).
+"""
 
 from __future__ import annotations
 

@@ -30,6 +30,7 @@ class GamFit:
     gcv: float
 
     def as_dict(self) -> dict:
+        """The fit's summary as a plain dict."""
         return asdict(self)
 
 

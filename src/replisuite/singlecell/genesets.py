@@ -18,7 +18,8 @@ GENE_SET_SCHEMA = {"gene_set": pl.String, "n_genes": pl.Int64, "genes_used": pl.
 
 def read_enrichr_library(path: str | os.PathLike[str]) -> dict[str, list[str]]:
     """An Enrichr-style library (``term<TAB>description<TAB>gene<TAB>gene...``), as gseapy's read_gmt
-    reads it, for files without a ``.gmt`` suffix."""
+    reads it, for files without a ``.gmt`` suffix.
+    """
     library = {}
     with open(path) as handle:
         for line in handle:

@@ -1,5 +1,6 @@
 """Differential expression between two sets of cells (scanpy's Wilcoxon) and GO over-representation
-(Enrichr's hypergeometric statistics, as gseapy's offline ``enrich``, against the expressed-gene background)."""
+(Enrichr's hypergeometric statistics, as gseapy's offline ``enrich``, against the expressed-gene background).
+"""
 
 from __future__ import annotations
 
@@ -113,7 +114,7 @@ def enrich_indexed(genes: Sequence[str], index: GeneSetIndex) -> pl.DataFrame:
     for row in rows:
         members = indices[indptr[row]:indptr[row + 1]]
         overlap_genes.append(";".join(index.genes[members[query[members]]]))
-    frame = pl.DataFrame({"term": index.terms[rows].tolist(), "overlap": [f"{a}/{b}" for a, b in zip(x, m)], "hits": x,
+    frame = pl.DataFrame({"term": index.terms[rows].tolist(), "overlap": [f"{a}/{b}" for a, b in zip(x, m, strict=True)], "hits": x,
                           "p_value": p_value, "p_adj": bh_fdr(p_value), "odds_ratio": odds_ratio,
                           "combined_score": -np.log(p_value) * odds_ratio, "genes": overlap_genes})
     return frame.cast(ENRICHMENT_SCHEMA).sort("p_value", "term")

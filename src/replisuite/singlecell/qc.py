@@ -27,7 +27,8 @@ HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 def check_h5ad(path: str) -> None:
     """Fail naming the file when it is missing or not HDF5 (h5py's own error says only "file
-    signature not found"). The signature sits at byte 0 unless a user block precedes it."""
+    signature not found"). The signature sits at byte 0 unless a user block precedes it.
+    """
     try:
         with open(path, "rb") as handle:
             head = handle.read(8)

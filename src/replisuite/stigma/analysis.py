@@ -25,7 +25,7 @@ def rates(frame: pl.DataFrame, value: str, by: Sequence[str], *, n_boot: int, se
         values = group[value].cast(pl.Float64).fill_null(np.nan).to_numpy()
         rate, low, high = bootstrap_mean_ci(values, n_boot=n_boot, seed=seed)
         present = int((~np.isnan(values)).sum())
-        rows.append({**dict(zip(by, keys)), "rate": rate, "ci_low": low, "ci_high": high,
+        rows.append({**dict(zip(by, keys, strict=True)), "rate": rate, "ci_low": low, "ci_high": high,
                      "n": present, "n_missing": len(values) - present})
     schema = {column: frame.schema[column] for column in by} | RATE_SCHEMA_BASE
     return pl.DataFrame(rows, schema=schema)
@@ -39,7 +39,8 @@ def stimulus_rates(frame: pl.DataFrame, value: str, *, stimulus: str,
                    by: Sequence[str] = ("model", "steel_man")) -> pl.DataFrame:
     """Mean of ``value`` per stimulus (a vignette, an interjection) within each group: the unit the
     study sampled. Replies to one stimulus are not independent (the same stimulus asked again, or
-    answered by several therapists), so contrasts resample these rows, each stimulus weighted once."""
+    answered by several therapists), so contrasts resample these rows, each stimulus weighted once.
+    """
     present = frame.filter(pl.col(value).is_not_null() & pl.col(value).cast(pl.Float64).is_not_nan())
     return (present.group_by(*by, "condition", stimulus, maintain_order=True)
             .agg(pl.col(value).cast(pl.Float64).mean().alias("rate"), pl.len().alias("n"))
@@ -52,7 +53,8 @@ FLOOR_SCHEMA = {"model": pl.String, "items": pl.Int64, "answered": pl.Int64, "di
 
 def chooser_floor(answers: pl.DataFrame) -> pl.DataFrame:
     """Per model, what its task floor reads (no condition compared): stigma items answered with an
-    option of the item, of all asked, and how many different options it chose across the items."""
+    option of the item, of all asked, and how many different options it chose across the items.
+    """
     return (answers.group_by("model", maintain_order=True)
             .agg(pl.len().alias("items"), pl.col("answer").is_not_null().sum().alias("answered"),
                  pl.col("answer").drop_nulls().n_unique().alias("distinct_answers"))
@@ -71,7 +73,7 @@ def condition_tests(answers: pl.DataFrame, *, by: Sequence[str] = ("model", "ste
         counts = counts[counts.sum(axis=1) > 0]
         usable = counts.shape[0] >= 2 and (counts.sum(axis=0) > 0).all()
         chi2, p, dof = (chi2_contingency(counts)[:3] if usable else (np.nan, np.nan, 0))
-        rows.append({**dict(zip(by, keys)), "conditions": int(counts.shape[0]), "n": int(counts.sum()),
+        rows.append({**dict(zip(by, keys, strict=True)), "conditions": int(counts.shape[0]), "n": int(counts.sum()),
                      "chi2": float(chi2), "dof": int(dof), "p_value": float(p)})
     frame = pl.DataFrame(rows, schema={c: answers.schema[c] for c in by} | {
         "conditions": pl.Int64, "n": pl.Int64, "chi2": pl.Float64, "dof": pl.Int64, "p_value": pl.Float64})

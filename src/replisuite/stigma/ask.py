@@ -147,7 +147,7 @@ def judge_published(
         for index, r in enumerate(records)
         if r["classification_prompt"] and r.get(verdict_field) is not None
     }
-    answered = dict(zip(requests, judge.run(list(requests.values())).responses))
+    answered = dict(zip(requests, judge.run(list(requests.values())).responses, strict=True))
     rows = []
     for index, record in enumerate(records):
         response = answered.get(index)

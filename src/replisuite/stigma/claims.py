@@ -40,6 +40,7 @@ def published_appropriateness(check: pl.DataFrame) -> list[Claim]:
 
 
 def published_stigma_codes(check: pl.DataFrame) -> Claim:
+    """Every published stigma code is recomputed from the published answers."""
     rows, equal = int(check["published_rows"].sum()), int(check["equal_codes"].sum())
     verdict, rule = equal_verdict(1.0, equal / rows, tolerance=0.0)
     return Claim(
@@ -63,7 +64,8 @@ def condition_contrast(by_stimulus: pl.DataFrame, models: Sequence[str], *, high
                        level: str, label: str, n_boot: int, seed: int, floor: TaskFloor | None = None) -> Claim:
     """Stigma rate of ``higher`` minus ``lower`` (no steel-man prompt), pooled over ``models``: the
     mean of per-vignette rates, every vignette weighted once, with an interval that resamples the
-    vignettes of each condition (the sampled unit), not the replies inside them."""
+    vignettes of each condition (the sampled unit), not the replies inside them.
+    """
     plain = _stimulus_means(by_stimulus.filter(pl.col("model").is_in(list(models)) & ~pl.col("steel_man")))
     a, b = (plain.filter(pl.col("condition") == c) for c in (higher, lower))
     difference, low, high = cluster_difference_ci(a["rate"].to_numpy(), b["rate"].to_numpy(), paired=False,
@@ -83,7 +85,8 @@ def condition_contrast(by_stimulus: pl.DataFrame, models: Sequence[str], *, high
 
 def humans_above_model(by_stimulus: pl.DataFrame, model: str, *, n_boot: int, seed: int) -> Claim:
     """Human therapists' appropriateness minus a published model's, over the interjection stimuli
-    both answered (paired by stimulus, each weighted once; resampled by stimulus)."""
+    both answered (paired by stimulus, each weighted once; resampled by stimulus).
+    """
     plain = by_stimulus.filter(~pl.col("steel_man"))
     humans = plain.filter(pl.col("model") == "human therapists").select("stimulus", pl.col("rate").alias("human"),
                                                                         pl.col("n").alias("human_n"))

@@ -17,8 +17,8 @@ def _bars(axis, table: pl.DataFrame, *, groups: list[str], models: list[str], la
         lookup = {row["group"]: row for row in sub.iter_rows(named=True)}
         x = np.arange(len(groups)) + (m_index - (len(models) - 1) / 2) * width
         heights = [lookup.get(g, {}).get(value, np.nan) for g in groups]
-        low = [h - lookup.get(g, {}).get("ci_low", h) if g in lookup else 0 for g, h in zip(groups, heights)]
-        high = [lookup.get(g, {}).get("ci_high", h) - h if g in lookup else 0 for g, h in zip(groups, heights)]
+        low = [h - lookup.get(g, {}).get("ci_low", h) if g in lookup else 0 for g, h in zip(groups, heights, strict=True)]
+        high = [lookup.get(g, {}).get("ci_high", h) - h if g in lookup else 0 for g, h in zip(groups, heights, strict=True)]
         axis.bar(x, heights, width=width, color=cmap(m_index % 20), label=labels.get(model, model),
                  yerr=np.array([low, high]), capsize=2, error_kw={"elinewidth": 0.7})
     axis.set_xticks(np.arange(len(groups)), [g.replace(" ", "\n") for g in groups])
@@ -27,14 +27,15 @@ def _bars(axis, table: pl.DataFrame, *, groups: list[str], models: list[str], la
 
 def stigma_figure(rates: pl.DataFrame, gss: pl.DataFrame, *, labels: dict[str, str]):
     """Stigma rate by condition, one bar per model, without and with the steel-man prompt;
-    GSS 2018 respondents as black diamonds."""
+    GSS 2018 respondents as black diamonds.
+    """
     models = sorted(rates["model"].unique().to_list(), key=lambda m: (m not in labels, m))
     human = gss.group_by("condition").agg(pl.col("rate").mean())
     figure, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
-    for axis, steel in zip(axes, (False, True)):
+    for axis, steel in zip(axes, (False, True), strict=True):
         table = rates.filter(pl.col("steel_man") == steel).rename({"condition": "group"})
         _bars(axis, table, groups=list(CONDITIONS), models=models, labels=labels)
-        lookup = dict(zip(human["condition"], human["rate"]))
+        lookup = dict(zip(human["condition"], human["rate"], strict=True))
         axis.scatter(np.arange(len(CONDITIONS)), [lookup.get(c, np.nan) for c in CONDITIONS], marker="D",
                      color="black", zorder=5, label="GSS 2018 (humans)")
         axis.set_title("steel-man system prompt" if steel else "no steel-man prompt")

@@ -39,6 +39,7 @@ JUDGE_NOTE_PAPER = "gpt-4o judge (the paper's; verdicts replayed)"
 
 
 def judge_note(judge: str) -> str:
+    """The note that a judge differs from the paper's gpt-4o judge."""
     return f"{judge} judge (differs from the paper's gpt-4o judge)"
 
 
@@ -64,7 +65,8 @@ def prepare_stimuli(study: Mapping[str, Any], raw: Mapping[str, str], *, stigma_
 
 def live_sample(stimuli: pl.DataFrame, *, n: int | None, seed: int) -> pl.DataFrame:
     """The stimuli of ``n`` vignettes drawn by a seed from each vignette's id (all when ``n`` is None):
-    what live models answer, so a run's length is a config value; published records cover all."""
+    what live models answer, so a run's length is a config value; published records cover all.
+    """
     ids = sorted(set(stimuli["vignette_id"].to_list()))
     if n is None or n >= len(ids):
         return stimuli
@@ -106,13 +108,14 @@ def ask_stigma_model(study: Mapping[str, Any], llm_section: Mapping[str, Any], r
 def grade_interjections_model(study: Mapping[str, Any], llm_section: Mapping[str, Any], raw: Mapping[str, str], model: str,
                               *, stimuli_path: str, out: str, provenance: str, threads: int | None = None) -> None:
     """Verdicts on one model's replies: published records graded by the replayed paper judge, or a
-    live model's replies (interjection alone, with and without steel-man) graded by the configured judge."""
+    live model's replies (interjection alone, with and without steel-man) graded by the configured judge.
+    """
     protocol = load_protocol(study["protocol"])
     if model in study.get("published", {}):  # a live model's job is given no published records
         store, models = open_study_models(llm_section, STUDY, [study["published_judge"]], threads=threads)
         judge = models[study["published_judge"]]
         with store:
-            for condition, source in study["published"][model]["interjections"].items():
+            for source in study["published"][model]["interjections"].values():
                 new = import_judge_records(raw[source], judge, source=source,
                                            verdict_field=study["published_verdict_field"], params=study["judge_params"])
                 log.info("imported %d new published verdicts from %s", new, raw[source])

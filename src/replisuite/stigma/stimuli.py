@@ -33,6 +33,7 @@ class Protocol:
 
 
 def load_protocol(path: str | os.PathLike[str]) -> Protocol:
+    """The stigma protocol of a YAML file; :class:`StimulusError` naming the file otherwise."""
     values = load_yaml(path)
     try:
         few_shot = tuple(Message(**m) for m in values.pop("stigma_few_shot"))

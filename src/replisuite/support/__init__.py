@@ -1,4 +1,4 @@
-"""Study ``support``: do counselling skills change clinical well-being? (Fang, Yang et al., CSCW 2024)
+"""Study ``support``: do counselling skills change clinical well-being? (Fang, Yang et al., CSCW 2024).
 
 The paper's platform data are private. The analysis runs on a simulated cohort with planted effects
 (so recovery can be checked), with skill rates taken from real counselling text (AnnoMI) two ways:

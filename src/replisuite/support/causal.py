@@ -44,7 +44,8 @@ class CausalInputError(ValueError):
 
 def check_treated(treated, *, n: int | None = None, name: str = "treated") -> np.ndarray:
     """``treated`` as a boolean mask, checked: boolean dtype (``~`` on a 0/1 integer array gives
-    -1/-2, which silently selects the wrong rows), the expected length, and both groups present."""
+    -1/-2, which silently selects the wrong rows), the expected length, and both groups present.
+    """
     mask = np.asarray(treated)
     if mask.dtype != bool:
         raise CausalInputError(f"{name} must be a boolean array (True = had a chat), got dtype {mask.dtype}; "
@@ -146,12 +147,12 @@ def balance_table(covariates: np.ndarray, names: Sequence[str], treated: np.ndar
     for sample, (t_rows, c_rows) in samples.items():
         mean_t, mean_c, smd = standardised_differences(covariates, t_rows, c_rows, treated_sd=treated_sd)
         rows += [{"covariate": n, "sample": sample, "mean_treated": float(a), "mean_control": float(b), "smd": float(d)}
-                 for n, a, b, d in zip(names, mean_t, mean_c, smd)]
+                 for n, a, b, d in zip(names, mean_t, mean_c, smd, strict=True)]
     control = ~treated
     weighted_c = (covariates[control] * weights[control, None]).sum(axis=0) / weights[control].sum()
     mean_t = covariates[treated].mean(axis=0)
     rows += [{"covariate": n, "sample": "IPW (ATT weights)", "mean_treated": float(a), "mean_control": float(b),
-              "smd": float((a - b) / (s if s > 0 else 1))} for n, a, b, s in zip(names, mean_t, weighted_c, treated_sd)]
+              "smd": float((a - b) / (s if s > 0 else 1))} for n, a, b, s in zip(names, mean_t, weighted_c, treated_sd, strict=True)]
     return pl.DataFrame(rows, schema=BALANCE_SCHEMA)
 
 

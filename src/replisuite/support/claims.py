@@ -21,6 +21,7 @@ NOMINAL = 0.95
 
 
 def chat_claims(att: pl.DataFrame, truth: Mapping, *, primary: str) -> list[Claim]:
+    """Claims that chat use lowers each outcome (the primary estimator), beside the naive estimate."""
     claims = []
     for row in att.filter(pl.col("method") == primary).iter_rows(named=True):
         outcome = row["outcome"]
@@ -50,6 +51,7 @@ def chat_claims(att: pl.DataFrame, truth: Mapping, *, primary: str) -> list[Clai
 
 
 def skill_claims(effects: pl.DataFrame, truth: Mapping, *, signs: Mapping[str, int]) -> list[Claim]:
+    """Claims on each skill's effect on each outcome, in the sign the paper reports."""
     claims = []
     simulated = truth["simulated"]
     for row in effects.filter(pl.col("term").is_in(list(signs))).iter_rows(named=True):
@@ -72,6 +74,7 @@ def skill_claims(effects: pl.DataFrame, truth: Mapping, *, signs: Mapping[str, i
 
 
 def replicate_claims(att_recovery: pl.DataFrame, skill_recovery: pl.DataFrame, *, primary: str) -> list[Claim]:
+    """Claims on the replicates: interval coverage of planted effects and false positives under the null, beside naive."""
     claims = []
     planted = att_recovery.filter((pl.col("scenario") != "null") & (pl.col("method") == primary))
     if planted.height:
@@ -125,11 +128,13 @@ def replicate_claims(att_recovery: pl.DataFrame, skill_recovery: pl.DataFrame, *
 
 def support_claims(*, att: pl.DataFrame, effects: pl.DataFrame, att_recovery: pl.DataFrame,
                    skill_recovery: pl.DataFrame, truth: Mapping, primary: str, signs: Mapping[str, int]) -> list[Claim]:
+    """The support study's claims."""
     return [*chat_claims(att, truth, primary=primary), *skill_claims(effects, truth, signs=signs),
             *replicate_claims(att_recovery, skill_recovery, primary=primary)]
 
 
 def claims_from_files(paths: dict[str, str], *, primary: str, signs: Mapping[str, int]) -> list[Claim]:
+    """:func:`support_claims` from the tables the workflow wrote."""
     return support_claims(
         att=pl.read_csv(paths["att"]), effects=pl.read_csv(paths["effects"]),
         att_recovery=pl.read_csv(paths["att_recovery"]), skill_recovery=pl.read_csv(paths["skill_recovery"]),

@@ -48,6 +48,7 @@ def outcome_label(outcome: str) -> str:
 
 
 def skill_column(skill: str, *, measured: bool = False) -> str:
+    """The cohort column of a skill (true, or as measured)."""
     return f"skill_{skill}_measured" if measured else f"skill_{skill}"
 
 
@@ -58,7 +59,8 @@ CLIENT_SPEAKERS = ("client", "seeker", "user", "member")
 def read_transcripts(path: str | os.PathLike[str], *, users: pl.DataFrame) -> pl.DataFrame:
     """A transcripts table (one row per turn) checked against the user table: every chat user has a
     transcript with at least one supporter turn, and every transcript belongs to a chat user. Returns
-    the supporter turns with the previous turn's text (``utterance_text``, ``previous_text``)."""
+    the supporter turns with the previous turn's text (``utterance_text``, ``previous_text``).
+    """
     path = Path(path)
     try:
         frame = pl.read_csv(path, infer_schema_length=None)
@@ -110,7 +112,8 @@ def read_user_table(path: str | os.PathLike[str], *, instruments: Mapping[str, I
 def validate_users(frame: pl.DataFrame, *, origin: str, instruments: Mapping[str, Instrument], covariates: Sequence[str],
                    skills: Sequence[str]) -> pl.DataFrame:
     """The table with ``chat`` as booleans and every ``<outcome>_pre`` total present (scored from
-    items where only items are given); raises :class:`UserTableError` naming the first problem."""
+    items where only items are given); raises :class:`UserTableError` naming the first problem.
+    """
     _require(frame, origin, ["user_id", "chat"])
     if frame["user_id"].null_count() or frame["user_id"].cast(pl.String).str.len_chars().min() == 0:
         raise UserTableError(f"{origin}: column user_id: empty user id in row {_first(frame['user_id'].is_null() | (frame['user_id'].cast(pl.String) == ''))}")
@@ -198,11 +201,11 @@ def _score_items(frame: pl.DataFrame, origin: str, instrument: Instrument, colum
     totals = []
     for user, *answers in frame.select("user_id", *columns).iter_rows():
         try:
-            result = score(instrument, {item.id: a for item, a in zip(instrument.items, answers)})
+            result = score(instrument, {item.id: a for item, a in zip(instrument.items, answers, strict=True)})
         except InstrumentError as error:
             raise UserTableError(f"{origin}: user {user!r}: {error}") from None
         if result.total is None:
-            item = next(c for c, a in zip(columns, answers) if a is None)
+            item = next(c for c, a in zip(columns, answers, strict=True) if a is None)
             raise UserTableError(f"{origin}: column {item}: missing answer (user {user!r}); totals need every item")
         totals.append(result.total)
     return totals
@@ -299,7 +302,8 @@ def simulate_cohort(sessions: pl.DataFrame, *, instruments: Mapping[str, Instrum
 def _draw_items(rng: np.random.Generator, latent: np.ndarray, count: int, values: np.ndarray,
                 items: Mapping[str, float]) -> np.ndarray:
     """Ordinal answers: each item's latent (location + loading x severity + noise) cut at the
-    midpoints between option values."""
+    midpoints between option values.
+    """
     continuous = items["location"] + items["loading"] * latent[:, None] + rng.normal(0, items["noise"], (latent.size, count))
     cuts = (values[:-1] + values[1:]) / 2
     return values[np.digitize(continuous, cuts)]

@@ -28,6 +28,7 @@ REPLICATE_EFFECTS_SCHEMA = {"scenario": pl.String, "replicate": pl.String, **EFF
 
 
 def outcome_instruments(study: Mapping[str, Any]) -> dict[str, Instrument]:
+    """The instruments of the configured outcomes; ``ValueError`` naming those the library lacks."""
     available = shipped()
     unknown = [o for o in study["outcomes"] if o not in available]
     if unknown:
@@ -88,7 +89,8 @@ def analyse_main(study: Mapping[str, Any], *, skills: Mapping[str, Sequence[str]
                  user_table: str | None, cohort_out: str, truth_out: str, tables: Mapping[str, str],
                  transcripts: str | None = None, annomi_path: str | None = None) -> None:
     """The study's cohort (simulated, or the user's own table, its skill rates measured from the
-    chats' transcripts when given) analysed in full."""
+    chats' transcripts when given) analysed in full.
+    """
     instruments = outcome_instruments(study)
     names = list(skills)
     if user_table is None:
@@ -114,6 +116,7 @@ def analyse_main(study: Mapping[str, Any], *, skills: Mapping[str, Sequence[str]
 
 
 def replicate_names(count: int) -> list[str]:
+    """Replicate names ``r001`` ... for ``count`` replicates."""
     return [f"r{i:03d}" for i in range(1, count + 1)]
 
 
@@ -138,13 +141,14 @@ def run_replicates(study: Mapping[str, Any], *, skills: Sequence[str], scenario:
         att_rows.append(results["att"].select(*label, pl.all()).with_columns(
             pl.col("outcome").replace_strict(truth["sample_att"], return_dtype=pl.Float64).alias("truth")))
         effect_rows.append(results["effects"].select(*label, pl.all()).with_columns(
-            pl.struct("outcome", "term").map_elements(lambda key: planted_value(truth, key["outcome"], key["term"]),
+            pl.struct("outcome", "term").map_elements(lambda key, truth=truth: planted_value(truth, key["outcome"], key["term"]),
                                                       return_dtype=pl.Float64).alias("planted")))
     write_table(pl.concat(att_rows), att_out, schema=REPLICATE_ATT_SCHEMA)
     write_table(pl.concat(effect_rows), effects_out, schema=REPLICATE_EFFECTS_SCHEMA)
 
 
 def planted_value(truth: Mapping[str, Any], outcome: str, term: str) -> float:
+    """The effect planted for ``term`` on ``outcome`` (0 when none was planted)."""
     if term == "log_supporter_experience":
         return float(truth["planted_experience"][outcome])
     return float(truth["planted_skills"].get(outcome, {}).get(term, 0.0))
@@ -152,7 +156,8 @@ def planted_value(truth: Mapping[str, Any], outcome: str, term: str) -> float:
 
 def expected_coefficients(study: Mapping[str, Any], sessions: pl.DataFrame, *, skills: Sequence[str]) -> pl.DataFrame:
     """Per scenario, outcome and skill: what the annotated (planted) and classifier (calibrated)
-    regressions should converge to."""
+    regressions should converge to.
+    """
     rows = []
     for scenario, effects in study["scenarios"].items():
         for outcome in study["outcomes"]:

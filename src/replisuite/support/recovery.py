@@ -21,7 +21,8 @@ SKILL_RECOVERY_SCHEMA = {
 def att_recovery(rows: pl.DataFrame) -> pl.DataFrame:
     """Per scenario, outcome and method: how the ATT estimates and their intervals behaved against
     each replicate's sample ATT (``truth``). ``rejection_rate`` is the share of intervals excluding
-    0: power where an effect was planted, the false-positive rate under the null."""
+    0: power where an effect was planted, the false-positive rate under the null.
+    """
     covered = (pl.col("ci_low") <= pl.col("truth")) & (pl.col("truth") <= pl.col("ci_high"))
     rejected = (pl.col("ci_low") > 0) | (pl.col("ci_high") < 0)
     return rows.group_by("scenario", "outcome", "method", maintain_order=True).agg(
@@ -63,11 +64,12 @@ def skill_recovery(rows: pl.DataFrame, *, expected: pl.DataFrame | None = None, 
 def calibrated_coefficients(sessions: pl.DataFrame, planted: Mapping[str, float], skills: Sequence[str]) -> dict[str, float]:
     """What a regression on measured rates converges to when the outcome follows the annotated
     rates with coefficients ``planted``: ``Var(W)^-1 Cov(W, X) beta`` over the sessions users are
-    given (W measured, X annotated; regression calibration, Carroll et al. 2006, ch. 4)."""
+    given (W measured, X annotated; regression calibration, Carroll et al. 2006, ch. 4).
+    """
     x = sessions.select(list(skills)).to_numpy()
     w = sessions.select([f"{s}_measured" for s in skills]).to_numpy()
     beta = np.array([planted.get(s, 0.0) for s in skills])
     centred_w, centred_x = w - w.mean(axis=0), x - x.mean(axis=0)
     cov_ww = centred_w.T @ centred_w
     cov_wx = centred_w.T @ centred_x
-    return dict(zip(skills, np.linalg.solve(cov_ww, cov_wx @ beta).tolist()))
+    return dict(zip(skills, np.linalg.solve(cov_ww, cov_wx @ beta).tolist(), strict=True))

@@ -62,7 +62,8 @@ def measurement_quality(sessions: pl.DataFrame, *, n_boot: int, seed: int) -> pl
     """Per skill: mean and SD of the annotated and measured rates, their Pearson r (bootstrap CI
     over sessions) beside the r of sessions paired at random (the null a measurement must beat), and
     the calibration slope (annotated regressed on measured): the factor by which a single-skill
-    regression on measured rates attenuates the true coefficient under regression calibration."""
+    regression on measured rates attenuates the true coefficient under regression calibration.
+    """
     rows = []
     rng = np.random.default_rng(seed)
     for (skill,), group in sessions.group_by("skill", maintain_order=True):
@@ -89,7 +90,8 @@ def _pearson(x: np.ndarray, y: np.ndarray) -> float:
 def transcript_skill_rates(supporter_turns: pl.DataFrame, codes: pl.DataFrame, *, skills: Mapping[str, Sequence[str]],
                            classifier: Mapping[str, Any]) -> pl.DataFrame:
     """Per chat user: the share of the supporter's turns the skill classifier (fitted on every coded
-    AnnoMI therapist utterance) assigns to each skill's codes; columns ``user_id`` and ``skill_<name>``."""
+    AnnoMI therapist utterance) assigns to each skill's codes; columns ``user_id`` and ``skill_<name>``.
+    """
     predicted = fit_predict(codes, supporter_turns, codes[THERAPIST_CODE].to_numpy(), classifier=classifier["name"],
                             tfidf=classifier["tfidf"], C=classifier["logistic_C"])
     turns = supporter_turns.with_columns(pl.Series("predicted", predicted.astype(str)))

@@ -33,8 +33,10 @@ def coherence_claim(coherence: pl.DataFrame, *, seed: int, n_boot: int) -> Claim
 def topics_claims(*, coherence: pl.DataFrame, seed: int, n_boot: int = 2000) -> list[Claim]:
     # Stability over seeds is reported in tables/stability.csv but not claimed: the table holds no
     # null (overlap of unmatched topics) that a stability claim would have to beat.
+    """The topics study's claims (BERTopic's coherence against the NMF baseline)."""
     return [coherence_claim(coherence, seed=seed, n_boot=n_boot)]
 
 
 def claims_from_files(paths: dict[str, str], *, seed: int) -> list[Claim]:
+    """:func:`topics_claims` from the tables the workflow wrote."""
     return topics_claims(coherence=pl.read_csv(paths["coherence"]), seed=seed)

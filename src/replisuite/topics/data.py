@@ -19,7 +19,8 @@ MULTIPLE = "multiple"
 
 def credential_group(info: str | None, patterns: Mapping[str, str]) -> str:
     """The one group whose pattern matches the therapist's stated credentials, else
-    ``multiple`` (several match) or ``unstated`` (none)."""
+    ``multiple`` (several match) or ``unstated`` (none).
+    """
     hits = [group for group, pattern in patterns.items() if re.search(pattern, info or "")]
     return hits[0] if len(hits) == 1 else (MULTIPLE if hits else UNSTATED)
 

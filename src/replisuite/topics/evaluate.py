@@ -47,6 +47,7 @@ def npmi_coherence(topics: Sequence[Sequence[str]], documents: Sequence[str], *,
 
 
 def jaccard(a: Sequence[str], b: Sequence[str]) -> float:
+    """Jaccard similarity of two word lists as sets (0 when both are empty)."""
     a, b = set(a), set(b)
     return len(a & b) / len(a | b) if a | b else 0.0
 
@@ -60,4 +61,4 @@ def match_topics(first: Sequence[Sequence[str]], second: Sequence[Sequence[str]]
         return []
     overlap = np.array([[jaccard(a, b) for b in second] for a in first])
     rows, cols = linear_sum_assignment(-overlap)
-    return [(int(r), int(c), float(overlap[r, c])) for r, c in zip(rows, cols)]
+    return [(int(r), int(c), float(overlap[r, c])) for r, c in zip(rows, cols, strict=True)]

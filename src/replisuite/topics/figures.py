@@ -36,7 +36,7 @@ def topic_words(model: TopicModel, topics: list[int]):
     figure, axes = plt.subplots(rows, columns, figsize=(11, 2.4 * rows), squeeze=False)
     for axis in axes.ravel():
         axis.set_visible(False)
-    for axis, topic in zip(axes.ravel(), topics):
+    for axis, topic in zip(axes.ravel(), topics, strict=False):
         axis.set_visible(True)
         words, weights = model.words[topic][:8][::-1], model.weights[topic][:8][::-1]
         axis.barh(words, weights, color="tab:blue")

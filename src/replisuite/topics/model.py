@@ -24,16 +24,19 @@ class TopicModel:
     representative: dict[int, list[str]]
 
     def sizes(self) -> dict[int, int]:
+        """Documents per topic."""
         topics, counts = np.unique(self.assignments, return_counts=True)
-        return {int(t): int(c) for t, c in zip(topics, counts)}
+        return {int(t): int(c) for t, c in zip(topics, counts, strict=True)}
 
     def to_json(self) -> dict[str, Any]:
+        """The model as JSON-ready dict (topic ids as strings)."""
         return {"assignments": self.assignments, "words": {str(k): v for k, v in self.words.items()},
                 "weights": {str(k): v for k, v in self.weights.items()},
                 "representative": {str(k): v for k, v in self.representative.items()}}
 
     @classmethod
     def from_json(cls, values: Mapping[str, Any]) -> TopicModel:
+        """The model a :meth:`to_json` dict describes."""
         return cls(list(values["assignments"]), *({int(k): v for k, v in values[part].items()}
                                                   for part in ("words", "weights", "representative")))
 

@@ -20,6 +20,7 @@ from replisuite.topics.model import OUTLIER, TopicModel, fit_bertopic, fit_nmf, 
 
 
 def slug(group: str) -> str:
+    """A group name usable in file names."""
     return group.replace(" ", "_")
 
 
@@ -36,11 +37,13 @@ def embed_answers(study: Mapping[str, Any], counsel_chat: str, *, store_dir: str
         np.save(handle, vectors)
 
 
-def fit(study: Mapping[str, Any], *, documents: str, embeddings: str, fits: Sequence[tuple[str | None, int, str]]) -> None:
+def fit(study: Mapping[str, Any], *, documents: str, embeddings: str, fits: Sequence[tuple[str | None, int, str]],
+        map_seed: int, map_out: str) -> None:
     """BERTopic on all answers (group ``None``) or one group's, once per ``(group, seed, out)``; each written as JSON.
+    Then the seeded 2-D UMAP of all answers for the map figure (``map_seed``), written to ``map_out`` (``.npy``).
 
     One job fits them all: UMAP's numba functions compile once per process (about 14 s on one
-    core), which was most of each fit's time.
+    core), which was most of each fit's time; the 2-D map reuses the compiled code.
     """
     frame = pl.read_parquet(documents)
     vectors = np.load(embeddings)
@@ -51,6 +54,9 @@ def fit(study: Mapping[str, Any], *, documents: str, embeddings: str, fits: Sequ
                              vectorizer=study["vectorizer"], top_n=study["top_n_words"])
         with atomic_open(out) as handle:
             json.dump({"seed": seed, "group": group, "docs": subset["doc"].to_list(), **model.to_json()}, handle)
+    coordinates = map_2d(vectors, seed=map_seed, n_neighbors=study["umap"]["n_neighbors"])
+    with atomic_path(map_out) as tmp, open(tmp, "wb") as handle:
+        np.save(handle, coordinates)
 
 
 def _load(path: str) -> tuple[dict[str, Any], TopicModel]:
@@ -62,7 +68,7 @@ def _topics(model: TopicModel) -> list[int]:
     return [t for t in sorted(model.words) if t != OUTLIER]
 
 
-def summarise(study: Mapping[str, Any], *, documents: str, embeddings: str, seed_models: Sequence[str],
+def summarise(study: Mapping[str, Any], *, documents: str, document_map: str, seed_models: Sequence[str],
               group_models: Sequence[str], tables: Mapping[str, str], figure_stems: Mapping[str, str]) -> None:
     """Topic table, sizes by group, coherence vs NMF, stability over seeds, the two groups compared."""
     from replisuite.topics import figures
@@ -89,7 +95,7 @@ def summarise(study: Mapping[str, Any], *, documents: str, embeddings: str, seed
     coherence = pl.DataFrame([
         {"model": name, "topic": t, "words": ", ".join(words), "npmi": score}
         for name, model, ids in (("bertopic", reference, topics), ("tfidf+nmf", nmf, sorted(nmf.words)))
-        for t, words, score in zip(ids, [model.words[t] for t in ids], npmi_coherence([model.words[t] for t in ids], texts))
+        for t, words, score in zip(ids, [model.words[t] for t in ids], npmi_coherence([model.words[t] for t in ids], texts), strict=True)
     ])
     write_table(coherence, tables["coherence"], schema=coherence.schema)
 
@@ -126,5 +132,4 @@ def summarise(study: Mapping[str, Any], *, documents: str, embeddings: str, seed
     apply_style()
     save_figure(figures.sizes_by_group(by_group, reference, groups=study["compare_groups"]), *figure_paths(figure_stems["sizes"]))
     save_figure(figures.topic_words(reference, topics[:8]), *figure_paths(figure_stems["words"]))
-    coordinates = map_2d(np.load(embeddings), seed=reference_values["seed"], n_neighbors=study["umap"]["n_neighbors"])
-    save_figure(figures.document_map(coordinates, reference.assignments, reference), *figure_paths(figure_stems["map"]))
+    save_figure(figures.document_map(np.load(document_map), reference.assignments, reference), *figure_paths(figure_stems["map"]))

@@ -15,8 +15,6 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import polars as pl
 from dtaidistance import dtw
-from sklearn.linear_model import LinearRegression, Ridge
-from sklearn.model_selection import GroupKFold
 
 from replisuite.llm import LLM, Message
 from replisuite.stats import name_seed
@@ -45,6 +43,8 @@ def lexicon_score(text: str) -> float:
 
 def cross_validated(points: pl.DataFrame, features: np.ndarray, model, *, n_splits: int) -> np.ndarray:
     """Out-of-fold predictions of ``target`` from ``features`` in folds grouped by case."""
+    from sklearn.model_selection import GroupKFold  # here: the study's model jobs need no scikit-learn
+
     groups = points["case_id"].to_numpy()
     y = points["target"].to_numpy()
     predicted = np.full(len(y), np.nan)
@@ -59,6 +59,8 @@ def cross_validated(points: pl.DataFrame, features: np.ndarray, model, *, n_spli
 
 def fitted_predictions(points: pl.DataFrame, embeddings: np.ndarray, *, n_splits: int, ridge_alpha: float) -> pl.DataFrame:
     """Out-of-fold predictions of the mean baseline, the lexicon and the embedding ridge."""
+    from sklearn.linear_model import LinearRegression, Ridge
+
     lexicon = np.array([[lexicon_score(t)] for t in points["masked"]])
     predictions = {
         "training mean (baseline)": cross_validated(points, lexicon, None, n_splits=n_splits),
@@ -75,7 +77,8 @@ def _frame(points: pl.DataFrame, predictor: str, values: Sequence[float]) -> pl.
 
 def model_ratings(llm: LLM, points: pl.DataFrame, *, predictor: str) -> pl.DataFrame:
     """A model's distress rating of each (masked) reply: its SUDS decile, read as the decile's middle
-    (an answer that is not a digit is NaN, left out of the scores)."""
+    (an answer that is not a digit is NaN, left out of the scores).
+    """
     requests = [llm.request([Message("system", "You rate how distressed a therapy client is from what they say, on "
                                                "the SUDS scale from 0 (calm) to 100 (the worst distress imaginable)."),
                              Message("user", f"The client said: {text}\n\nTheir SUDS right now? Answer with "
@@ -87,19 +90,22 @@ def model_ratings(llm: LLM, points: pl.DataFrame, *, predictor: str) -> pl.DataF
 
 
 def pearson(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson's r (NaN with fewer than 3 points or a constant side)."""
     if len(x) < 3 or np.std(x) == 0 or np.std(y) == 0:
         return float("nan")
     return float(np.corrcoef(x, y)[0, 1])
 
 
 def rmse(x: np.ndarray, y: np.ndarray) -> float:
+    """Root mean squared difference (NaN when empty)."""
     return float(np.sqrt(np.mean((np.asarray(x) - np.asarray(y)) ** 2))) if len(x) else float("nan")
 
 
 def dtw_rms(x: np.ndarray, y: np.ndarray) -> float:
     """DTW normalised by the warping path's length: the root mean squared difference along the best
     path, in SUDS points like an RMSE, so conversations (and phases) with more ratings are not
-    farther apart just for being longer."""
+    farther apart just for being longer.
+    """
     x, y = np.asarray(x, dtype=np.double), np.asarray(y, dtype=np.double)
     path = dtw.warping_path(x, y)
     return float(np.sqrt(np.mean([(x[i] - y[j]) ** 2 for i, j in path])))
@@ -115,7 +121,8 @@ def _metrics(frame: pl.DataFrame) -> dict[str, float]:
 
 def resample_cases(cases: Sequence[pl.DataFrame], picks: Sequence[int]) -> pl.DataFrame:
     """One bootstrap sample of whole cases; a case drawn twice gives two copies whose conversations
-    are relabelled, so each copy stays a series of its own (not one interleaved twice as long)."""
+    are relabelled, so each copy stays a series of its own (not one interleaved twice as long).
+    """
     return pl.concat([cases[i].with_columns((pl.col("conversation") + f"#{draw}").alias("conversation"))
                       for draw, i in enumerate(picks)])
 
@@ -149,6 +156,7 @@ def targets(trajectories: pl.DataFrame, which: str) -> pl.DataFrame:
 
 
 def joined(points: pl.DataFrame, predictions: pl.DataFrame) -> pl.DataFrame:
+    """Predictions joined with the points' targets."""
     return predictions.join(points.select("conversation", "point", "target"), on=["conversation", "point"])
 
 

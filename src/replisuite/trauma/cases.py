@@ -42,7 +42,8 @@ def phases(path: str | os.PathLike[str] = PHASES_FILE) -> dict[str, dict[str, An
 
 def shares(spec: Mapping[str, Any], *, attribute: str) -> tuple[dict[str, float], dict[str, str]]:
     """Category shares of one attribute: the published ones, and the rest of the mass spread uniformly
-    over the ``remainder`` categories. Returns the shares and, per category, ``published`` or ``uniform remainder``."""
+    over the ``remainder`` categories. Returns the shares and, per category, ``published`` or ``uniform remainder``.
+    """
     published = {str(k): float(v) for k, v in (spec.get("published") or {}).items()}
     remainder = [str(c) for c in spec.get("remainder") or []]
     left = 1.0 - sum(published.values())
@@ -68,7 +69,8 @@ def _age_location(low: float, high: float, mean: float, sd: float) -> float:
 def sample_cases(n: int, marginals: Mapping[str, Any], suds: Mapping[str, Any], *, seed: int,
                  prefix: str = "tv") -> pl.DataFrame:
     """``n`` cases (ids ``{prefix}0001`` ...): age from a normal truncated to the published range with
-    the published mean, categorical attributes from :func:`shares`, and a baseline SUDS."""
+    the published mean, categorical attributes from :func:`shares`, and a baseline SUDS.
+    """
     age = marginals["age"]
     location = _age_location(age["min"], age["max"], age["mean"], age["sd"])
     a, b = (age["min"] - location) / age["sd"], (age["max"] - location) / age["sd"]
@@ -87,7 +89,8 @@ def sample_cases(n: int, marginals: Mapping[str, Any], suds: Mapping[str, Any], 
 
 def marginals_table(cases: pl.DataFrame, marginals: Mapping[str, Any]) -> pl.DataFrame:
     """Sampled against published shares per category, with a chi-square goodness-of-fit test per
-    attribute; age as its mean and range against the published ones."""
+    attribute; age as its mean and range against the published ones.
+    """
     rows = []
     n = cases.height
     for attribute in CATEGORICAL:
@@ -115,7 +118,8 @@ def marginals_table(cases: pl.DataFrame, marginals: Mapping[str, Any]) -> pl.Dat
 def published_marginals_table(cases: pl.DataFrame, marginals: Mapping[str, Any]) -> pl.DataFrame:
     """Released cases against the shares the paper publishes: per attribute, each category with a
     published share and every other category pooled as "other" (the shares we would otherwise
-    assume are not the paper's), with a chi-square goodness-of-fit test; age as its mean."""
+    assume are not the paper's), with a chi-square goodness-of-fit test; age as its mean.
+    """
     rows = []
     n = cases.height
     for attribute in CATEGORICAL:
@@ -153,7 +157,8 @@ def planted_arc(case: Mapping[str, Any], phase_id: str, *, order: Sequence[str],
     lowered from phase to phase (between-session habituation), then within the phase falling by the
     case's slope per exchange ("decline") or first rising to a peak ("peak"), plus seeded noise.
     ``flat``: the null scenario, the phase's starting SUDS at every exchange (same noise), so a
-    check of habituation must not find it there."""
+    check of habituation must not find it there.
+    """
     phase = phases()[phase_id]
     rng = np.random.default_rng(name_seed(seed, "arc", case["case_id"], phase_id))
     start = case["baseline_suds"] * (1 - suds["between_phase_drop"] * order.index(phase_id))
@@ -181,7 +186,8 @@ def case_profiles(cases: pl.DataFrame, *, phase_ids: Sequence[str], order: Seque
     """One ``case`` profile per case and phase: demographics, the trauma and its behaviour, the phase's
     goals as the plan and the planted SUDS arc (``suds_plan``: exchange -> rating) the cues read.
     The cases named in ``flat_cases`` get a second profile per phase (id ``..._flat``, scenario
-    ``flat``) with a flat arc: the null the habituation check must not call habituation."""
+    ``flat``) with a flat arc: the null the habituation check must not call habituation.
+    """
     unknown = sorted(set(phase_ids) - set(phases()))
     if unknown:
         raise TraumaConfigError(f"unknown phase(s) {unknown}; known: {sorted(phases())}")

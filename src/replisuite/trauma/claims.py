@@ -25,6 +25,7 @@ MIN_MARGINAL_CASES = 100
 
 
 def published_marginals_claim(marginals: pl.DataFrame, *, alpha: float) -> Claim:
+    """The released cases' demographics match the published marginals (goodness of fit)."""
     tested = marginals.filter(pl.col("p_value").is_not_null())
     n = int(tested["cases"].max()) if tested.height else 0
     lowest_p = float(tested["p_value"].min()) if tested.height else None
@@ -48,6 +49,7 @@ def generator_floor(extraction: pl.DataFrame, *, min_usable: float) -> TaskFloor
 
 
 def extraction_claim(extraction: pl.DataFrame, *, models: str, min_units: int, floor: TaskFloor | None) -> Claim:
+    """The extracted trajectories are nearer the planted ones than a shuffled null, with the generator's floor."""
     rows = {r["measure"]: r for r in extraction.iter_rows(named=True)}
     mine, null = rows.get("within 5 of planted: extracted"), rows.get("within 5 of planted: shuffled planted (null)")
     verdict, rule = as_planted(beats_baseline_verdict(null["value"] if null else None, mine["value"] if mine else None,
@@ -66,6 +68,7 @@ def extraction_claim(extraction: pl.DataFrame, *, models: str, min_units: int, f
 
 
 def benchmark_claim(table: pl.DataFrame, *, min_units: int) -> Claim:
+    """The trajectory predictor beats the training-mean baseline (RMSE)."""
     overall = table.filter((pl.col("phase") == "all") & (pl.col("metric") == "rmse"))
     target = "extracted" if "extracted" in overall["target"].to_list() else "planted"
     rows = {r["predictor"]: r for r in overall.filter(pl.col("target") == target).iter_rows(named=True)}
@@ -93,7 +96,8 @@ def _row(arc: pl.DataFrame, scenario: str) -> Mapping | None:
 def arc_claim(arc: pl.DataFrame, *, models: str, min_units: int, floor: TaskFloor | None) -> Claim:
     """Generated conversations: the planted decline is read back (extracted slope below 0 over
     cases) while the flat-arc null is not (its interval must not lie below 0). Released ones: the
-    falling slope is a finding about the data."""
+    falling slope is a finding about the data.
+    """
     published = _row(arc, "published")
     if published is not None:
         verdict, rule = published_direction_verdict(-1, published["mean_slope"], published["ci_low"], published["ci_high"])
@@ -130,6 +134,7 @@ def arc_claim(arc: pl.DataFrame, *, models: str, min_units: int, floor: TaskFloo
 
 def claims_from_files(paths: dict[str, str], *, embedded: Sequence[str], generator: Sequence[str], alpha: float,
                       min_cases: int, min_usable: float = 0.8) -> list[Claim]:
+    """The trauma study's claims from the tables the workflow wrote."""
     models = " / ".join(embedded_label(m) if m in embedded else m for m in generator)
     extraction = pl.read_csv(paths["extraction"])
     released = "published_marginals" in paths

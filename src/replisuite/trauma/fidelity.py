@@ -1,6 +1,7 @@
 """Fidelity of generated PE conversations: does each contain its phase's required elements (beside
 the same checklist applied to the other phases' conversations, which it must beat to mean anything),
-does SUDS habituate within a phase as planted, and how alike are the conversations of different cases."""
+does SUDS habituate within a phase as planted, and how alike are the conversations of different cases.
+"""
 
 from __future__ import annotations
 
@@ -25,13 +26,15 @@ DIVERSITY_SCHEMA = {"phase": pl.String, "conversations": pl.Int64, "distinct_2_c
 
 
 def contains(text: str, phrases: Sequence[str]) -> bool:
+    """Whether ``text`` contains any of ``phrases`` (case-insensitive)."""
     lowered = text.lower()
     return any(phrase.lower() in lowered for phrase in phrases)
 
 
 def adherence(records: Sequence[Mapping[str, Any]], phases: Mapping[str, Mapping[str, Any]]) -> pl.DataFrame:
     """Per phase and checklist element: the share of that phase's conversations whose therapist turns
-    contain it, and the share of the other phases' conversations that do (the baseline)."""
+    contain it, and the share of the other phases' conversations that do (the baseline).
+    """
     therapist = {r["id"]: " ".join(t["text"] for t in r["turns"] if t["role"] == "counsellor") for r in records}
     phase_of = {r["id"]: r["phase"] for r in records}
     rows = []
@@ -56,7 +59,8 @@ def slope(exchanges: np.ndarray, values: np.ndarray) -> float:
 
 def _slopes(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     """One within-conversation slope per conversation (with its case), conversations with fewer
-    than two rated exchanges left out."""
+    than two rated exchanges left out.
+    """
     rows = [(case, conversation, slope(c["exchange"].to_numpy(), c[column].to_numpy()))
             for (case, conversation), c in frame.group_by("case_id", "conversation", maintain_order=True)]
     slopes = pl.DataFrame(rows, schema={"case_id": pl.String, "conversation": pl.String, "slope": pl.Float64},
@@ -67,7 +71,8 @@ def _slopes(frame: pl.DataFrame, column: str) -> pl.DataFrame:
 def habituation(trajectories: pl.DataFrame, *, n_boot: int, seed: int) -> pl.DataFrame:
     """Per scenario and phase: the mean within-conversation SUDS slope of the extracted ratings and
     of the planted ones, with a bootstrap interval over conversations, and the share of
-    conversations whose ratings fall (descriptive; the claim reads :func:`arc_recovery`)."""
+    conversations whose ratings fall (descriptive; the claim reads :func:`arc_recovery`).
+    """
     rows = []
     for source, column in (("extracted", "value"), ("planted", "planted")):
         usable = trajectories.filter(pl.col(column).is_not_null())
@@ -82,7 +87,8 @@ def habituation(trajectories: pl.DataFrame, *, n_boot: int, seed: int) -> pl.Dat
 def arc_recovery(trajectories: pl.DataFrame, *, phases: Sequence[str], n_boot: int, seed: int) -> pl.DataFrame:
     """Per scenario (planted, flat, or published) and source: the within-phase SUDS slope over the
     given phases (those whose planted arc declines), averaged per case, then over cases with a
-    bootstrap interval over cases (the sampled unit: a case's phases share its client)."""
+    bootstrap interval over cases (the sampled unit: a case's phases share its client).
+    """
     rows = []
     in_phases = trajectories.filter(pl.col("phase").is_in(list(phases)))
     for source, column in (("extracted", "value"), ("planted", "planted")):
@@ -99,7 +105,8 @@ def arc_recovery(trajectories: pl.DataFrame, *, phases: Sequence[str], n_boot: i
 def diversity(records: Sequence[Mapping[str, Any]], embeddings: Mapping[str, np.ndarray]) -> pl.DataFrame:
     """Per phase: distinct bigrams of client and therapist turns, and the mean cosine similarity of a
     conversation's embedding to other cases' conversations of the phase beside its similarity to the
-    same case's conversations of other phases."""
+    same case's conversations of other phases.
+    """
     rows = []
     case_of = {r["id"]: r["case_id"] for r in records}
     for phase in sorted({r["phase"] for r in records}):

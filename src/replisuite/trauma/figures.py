@@ -1,5 +1,6 @@
 """Figures of the trauma study: sampled vs published marginals, example SUDS trajectories with the
-predictors' trajectories, and the benchmark per phase."""
+predictors' trajectories, and the benchmark per phase.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ def marginals(table: pl.DataFrame):
     """Per categorical attribute: published (or uniform-remainder) share against the sampled share."""
     attributes = [a for a in table["attribute"].unique(maintain_order=True).to_list() if a != "age"]
     figure, axes = plt.subplots(1, len(attributes), figsize=(3.4 * len(attributes), 3.4), squeeze=False)
-    for axis, attribute in zip(axes.flat, attributes):
+    for axis, attribute in zip(axes.flat, attributes, strict=False):
         part = table.filter(pl.col("attribute") == attribute)
         published = part["share_source"] == "published"
         axis.scatter(part["published_share"].filter(published), part["sampled_share"].filter(published),
@@ -31,10 +32,11 @@ def marginals(table: pl.DataFrame):
 
 def trajectories(frame: pl.DataFrame, predicted: pl.DataFrame, *, examples: int):
     """The first ``examples`` conversations with elicited ratings: extracted and planted SUDS by exchange,
-    and each predictor's out-of-fold trajectory (against the extracted target)."""
+    and each predictor's out-of-fold trajectory (against the extracted target).
+    """
     chosen = frame["conversation"].unique(maintain_order=True).to_list()[:examples] or ["none"]
     figure, axes = plt.subplots(1, len(chosen), figsize=(3.2 * len(chosen), 3), squeeze=False)
-    for axis, conversation in zip(axes.flat, chosen):
+    for axis, conversation in zip(axes.flat, chosen, strict=False):
         part = frame.filter(pl.col("conversation") == conversation).sort("point")
         axis.plot(part["point"], part["planted"], marker="s", color="black", lw=1.2, label="planted")
         axis.plot(part["point"], part["value"], marker="o", color="tab:red", lw=1.2, label="extracted")

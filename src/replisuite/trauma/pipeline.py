@@ -1,7 +1,8 @@
 """The trauma study (Thousand Voices of Trauma): cases sampled to the published marginals, one PE
 phase per conversation run by the dialogue engine with a planted SUDS arc, SUDS trajectories
 extracted and checked against the plan, the trajectory-prediction benchmark, and fidelity checks.
-With ``trauma.published_dir`` set, the released files replace the generated conversations."""
+With ``trauma.published_dir`` set, the released files replace the generated conversations.
+"""
 
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ PROTOCOL = "prolonged_exposure"
 
 def sample(study: Mapping[str, Any], *, cases_out: str, marginals_out: str, profiles_out: str) -> None:
     """The published number of cases drawn to the published marginals, their comparison, and the
-    case x phase profiles of the cases generated."""
+    case x phase profiles of the cases generated.
+    """
     marginals, generate = study["marginals"], study["generate"]
     cases = sample_cases(marginals["cases"], marginals, study["suds"], seed=study["seed"])
     write_table(cases, cases_out, schema=CASE_SCHEMA)
@@ -78,7 +80,8 @@ def generate(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, profil
 
 def load_published(study: Mapping[str, Any], *, folder: str, cases_out: str, out: str, marginals_out: str) -> None:
     """The released conversations as transcript records (and their cases), for the same checks, and
-    the released cases' marginals against the published shares."""
+    the released cases' marginals against the published shares.
+    """
     cases, records = read_published(folder, phases=study["phases"])
     write_table(cases, cases_out, schema=CASE_SCHEMA)
     write_table(published_marginals_table(cases, study["marginals"]), marginals_out, schema=MARGINALS_SCHEMA)
@@ -106,7 +109,8 @@ def extract(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, transcr
 def extraction_check(frame: pl.DataFrame, *, n_boot: int, seed: int) -> pl.DataFrame:
     """How each rating was read (counts by status), and extracted against planted: the share equal
     (within 5 points) and the mean absolute error, beside the planted values shuffled across points
-    (what a reading unrelated to the plan scores) and the planted mean."""
+    (what a reading unrelated to the plan scores) and the planted mean.
+    """
     conversations = frame["conversation"].n_unique()
     rows = [(f"status: {status}", float(count), None, None, frame.height, conversations, "elicited client turns")
             for status, count in sorted(frame["status"].value_counts().iter_rows())]
@@ -159,7 +163,8 @@ def decline_phases(phase_ids: Sequence[str]) -> list[str]:
 def check_fidelity(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, transcripts: str, trajectories_in: str,
                    adherence_out: str, habituation_out: str, arc_out: str, diversity_out: str) -> None:
     """Phase adherence, within-phase habituation (per phase; and over the declining phases per
-    scenario, the claim's table) and diversity across cases."""
+    scenario, the claim's table) and diversity across cases.
+    """
     records = read_transcripts(transcripts)
     defined = {p: spec for p, spec in phases().items() if p in study["phases"]}
     write_table(adherence(records, defined), adherence_out, schema=ADHERENCE_SCHEMA)

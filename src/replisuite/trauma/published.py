@@ -129,7 +129,8 @@ def _listing(folder: Path, pattern: re.Pattern, what: str) -> dict[tuple[str, st
 def read_published(folder: str | os.PathLike[str], *, phases: Sequence[str],
                    log=print) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
     """Cases (one per subject, its metadata merged over its conversations) and one transcript record
-    per subject and phase, from the released layout (``conversations/`` and ``metadata/``)."""
+    per subject and phase, from the released layout (``conversations/`` and ``metadata/``).
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise PublishedDataError(f"{folder}: not a folder of the released dataset")

@@ -45,7 +45,8 @@ def _words_to_number(match: re.Match) -> int:
 def parse_suds(text: str) -> tuple[int | None, str]:
     """The rating a reply states: ``(value, "number" | "word")``, ``(None, "out_of_range")`` when the
     only numbers lie outside 0-100, or ``(None, "unparseable")``. The scale's own numbers ("0 to 100",
-    "out of 100") are not ratings."""
+    "out of 100") are not ratings.
+    """
     stripped = SCALE.sub(" ", text)
     numbers = [int(m.group(1)) for m in NUMBER.finditer(stripped)]
     if numbers:
@@ -59,7 +60,8 @@ def parse_suds(text: str) -> tuple[int | None, str]:
 
 def elicitation_points(record: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The client turns that answer a SUDS elicitation: turns the generator cued (``cued``), or, in
-    transcripts without cues, client turns after a therapist turn that asks for a rating."""
+    transcripts without cues, client turns after a therapist turn that asks for a rating.
+    """
     turns = record["turns"]
     cued = any("cued" in t for t in turns)
     points, previous = [], None
@@ -75,7 +77,8 @@ def elicitation_points(record: Mapping[str, Any]) -> list[dict[str, Any]]:
 def trajectories(records: Sequence[Mapping[str, Any]], *, planted: Mapping[str, Mapping[str, int]] | None = None,
                  rater: LLM | None = None) -> pl.DataFrame:
     """One row per elicited rating: the parsed value, or the ``rater``'s reading of a verbal reply
-    (status ``model``), and the planted value where the generator planted one."""
+    (status ``model``), and the planted value where the generator planted one.
+    """
     rows, verbal = [], []
     for record in records:
         plan = (planted or {}).get(record["profile_id"], {})
@@ -104,7 +107,8 @@ def decile_value(option: str | None) -> float | None:
 
 def rate_verbal(llm: LLM, texts: Sequence[str]) -> list[float | None]:
     """A model's reading of verbal ratings: one SUDS decile per reply, the likeliest (a local entry)
-    or the one its reply names, parsed strictly (a served entry: no token likelihoods there)."""
+    or the one its reply names, parsed strictly (a served entry: no token likelihoods there).
+    """
     requests = [llm.request([Message("system", "You read a therapy client's answer to 'How distressed are you now, "
                                                "from 0 (calm) to 100 (the worst distress)?'"),
                              Message("user", f"The client said: {text}\n\nWhich SUDS does the answer express? "

@@ -63,7 +63,8 @@ def simulate_scores(scenario: str, *, n_cells: int, seed: int, null_noise: float
     under the nulls) and the noiseless curve. Library sizes, anchor depth (the first condition's),
     planted fraction, offset and noise are the cohort simulator's (``spec``); ``null_noise`` is
     the homoscedastic noise of ``no_subpopulation`` and ``no_relation``. ``features`` is the
-    log-normalised gene panel (cells x `PANEL` genes; see the module docstring)."""
+    log-normalised gene panel (cells x `PANEL` genes; see the module docstring).
+    """
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown calibration scenario {scenario!r}; expected one of {list(SCENARIOS)}")
     rng = np.random.default_rng(seed)
@@ -103,7 +104,8 @@ def simulate_scores(scenario: str, *, n_cells: int, seed: int, null_noise: float
 def gene_panel(rng, library: np.ndarray, marked: np.ndarray, post: np.ndarray, *, fold: float,
                dispersion: float) -> np.ndarray:
     """Log-normalised counts of `PANEL`'s genes: the "pre" programme ``fold`` up in marked cells at
-    or before the split, the "post" programme in marked cells after it, background genes flat."""
+    or before the split, the "post" programme in marked cells after it, background genes flat.
+    """
     proportion = np.exp(rng.normal(np.log(PANEL_PER_10K / 1e4), 0.5, sum(PANEL.values())))
     up = np.ones((library.size, proportion.size))
     up[np.ix_(marked & ~post, np.arange(PANEL["pre"]))] = fold
@@ -169,7 +171,7 @@ def calibrate_patient(x: np.ndarray, y: np.ndarray, *, planted_ip: float, study:
 
 
 def _versus_random(cv: pl.DataFrame, method: str) -> dict[str, Any]:
-    """Is ``method``'s RMSE(non-TREP) - RMSE(TREP) above the random control's, repeat by repeat?"""
+    """Whether ``method``'s RMSE(non-TREP) - RMSE(TREP) is above the random control's, repeat by repeat."""
     gain = (cv.filter(pl.col("method") == method)["difference"].to_numpy()
             - cv.filter(pl.col("method") == "random")["difference"].to_numpy())
     test = cep.one_sample_test(gain)
@@ -192,7 +194,8 @@ def calibrate(scenario: str, replicate: int, *, patients: Sequence[str], n_cells
 def calibration_table(rows: pl.DataFrame) -> pl.DataFrame:
     """Per scenario: how often CV is "significant" and an IP is reported (published and gated),
     where the IP lies relative to the mean crossing and the planted IP, interval coverage, and
-    the trivial guess's error beside the IP's."""
+    the trivial guess's error beside the IP's.
+    """
     usable = pl.col("reason") == ""
     return (
         rows.group_by("scenario", maintain_order=True)

@@ -1,5 +1,6 @@
 """The trpm4 study's cell-level steps (AnnData in, tables out): the cohort, QC, scores, the
-dual filter, DEGs and GO. One function per rule."""
+dual filter, DEGs and GO. One function per rule.
+"""
 
 from __future__ import annotations
 
@@ -94,6 +95,7 @@ def prepare_cells(study: Mapping[str, Any], *, cohort: str, cells_out: str, qc_o
 
 
 def score_cells(study: Mapping[str, Any], *, cells: str, scores_out: str, sets_out: str) -> None:
+    """Gene-set scores of every cell, and the sets' coverage in the data."""
     adata = ad.read_h5ad(cells)
     scores, summary = gene_set_scores(adata, study["gene_sets"], anchor=study["anchor"], allow_partial=study["allow_partial_sets"])
     scores = scores.with_columns(pl.Series("group", adata.obs["group"].astype(str).tolist()),
@@ -107,7 +109,8 @@ def score_cells(study: Mapping[str, Any], *, cells: str, scores_out: str, sets_o
 def expression_features(study: Mapping[str, Any], *, cells: str, features_out: str) -> None:
     """Principal components per cell for the corrected CV's classifier, from genes outside the focus
     score set, the anchor and ``cv.classifier.exclude_pattern``; computed over all cells (every
-    group and patient), since the classifier only needs a shared low-dimensional expression space."""
+    group and patient), since the classifier only needs a shared low-dimensional expression space.
+    """
     settings = study["cv"]["classifier"]
     adata = ad.read_h5ad(cells)
     names = adata.var_names.to_series()

@@ -14,7 +14,8 @@ STUDY = "trpm4"
 def focus_above_sets(gam_fits: pl.DataFrame, *, focus: str, level: str, seed: int) -> list[Claim]:
     """Per group: DE of the focus set minus the best other set, per patient; bootstrap over patients.
     A patient any of whose gene-set fits failed (DE missing) is dropped and counted: comparing the
-    focus set with only the sets that happened to fit would flatter it."""
+    focus set with only the sets that happened to fit would flatter it.
+    """
     claims = []
     for (group,), fits in gam_fits.group_by("group", maintain_order=True):
         wide = fits.pivot(on="gene_set", index="patient", values="deviance_explained").fill_nan(None)
@@ -40,14 +41,16 @@ def focus_above_sets(gam_fits: pl.DataFrame, *, focus: str, level: str, seed: in
 
 def _beats_trivial(ip: np.ndarray, trivial: np.ndarray, planted: np.ndarray) -> np.ndarray:
     """Per patient: the IP is closer to the planted one than the trivial guess. A patient without an
-    IP (NaN) is a miss, never left out of the denominator."""
+    IP (NaN) is a miss, never left out of the denominator.
+    """
     return np.where(np.isnan(ip), False, np.abs(ip - planted) < np.abs(trivial - planted))
 
 
 def ip_recovery(recovery: pl.DataFrame, *, nominal: float = 0.95) -> list[Claim]:
     """Per group: how often the IP is closer to the planted IP than the trivial guess (the median
     detected anchor), and how often its interval covers the planted IP against the nominal rate;
-    both with Wilson intervals over patients. Absolute errors: a +1 and a -1 do not cancel."""
+    both with Wilson intervals over patients. Absolute errors: a +1 and a -1 do not cancel.
+    """
     claims = []
     for (group,), rows in recovery.group_by("group", maintain_order=True):
         planted = rows["planted_ip"].to_numpy().astype(float)
@@ -112,7 +115,8 @@ def _rate(flags: pl.Series) -> tuple[float, float, float, int, int]:
 def calibration_claims(patients: pl.DataFrame, *, max_null_rate: float = 0.1, min_power: float = 0.8) -> list[Claim]:
     """The calibration scenarios beside each other for the published and the corrected CV, and for
     the IP. Every simulated patient counts: a patient whose fit failed (``reason`` set) is neither a
-    detection nor a located IP (a miss), and each note reports how many there were."""
+    detection nor a located IP (a miss), and each note reports how many there were.
+    """
     claims = []
     failed = pl.col("reason").fill_null("") != ""
     null = patients.filter(pl.col("scenario") == "no_subpopulation")
@@ -178,7 +182,8 @@ def trpm4_claims(*, gam_fits: pl.DataFrame, recovery: pl.DataFrame | None, cep: 
                  simulated: bool, seed: int, calibration: pl.DataFrame | None = None) -> list[Claim]:
     """On the simulated cohort every claim is a recovery check (level B); on a real one only the
     gene-set comparison is made (level C: the published protocol on the configured data). The
-    calibration scenarios (simulated whatever the cohort) add the checks under nulls."""
+    calibration scenarios (simulated whatever the cohort) add the checks under nulls.
+    """
     claims = focus_above_sets(gam_fits, focus=focus, level="B" if simulated else "C", seed=seed)
     if simulated and recovery is not None:
         claims += ip_recovery(recovery) + trep_recovery(recovery, cep, seed=seed)
@@ -188,6 +193,7 @@ def trpm4_claims(*, gam_fits: pl.DataFrame, recovery: pl.DataFrame | None, cep: 
 
 
 def claims_from_files(paths: dict[str, str], *, focus: str, simulated: bool, seed: int) -> list[Claim]:
+    """:func:`trpm4_claims` from the tables the workflow wrote."""
     return trpm4_claims(gam_fits=pl.read_csv(paths["gam_fits"]), recovery=pl.read_csv(paths["recovery"]),
                         cep=pl.read_csv(paths["cep"]), focus=focus, simulated=simulated, seed=seed,
                         calibration=pl.read_csv(paths["calibration"]) if "calibration" in paths else None)

@@ -76,7 +76,8 @@ def de_heatmap(fits: pl.DataFrame) -> plt.Figure:
 
 def cv_boxplots(cv: pl.DataFrame, groups: Sequence[str], *, selection: str) -> plt.Figure:
     """RMSE(non-TREP) - RMSE(TREP) over CV repeats, per patient, for EP ranking (published), the
-    classifier (corrected) and the two controls (``cv`` holds one k/lambda selection, named in the titles)."""
+    classifier (corrected) and the two controls (``cv`` holds one k/lambda selection, named in the titles).
+    """
     figure, axes = plt.subplots(len(groups), 1, figsize=(9, 2.8 * len(groups)), squeeze=False)
     methods = [m for m in METHOD_COLOURS if m in set(cv["method"])]
     for ax, group in zip(axes[:, 0], groups, strict=True):
@@ -149,7 +150,8 @@ CALIBRATION_RATES = {"cv_significant_rate": "CV 'significant' (published)",
 
 def calibration(rows: pl.DataFrame, table: pl.DataFrame) -> plt.Figure:
     """Left: how often CV is 'significant' and an IP is reported, per scenario. Right: each IP's
-    distance to the planted IP and to the anchor value where the fit crosses the mean score."""
+    distance to the planted IP and to the anchor value where the fit crosses the mean score.
+    """
     figure, (rates_ax, errors_ax) = plt.subplots(1, 2, figsize=(12, 4.2))
     scenarios = table["scenario"].to_list()
     width = 0.8 / len(CALIBRATION_RATES)

@@ -41,6 +41,7 @@ def _patient_scores(scores: str, group: str, patient: str) -> pl.DataFrame:
 
 
 def lam_grid(study: Mapping[str, Any]) -> np.ndarray:
+    """The smoothing-penalty grid of the config (log-spaced)."""
     gam = study["gam"]
     return np.logspace(gam["lam_log10_low"], gam["lam_log10_high"], gam["lam_num"])
 
@@ -94,7 +95,8 @@ def locate_ip(x: np.ndarray, residual: np.ndarray, trep: np.ndarray,
               study: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
     """The IP of one patient's TREP residuals with the study's ``ip`` and ``gam`` settings, and
     beside it ``ip_gated``: the IP only when the residual smooth is significant at
-    ``ip.smooth_alpha`` (the corrected variant). ``(None, reason)`` when it cannot be fitted."""
+    ``ip.smooth_alpha`` (the corrected variant). ``(None, reason)`` when it cannot be fitted.
+    """
     if trep.sum() < study["gam"]["k_min"] + 1:
         return None, f"{int(trep.sum())} TREP cells: too few for the residual GAM"
     settings = study["ip"]
@@ -120,7 +122,8 @@ def patient_features(features: str, cells: pl.Series) -> np.ndarray:
 def cell_power(study: Mapping[str, Any], group: str, patient: str, *, fit: str, fitted: str, features: str,
                cells_out: str, summary_out: str, cv_out: str) -> None:
     """EP, TREP cells, Monte Carlo CV with controls (published and corrected, see `cep.cross_validate`),
-    the inflection point, pre/post and quadrant tests."""
+    the inflection point, pre/post and quadrant tests.
+    """
     record = json.loads(Path(fit).read_text())
     outputs = {"cells_out": cells_out, "summary_out": summary_out, "cv_out": cv_out}
     if record.get("reason") or not np.isfinite(record["deviance_explained"]):

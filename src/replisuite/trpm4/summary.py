@@ -17,10 +17,12 @@ from replisuite.stats import bh_fdr
 
 
 def read_records(paths: Sequence[str]) -> list[dict[str, Any]]:
+    """The JSON records of ``paths``."""
     return [json.loads(Path(path).read_text()) for path in paths]
 
 
 def gam_table(records: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
+    """One row per GAM fit (group, patient, gene set) with its chosen basis, penalty and fit statistics."""
     rows = [{"reason": "", **record} for record in records]
     return pl.DataFrame(rows, infer_schema_length=None).select(
         "group", "patient", "gene_set", "n_cells", "unique_anchor", "k", "lam", "edf", "deviance_explained", "rss",
@@ -46,6 +48,7 @@ def compare_sets(fits: pl.DataFrame, focus: str) -> pl.DataFrame:
 
 
 def cep_table(summaries: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
+    """One row per patient: the CEP summary with IP, interval, crossings and the pre/post test."""
     rows = []
     for s in summaries:
         rows.append({key: s[key] for key in ("group", "patient", "n_cells", "deviance_explained", "k", "lam", "n_trep", "ip",
@@ -62,7 +65,8 @@ def cep_table(summaries: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
 def cv_table(cv: pl.DataFrame, *, alpha: float) -> pl.DataFrame:
     """Per group, patient, k/lambda selection and ranking method (``variant``: published EP
     ranking, the corrected classifier, or a control): the test of RMSE(non-TREP) - RMSE(TREP)
-    against 0; BH across patients."""
+    against 0; BH across patients.
+    """
     rows = []
     for (group, patient, selection, method), frame in cv.group_by("group", "patient", "selection", "method",
                                                                     maintain_order=True):
@@ -74,6 +78,7 @@ def cv_table(cv: pl.DataFrame, *, alpha: float) -> pl.DataFrame:
 
 
 def deg_counts(degs: pl.DataFrame, *, min_abs_log2fc: float, max_p: float) -> pl.DataFrame:
+    """Up- and down-regulated DEG counts per patient and comparison, raw and BH-adjusted."""
     up, down = pl.col("log2fc") > min_abs_log2fc, pl.col("log2fc") < -min_abs_log2fc
     return degs.group_by("group", "patient", "comparison").agg(
         (up & (pl.col("p_value") < max_p)).sum().alias("up_raw"), (down & (pl.col("p_value") < max_p)).sum().alias("down_raw"),
@@ -83,14 +88,17 @@ def deg_counts(degs: pl.DataFrame, *, min_abs_log2fc: float, max_p: float) -> pl
 
 
 def go_top(go: pl.DataFrame, *, top: int, themes: Mapping[str, str]) -> pl.DataFrame:
+    """The top GO terms of each list, flagged by theme."""
     table = go.filter(pl.col("rank") <= top)
     return table.with_columns(*(pl.Series(name, themed(table["term"].to_list(), pattern), dtype=pl.Boolean)
                                 for name, pattern in themes.items()))
 
 
 def theme_check(top: pl.DataFrame) -> pl.DataFrame:
-    """Is pre-IP TREP immune-enriched, and post-IP TREP ribosome/translation/adhesion-enriched (raw-p
-    up lists, top terms), with the focus score set's genes kept in the lists (as published) and removed?
+    """Whether pre-IP TREP is immune-enriched and post-IP TREP ribosome/translation/adhesion-enriched.
+
+    Read from the raw-p up lists' top terms, with the focus score set's genes kept in the lists (as
+    published) and removed.
 
     On a simulated cohort the programmes behind these themes were planted, so this is a recovery
     check; on a real cohort it is a description, never a test.
@@ -151,7 +159,8 @@ RECOVERY_SCHEMA = {"group": pl.String, "patient": pl.String, "planted_ip": pl.Fl
 def recovery(cells: pl.DataFrame, summary: pl.DataFrame, truth: pl.DataFrame, go: pl.DataFrame,
              programmes: Mapping[str, Sequence[str]]) -> pl.DataFrame:
     """Planted vs recovered per group and patient: IP (beside the trivial guess, the median detected
-    anchor), TREP overlap (Jaccard), GO rank of the planted programmes."""
+    anchor), TREP overlap (Jaccard), GO rank of the planted programmes.
+    """
     if truth.is_empty():
         return pl.DataFrame(schema=RECOVERY_SCHEMA)
     joined = cells.join(truth.select("cell", "planted_cell", "planted_ip"), on="cell", how="inner")
