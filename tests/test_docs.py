@@ -44,6 +44,7 @@ def test_every_study_has_a_page_in_the_navigation(site):
         assert f"studies/{study}.md" in nav
         page = (site / "studies" / f"{study}.html").read_text()
         assert "Configuration" in page and f"configuration.html#{study}" in page
+        assert 'id="known-limits"' in page, f"studies/{study}.md has no Known limits section"
 
 
 def test_pages_load_no_resource_from_the_network(site):
@@ -80,3 +81,6 @@ def test_the_api_reference_covers_every_module_of_the_layers(site):
     # a docstring's own words, rendered under its function's anchor
     assert 'id="replisuite.llm.store.ResponseStore"' in rendered
     assert "oldest first" in rendered
+    # Sphinx roles in the docstrings (:func:`x`) are rendered as code, not shown as markup
+    for page in (site / "api").glob("*.html"):
+        assert not re.search(r":(func|class|mod|meth|attr):`", page.read_text()), page.name

@@ -12,17 +12,18 @@ from replisuite.llm.requests import GenerationParams, Message, Request, Response
 from tests.conftest import REPO
 
 
-def response(text: str, usage: dict) -> Response:
+def response(text: str, usage: dict, origin: str = "live") -> Response:
     request = Request(kind="chat", backend="local", model="m", messages=(Message("user", text),),
                       params=GenerationParams(max_tokens=8))
     return Response(request=request, text="ok", parsed=None, model_version="v", fingerprint=None, usage=usage,
-                    latency_s=0.1, created_at="2026-01-01T00:00:00+00:00")
+                    latency_s=0.1, created_at="2026-01-01T00:00:00+00:00", origin=origin)
 
 
 def test_store_usage_counts_requests_and_both_kinds_of_tokens(tmp_path):
     with ResponseStore(tmp_path / "store") as store:
         store.put(response("a", {"prompt_tokens": 100, "completion_tokens": 7}))
         store.put(response("b", {"prompt_tokens": 50, "option_tokens": [2, 3, 4]}))  # a likelihood choice
+        store.put(response("c", {"prompt_tokens": 999, "completion_tokens": 99}, origin="imported"))  # replayed record
     assert scaling.store_usage(tmp_path / "store", study="s") == {
         "study": "s", "requests": 2, "prompt_tokens": 150, "completion_tokens": 7 + 9}
     assert scaling.store_usage(tmp_path / "none", study="s")["requests"] == 0
@@ -49,6 +50,15 @@ def test_default_units_from_config_keys_and_from_records(tmp_path):
     (folder / "one.jsonl").write_text('{"id": 1}\n{"id": 2}\n\n')
     (folder / "two.jsonl").write_text('{"id": 3}\n')
     assert scaling.default_units({"jsonl": "results/x/*.jsonl"}, config=config, root=tmp_path) == 3
+    assert scaling.default_units({"jsonl": "results/**/*.jsonl"}, config=config, root=tmp_path) == 3
+    assert scaling.default_units({"config": ["a/n"], "times": 2}, config=config, root=tmp_path) == 6
+    pl.DataFrame({"case": ["1", "1", "2"], "method": ["a", "b", "a"]}).write_csv(folder / "t.csv")
+    assert scaling.default_units({"table": "results/x/t.csv"}, config=config, root=tmp_path) == 3
+    assert scaling.default_units({"table": "results/x/t.csv", "distinct": "case"}, config=config, root=tmp_path) == 2
+    with pytest.raises(scaling.ScalingError, match="no column 'session'"):
+        scaling.default_units({"table": "results/x/t.csv", "distinct": "session"}, config=config, root=tmp_path)
+    with pytest.raises(scaling.ScalingError, match="no file"):
+        scaling.default_units({"jsonl": "results/none/*.jsonl"}, config=config, root=tmp_path)
     with pytest.raises(scaling.ScalingError, match="a/missing"):
         scaling.default_units({"config": ["a/missing"]}, config=config, root=tmp_path)
 
@@ -83,7 +93,10 @@ def test_the_plan_file_names_real_config_keys_and_studies():
         if "config" in spec["default"]:
             assert scaling.default_units(spec["default"], config=config, root=REPO) >= 1
     page = (REPO / "docs/scaling.md").read_text()
-    assert scaling.BEGIN in page and scaling.END in page
+    block = page[page.index(scaling.BEGIN):page.index(scaling.END)]
+    # generated from a run (not the placeholder), one row per study of the plan, with its command and date
+    assert "Generated on" in block and "python -m replisuite.scaling" in block
+    assert all(f"| {study} |" in block for study in plan["studies"])
 
 
 def test_the_command_writes_the_page_from_a_run(tmp_path):
@@ -91,6 +104,9 @@ def test_the_command_writes_the_page_from_a_run(tmp_path):
     for name in ("config/config.yaml", "config/scaling.yaml", "workflow/profiles/slurm/config.yaml"):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text((REPO / name).read_text())
+    plan = yaml.safe_load((REPO / scaling.PLAN).read_text())
+    plan["studies"] = {"stigma": plan["studies"]["stigma"]}  # counted from config only
+    (root / scaling.PLAN).write_text(yaml.safe_dump(plan))
     with ResponseStore(root / "data/llm/stigma") as store:
         store.put(response("a", {"prompt_tokens": 90, "completion_tokens": 10}))
     page = Path(tmp_path / "scaling.md")

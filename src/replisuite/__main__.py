@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "configdoc": ("replisuite.configdoc", "write (or --check) docs/configuration.md from the config schema"),
     "docblocks": ("replisuite.docblocks", "write (or --check) the docs' tables of measured results from the recorded run"),
     "scaling": ("replisuite.scaling", "the paper-scale plan: a run's requests, tokens and job time extrapolated (docs/scaling.md)"),
+    "warmup": ("replisuite.warmup", "convert the embedded model and compile numba's kernels once (make install runs it)"),
     "smoke": ("replisuite.smoke", "every study end to end on tiny inputs in a scratch copy (make smoke)"),
     "fake-server": ("replisuite.llm.fake_server",
                     "a local OpenAI-compatible server that echoes: try the served path without a GPU or a key"),

@@ -52,12 +52,16 @@ def completion_tokens(usage: Mapping[str, Any]) -> int:
 
 
 def store_usage(store_dir: str | Path, *, study: str) -> dict[str, Any]:
-    """Requests and tokens in one study's response store (zeros when the study has none)."""
+    """Requests a model answered live and their tokens in one study's response store (zeros when the
+    study has none); published records imported for replay cost nothing and are left out.
+    """
     path = Path(store_dir)
     requests = prompt = generated = 0
     if path.is_dir():
         with ResponseStore(path) as store:
             for response in store.iter_responses():
+                if response.origin != "live":
+                    continue
                 requests += 1
                 prompt += int(response.usage.get("prompt_tokens") or 0)
                 generated += completion_tokens(response.usage)
@@ -86,19 +90,36 @@ def _config_value(config: Mapping[str, Any], key: str) -> Any:
 
 
 def default_units(spec: Mapping[str, Any], *, config: Mapping[str, Any], root: Path) -> int:
-    """The default run's units under ``spec``: a product of config values, or records in JSON-lines files."""
+    """The default run's units under ``spec`` (see ``config/scaling.yaml``).
+
+    ``config``: the product of config values (a list or a dict counts its entries; a dict of
+    integers sums them), times ``times`` if given; ``jsonl``: records in the JSON-lines files a glob
+    matches (``**`` included); ``table``: rows of the CSV or Parquet files a glob matches, or their
+    distinct values of ``distinct``.
+    """
     if "config" in spec:
-        units = 1
+        units = int(spec.get("times", 1))
         for key in spec["config"]:
             value = _config_value(config, key)
             if isinstance(value, Mapping):
                 value = sum(value.values()) if all(isinstance(v, int) for v in value.values()) else len(value)
             units *= len(value) if isinstance(value, list) else int(value)
         return units
+    pattern = spec.get("jsonl") or spec.get("table")
+    if pattern is None:
+        raise ScalingError(f"{PLAN}: a default needs 'config', 'jsonl' or 'table', got {sorted(spec)}")
+    files = sorted(glob.glob(str(root / pattern), recursive=True))
+    if not files:
+        raise ScalingError(f"{PLAN}: no file under {root} matches {pattern!r}")
     if "jsonl" in spec:
-        files = sorted(glob.glob(str(root / spec["jsonl"])))
         return sum(1 for name in files for line in Path(name).read_text().splitlines() if line.strip())
-    raise ScalingError(f"{PLAN}: a default needs 'config' or 'jsonl', got {sorted(spec)}")
+    frames = [pl.read_parquet(name) if name.endswith(".parquet") else pl.read_csv(name) for name in files]
+    frame = pl.concat(frames, how="diagonal_relaxed")
+    if "distinct" in spec:
+        if spec["distinct"] not in frame.columns:
+            raise ScalingError(f"{PLAN}: {pattern} has no column {spec['distinct']!r} (it has {frame.columns})")
+        return frame[spec["distinct"]].n_unique()
+    return frame.height
 
 
 def plan_table(usage: pl.DataFrame, jobs: pl.DataFrame, studies: Mapping[str, Mapping[str, Any]], *,
