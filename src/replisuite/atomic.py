@@ -33,7 +33,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         _fsync(tmp)
         # mkstemp creates owner-only files (0600) and the rename keeps that: give the file the mode
         # any new file gets under the user's umask, so colleagues on a shared filesystem can read it
-        os.chmod(tmp, 0o666 & ~current_umask())
+        os.chmod(tmp, new_file_mode())
         os.replace(tmp, final)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -45,6 +45,11 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", **kwargs) -> Iter
     """Open a temporary file for writing that replaces ``path`` when closed without error."""
     with atomic_path(path) as tmp, open(tmp, mode, **kwargs) as handle:
         yield handle
+
+
+def new_file_mode() -> int:
+    """The mode a new file gets under the process's umask (``0o644`` under the usual ``022``)."""
+    return 0o666 & ~current_umask()
 
 
 def current_umask() -> int:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from replisuite.llm import LLM, LLMError, Message, ModelEntry, ResponseStore
+from replisuite.atomic import new_file_mode
 from replisuite.llm.tuning import adapter_digest, check_adapter, dpo_loss, sequence_logprob, train_dpo, trainable_model
 
 WORDS = ["work", "school", "my dog", "money", "my mum", "sleep", "exams", "friends"]
@@ -51,6 +52,12 @@ def test_a_few_dpo_steps_lower_the_loss_computed_independently_of_trl(trained):
     assert ours.mean() < math.log(2) - 0.1
     assert summary["trainable_parameters"] < 1_000_000 and summary["adapter_bytes"] < 5_000_000
     assert summary["heldout_loss"] < math.log(2)
+
+
+def test_the_adapter_files_get_the_mode_the_umask_gives(trained):
+    folder, _, _ = trained
+    modes = {path.name: oct(path.stat().st_mode & 0o777) for path in folder.iterdir()}
+    assert set(modes.values()) == {oct(new_file_mode())}, modes  # safetensors alone writes 0600
 
 
 @pytest.mark.slow

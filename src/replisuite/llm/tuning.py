@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from replisuite.atomic import new_file_mode
 from replisuite.llm.backends import LLMError
 
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
@@ -176,6 +177,8 @@ def train_dpo(pairs: Sequence[Mapping[str, Any]], *, out_dir: str | os.PathLike[
     evaluation = trainer.evaluate() if eval_pairs else {}
     trainer.model.save_pretrained(str(work / "adapter"))
     canonical_adapter_config(work / "adapter" / "adapter_config.json")
+    for written in (work / "adapter").iterdir():  # safetensors writes owner-only (0600) files
+        os.chmod(written, new_file_mode())
     if out.exists():
         shutil.rmtree(out)
     os.replace(work / "adapter", out)
