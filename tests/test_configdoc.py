@@ -17,6 +17,9 @@ def test_a_key_without_a_description_is_found_wherever_it_is():
         "named": {"type": "object", "additionalProperties": {"type": "object", "properties": {
             "deep": {"type": "integer"}}}}}}}}
     assert undescribed(schema) == ["study.named", "study.named.*.deep"]
+    listed = {"properties": {"pairs": {"description": "Pairs.", "type": "array", "items": {"type": "object", "properties": {
+        "client": {"type": "string"}}}}}}
+    assert undescribed(listed) == ["pairs[].client"]
 
 
 def test_types_read_like_the_schema():

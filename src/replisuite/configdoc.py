@@ -22,13 +22,17 @@ OUTPUT = "docs/configuration.md"
 
 
 def schema_keys(schema: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """(dotted path, sub-schema) of every named key, depth first; ``*`` stands for a free name."""
+    """(dotted path, sub-schema) of every named key, depth first; ``*`` stands for a free name and
+    ``[]`` for the entries of a list.
+    """
     for key, sub in (schema.get("properties") or {}).items():
         path = f"{prefix}{key}"
         yield path, sub
         yield from schema_keys(sub, f"{path}.")
         if isinstance(sub.get("additionalProperties"), Mapping):
             yield from schema_keys(sub["additionalProperties"], f"{path}.*.")
+        if isinstance(sub.get("items"), Mapping):
+            yield from schema_keys(sub["items"], f"{path}[].")
 
 
 def type_of(sub: Mapping[str, Any]) -> str:
@@ -54,7 +58,7 @@ def default_of(config: Any, path: str) -> Any:
     """The value at a dotted path of the default config (``*``: no single default)."""
     node = config
     for key in path.split("."):
-        if key == "*" or not isinstance(node, Mapping) or key not in node:
+        if key == "*" or key.endswith("[]") or not isinstance(node, Mapping) or key not in node:
             return None
         node = node[key]
     return node
