@@ -27,6 +27,7 @@ from typing import Any
 import polars as pl
 import yaml
 
+from replisuite.docblocks import markdown_table
 from replisuite.llm.store import ResponseStore
 from replisuite.provenance import git_state
 
@@ -173,28 +174,18 @@ def plan_table(usage: pl.DataFrame, jobs: pl.DataFrame, studies: Mapping[str, Ma
         "slurm_hours": pl.Float64, "source": pl.String})
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.3g}" if value < 1000 else f"{value:,.0f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
 def markdown(table: pl.DataFrame) -> str:
-    """The plan as a Markdown table: measured columns first, then the extrapolated ones."""
-    header = ["study", "unit", "default → paper", "requests", "prompt / completion tokens", "jobs", "job s",
-              "paper requests", "paper tokens", "served h", "CPU h", "SLURM h"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for r in table.iter_rows(named=True):
-        lines.append("| " + " | ".join([
-            r["study"], r["unit"], f"{_cell(r['default_units'])} → {_cell(r['paper_units'])}", _cell(r["requests"]),
-            f"{_cell(r['prompt_tokens'])} / {_cell(r['completion_tokens'])}", _cell(r["jobs"]), _cell(r["job_seconds"]),
-            _cell(r["paper_requests"]), _cell(r["paper_tokens"]), _cell(r["served_hours"]), _cell(r["cpu_hours"]),
-            _cell(r["slurm_hours"])]) + " |")
-    return "\n".join(lines)
+    """The plan as a Markdown table: measured columns first, then the extrapolated ones (empty: not counted)."""
+    def joined(left: str, right: str, sep: str) -> pl.Expr:
+        return pl.concat_str(pl.col(left).cast(pl.String).fill_null(""), pl.lit(sep), pl.col(right).cast(pl.String).fill_null(""))
+
+    shown = table.select(
+        "study", "unit", joined("default_units", "paper_units", " → ").alias("default → paper"), "requests",
+        joined("prompt_tokens", "completion_tokens", " / ").alias("prompt / completion tokens"), "jobs",
+        pl.col("job_seconds").alias("job s"), pl.col("paper_requests").alias("paper requests"),
+        pl.col("paper_tokens").alias("paper tokens"), pl.col("served_hours").alias("served h"),
+        pl.col("cpu_hours").alias("CPU h"), pl.col("slurm_hours").alias("SLURM h"))
+    return markdown_table(shown, digits=3)
 
 
 def replace_block(page: str, block: str, *, where: str) -> str:
