@@ -35,8 +35,7 @@ TOPICS_FITS = {f"all_seed{seed}": (None, seed) for seed in TOPICS["seeds"]} | {
     f"{subset}_seed{TOPICS['seeds'][0]}": (group, TOPICS["seeds"][0]) for subset, group in TOPICS_GROUPS.items()}
 
 
-def topics_model_path(fit):
-    return f"results/topics/intermediate/bertopic_{fit}.json"
+TOPICS_MODEL = "results/topics/intermediate/bertopic_{fit}.json"
 
 
 rule fit_topics:
@@ -44,7 +43,7 @@ rule fit_topics:
         documents=rules.embed_answers.output.documents,
         embeddings=rules.embed_answers.output.embeddings,
     output:
-        models=[topics_model_path(fit) for fit in TOPICS_FITS],
+        models=[TOPICS_MODEL.format(fit=fit) for fit in TOPICS_FITS],
         document_map="results/topics/intermediate/document_map.npy",
     params:
         study=config_keys("topics", "umap", "hdbscan", "vectorizer", "top_n_words"),
@@ -68,8 +67,8 @@ rule summarise_topics:
     input:
         documents=rules.embed_answers.output.documents,
         document_map=rules.fit_topics.output.document_map,
-        seed_models=[topics_model_path(f"all_seed{seed}") for seed in TOPICS["seeds"]],
-        group_models=[topics_model_path(f"{subset}_seed{TOPICS['seeds'][0]}") for subset in TOPICS_GROUPS],
+        seed_models=[TOPICS_MODEL.format(fit=f"all_seed{seed}") for seed in TOPICS["seeds"]],
+        group_models=[TOPICS_MODEL.format(fit=f"{subset}_seed{TOPICS['seeds'][0]}") for subset in TOPICS_GROUPS],
     output:
         topics=report("results/topics/tables/topics.csv", caption="../report/topics/topics.rst", category="topics"),
         sizes_by_group=report("results/topics/tables/topic_sizes_by_group.csv", caption="../report/topics/sizes_by_group.rst", category="topics"),
