@@ -79,6 +79,11 @@ if "trauma" in config:
     include: "workflow/rules/trauma.smk"
 
 
+if "synthesis" in config:
+
+    include: "workflow/rules/synthesis.smk"
+
+
 include: "workflow/rules/claims.smk"
 include: "workflow/rules/provenance.smk"
 include: "workflow/rules/reproduction.smk"

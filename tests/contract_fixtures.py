@@ -367,6 +367,56 @@ def trpm4(kind: str):
             {"focus": "Ribo", "simulated": True, "seed": 1})
 
 
+# --- synthesis: the filter on planted defects, reasoning vs topics, kept vs dropped ---------------
+
+def synthesis(kind: str):
+    from replisuite.stats import wilson_interval
+    from replisuite.synthesis import analysis
+
+    rng = _rng("synthesis", kind)
+    positive = kind == "positive"
+    posts = [f"p{i}" for i in range(40)]
+    rows = []
+    for post in posts:
+        for version in ("original", "truncate_reasoning", "swap_reasoning", "strip_names", "shuffle_turns"):
+            defective = version != "original"
+            # positive: the filter drops defects and keeps originals; null: it keeps or drops at random
+            p_drop = (0.95 if defective else 0.05) if positive else 0.5
+            unit = post if not defective else f"{post}#{version}"
+            for name, p in (("filter", p_drop), ("length rule", 0.5), ("keyword rule", 0.5)):
+                rows.append({"unit": unit, "filter": name, "check": "any", "kind": "judge" if name == "filter" else "baseline",
+                             "failed": bool(rng.random() < p), "status": "ok", "generator": MODEL, "source": post,
+                             "version": version})
+    checks = pl.DataFrame(rows)
+    validation = analysis.filter_validation(checks, filter_name="filter", n_boot=500, seed=1)
+    mapped, majority, keyword = len(posts), 8, 18
+    hits = int(rng.binomial(mapped, 0.85 if positive else keyword / mapped))
+    diagnosis = pl.DataFrame([{"generator": MODEL, "measure": measure, "posts": mapped, "hits": count,
+                               **dict(zip(("rate", "ci_low", "ci_high"), wilson_interval(count, mapped), strict=True))}
+                              for measure, count in (("reasoning names the topic's condition", hits),
+                                                     ("majority condition guess", majority),
+                                                     ("keyword match on the post", keyword))])
+    judgements = []
+    kept = {r["unit"]: not r["failed"] for r in checks.filter((pl.col("filter") == "filter") & (pl.col("version") == "original")).iter_rows(named=True)}
+    for post in posts:
+        shift = (1 if kept[post] else -1) if positive else 0
+        for item, top in (("comprehensiveness", 2), ("professionalism", 3), ("authenticity", 3), ("safety", 1)):
+            score = int(np.clip(round(top / 2 + shift * top / 3 + rng.normal(0, 0.4)), 0, top))
+            judgements.append({"unit": post, "item": item, "repeat": 0, "score": score, "generator": MODEL,
+                               "source": post, "version": "original"})
+    benchmark = analysis.benchmark_scores(pl.DataFrame(judgements), checks, dimensions=["comprehensiveness",
+                                          "professionalism", "authenticity", "safety"], n_boot=500, seed=1)
+    pairs = pl.DataFrame([{"generator": MODEL, "degradation": kind_, "dimension": dim, "source": post,
+                           "original": 2.0 if positive else float(rng.integers(0, 3)),
+                           "degraded": 0.0 if positive else float(rng.integers(0, 3))}
+                          for kind_, dim in (("generic", "comprehensiveness"), ("unsafe", "safety")) for post in posts[:6]])
+    generation = pl.DataFrame([{"generator": MODEL, "dialogues": len(posts), "counsellor_turns": len(posts),
+                                "closed": len(posts), "unclosed": 0, "missing": 0, "filler_turns": 0,
+                                "plantable_dialogues": len(posts)}])
+    return ({"generation": generation, "filter_validation": validation, "diagnosis": diagnosis, "benchmark": benchmark,
+             "benchmark_floor": pairs}, {"judge": MODEL, "embedded": [], "min_units": 8})
+
+
 FIXTURES = {"care": care, "judge": judge, "mi": mi, "networks": networks, "preference": preference,
             "psaich": psaich, "reconstruct": reconstruct, "roleplay": roleplay, "stigma": stigma, "support": support,
-            "topics": topics, "trauma": trauma, "trpm4": trpm4}
+            "synthesis": synthesis, "topics": topics, "trauma": trauma, "trpm4": trpm4}

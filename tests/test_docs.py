@@ -12,7 +12,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 MKDOCS = [sys.executable, "-m", "mkdocs"]
 STUDIES = ["stigma", "psaich", "trpm4", "mi", "topics", "judge", "support", "networks", "care", "roleplay",
-           "reconstruct", "trauma", "preference"]
+           "reconstruct", "trauma", "preference", "synthesis"]
 
 
 def build(root: Path, site: Path) -> subprocess.CompletedProcess:

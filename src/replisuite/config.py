@@ -63,6 +63,7 @@ MODEL_REFERENCES = {
     "reconstruct": ("counsellors", "judge/judges"),
     "preference": ("principles/judges", "reward/loglik_scorers", "dpo/base", "evaluation/judges"),
     "trauma": ("generate/counsellor", "generate/client", "extraction/rater", "benchmark/raters"),
+    "synthesis": ("generators", "client", "judge", "judge_method"),
 }
 
 

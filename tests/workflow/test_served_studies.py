@@ -2,7 +2,7 @@
 
 `transformers serve` (the pinned transformers with its ``serving`` extra) serves the embedded
 SmolLM2 weights on 127.0.0.1; a model entry ``served`` (``backend: openai``, ``base_url`` that
-server, a key variable holding a canary) plays every generating and judging role of the nine LLM
+server, a key variable holding a canary) plays every generating and judging role of the ten LLM
 studies at the smoke run's size (``.test/smoke.yaml``). Only what needs token log-probabilities
 stays on the local backend (preference's likelihood rewards and its DPO policy, which are
 trained weights, not a served model). The tables must be written, every answer must be in the
@@ -24,7 +24,7 @@ from tests.conftest import REPO, real_data_copy, snakemake
 
 pytestmark = [pytest.mark.workflow, pytest.mark.served, pytest.mark.slow, pytest.mark.timeout(1500)]
 
-STUDIES = ["roleplay", "reconstruct", "judge", "trauma", "preference", "networks", "care", "psaich", "stigma"]
+STUDIES = ["roleplay", "reconstruct", "judge", "trauma", "preference", "networks", "care", "psaich", "stigma", "synthesis"]
 TARGETS = [f"results/{study}/manifest.json" for study in STUDIES]
 KEY_VARIABLE = "REPLISUITE_SERVED_KEY"
 CANARY = "sk-canary-served-studies-3b7e"
@@ -45,6 +45,7 @@ ROLES = {
                    "evaluation": {"judges": ["served"], "judge_method!": {"served": "parsed"}}},
     "trauma": {"generate": {"counsellor": "served", "client": "served"}, "extraction": {"rater": "served"},
                "benchmark": {"raters": ["served"]}},
+    "synthesis": {"generators": ["served"], "client": "served", "judge": "served", "judge_method!": {}},
 }
 
 

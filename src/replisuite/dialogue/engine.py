@@ -16,6 +16,7 @@ from typing import Any
 
 from replisuite.dialogue.profiles import Profile, describe
 from replisuite.dialogue.protocols import ROLES, Protocol
+from replisuite.dialogue.reasoning import ReasonedReply, split_reasoning
 from replisuite.llm import LLM, LLMError, Message, Request
 from replisuite.stats import name_seed
 
@@ -213,7 +214,9 @@ class Engine:
         """One turn of each open conversation (scripted client turns need no request)."""
         asking = []
         for conversation in conversations:
-            if conversation.next_role == "client" and conversation.profile.kind == "scripted":
+            if self.protocol.first_turn and not conversation.turns:
+                self._open_with_profile(conversation)
+            elif conversation.next_role == "client" and conversation.profile.kind == "scripted":
                 self._replay(conversation)
             else:
                 asking.append(conversation)
@@ -224,16 +227,34 @@ class Engine:
             texts = self._answer(triples)
             retry = []
             for (conversation, role, request), raw in zip(triples, texts, strict=True):
-                text = clean(raw)
+                reasoned = self._split(role, raw)
+                text = clean(reasoned.reply if reasoned else raw)
                 if self._acceptable(conversation, role, text):
-                    self._add(conversation, role, text, request, attempts[conversation.id], filler=False)
+                    self._add(conversation, role, text, request, attempts[conversation.id], filler=False,
+                              reasoned=reasoned)
                 elif attempts[conversation.id] < self.protocol.retries:
                     attempts[conversation.id] += 1
                     retry.append(conversation)
                 else:
-                    self._add(conversation, role, self.protocol.filler, request, attempts[conversation.id], filler=True)
+                    self._add(conversation, role, self.protocol.filler, request, attempts[conversation.id], filler=True,
+                              reasoned=reasoned)
             pending = retry
         self._close_sessions([c for c in conversations if c.needs_summary])
+
+    def _split(self, role: str, raw: str) -> ReasonedReply | None:
+        """A reasoning role's reply split into reasoning and reply; None for other roles."""
+        spec = self.protocol.reasoning
+        if spec is None or role != spec.role:
+            return None
+        return split_reasoning(raw, open_tag=spec.open, close_tag=spec.close)
+
+    def _open_with_profile(self, conversation: Conversation) -> None:
+        """The opener's first turn taken from the profile (a post is the client's opening), no request."""
+        text = conversation.profile.fields.get(self.protocol.first_turn)
+        if not isinstance(text, str) or not text.strip():
+            raise LLMError(f"protocol {self.protocol.id}: profile {conversation.profile.id} has no text in field "
+                           f"{self.protocol.first_turn!r} for the opening turn")
+        self._add(conversation, conversation.next_role, " ".join(text.split()), None, 0, filler=False)
 
     def _acceptable(self, conversation: Conversation, role: str, text: str) -> bool:
         stripped = text.replace(self.protocol.end_token, "") if self.protocol.end_token else text
@@ -248,7 +269,7 @@ class Engine:
         self._add(conversation, "client", turn["text"], None, 0, filler=False)
 
     def _add(self, conversation: Conversation, role: str, text: str, request: Request | None, attempt: int,
-             *, filler: bool) -> None:
+             *, filler: bool, reasoned: ReasonedReply | None = None) -> None:
         opener = self.protocol_opener(conversation)
         if role == opener:
             conversation.exchange += 1
@@ -266,6 +287,7 @@ class Engine:
             "filler": filler, "over_limit": bool(limit and words(text) > limit), "scripted": request is None,
             "rewritten": False,
             **({"cued": bool(self._cues(conversation, role, conversation.exchange))} if self.protocol.cues else {}),
+            **({"reasoning": reasoned.reasoning, "reasoning_status": reasoned.status} if reasoned is not None else {}),
         })
         if conversation.profile.kind == "scripted":
             conversation.script_position += 1

@@ -21,7 +21,7 @@ ROLES = ("counsellor", "client")
 KNOWN_FIELDS = {
     "id", "name", "language", "citations", "counsellor", "client", "opener", "opening", "max_exchanges", "end_token",
     "end_allowed_from", "farewells", "farewell_roles", "wrap_up_from", "wrap_up", "retries", "retry_temperature",
-    "filler", "rewrite", "sessions", "temperature", "profile_placeholder", "cues",
+    "filler", "rewrite", "sessions", "temperature", "profile_placeholder", "cues", "first_turn", "reasoning",
 }
 
 
@@ -59,6 +59,17 @@ class Cue:
     role: str
     field: str
     text: str
+
+
+@dataclass(frozen=True)
+class Reasoning:
+    """``role`` writes each turn as reasoning inside ``open``/``close`` markers, then the reply: the
+    engine keeps both parts, and the other role (and later prompts) see only the reply.
+    """
+
+    role: str = "counsellor"
+    open: str = "<think>"
+    close: str = "</think>"
 
 
 @dataclass(frozen=True)
@@ -100,6 +111,8 @@ class Protocol:
     source: str = ""
     profile_placeholder: str = "{profile}"
     cues: tuple[Cue, ...] = ()
+    first_turn: str | None = None
+    reasoning: Reasoning | None = None
 
     def role(self, name: str) -> RoleSpec:
         """The role specification of ``name`` (``"counsellor"`` or ``"client"``)."""
@@ -110,7 +123,9 @@ class Protocol:
         return {"id": self.id, "language": self.language, "opener": self.opener, "max_exchanges": self.max_exchanges,
                 "end_token": self.end_token, "end_allowed_from": self.end_allowed_from, "wrap_up_from": self.wrap_up_from,
                 "retries": self.retries, "rewrite_p": self.rewrite.p if self.rewrite else None,
-                "sessions": self.sessions.count if self.sessions else 1, "source": self.source}
+                "sessions": self.sessions.count if self.sessions else 1, "source": self.source,
+                **({"first_turn": self.first_turn} if self.first_turn else {}),
+                **({"reasoning_role": self.reasoning.role} if self.reasoning else {})}
 
 
 def _role(where: str, values: Any) -> RoleSpec:
@@ -156,6 +171,8 @@ def load_protocol(path: str | os.PathLike[str], *, prompts: Mapping[str, str] | 
             temperature=float(values.get("temperature", 0.7)), source=str(path),
             profile_placeholder=str(values.get("profile_placeholder", "{profile}")),
             cues=tuple(Cue(**cue) for cue in values.get("cues") or ()),
+            first_turn=values.get("first_turn"),
+            reasoning=Reasoning(**values["reasoning"]) if values.get("reasoning") else None,
         )
     except TypeError as problem:
         raise ProtocolError(f"{where}: {problem}") from None
@@ -193,6 +210,11 @@ def check(protocol: Protocol, *, where: str) -> None:
     for cue in protocol.cues:
         if cue.role not in ROLES or not cue.field or not cue.text.strip():
             raise ProtocolError(f"{where}: every cue needs a role of {ROLES}, a profile field and a text")
+    if protocol.reasoning is not None and (protocol.reasoning.role not in ROLES or not protocol.reasoning.open
+                                           or not protocol.reasoning.close):
+        raise ProtocolError(f"{where}: reasoning needs a role of {ROLES} and non-empty open and close markers")
+    if protocol.first_turn is not None and not str(protocol.first_turn).strip():
+        raise ProtocolError(f"{where}: first_turn must name the profile field the opener's first turn is taken from")
     for role in ROLES:
         spec = protocol.role(role)
         if spec.max_words is not None and spec.max_words < 1:
