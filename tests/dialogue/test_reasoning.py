@@ -5,7 +5,7 @@ import pytest
 
 from replisuite.dialogue.engine import Engine
 from replisuite.dialogue.profiles import Profile
-from replisuite.dialogue.protocols import ProtocolError, resolve, with_overrides
+from replisuite.dialogue.protocols import ProtocolError, resolve, shipped_path, with_overrides
 from replisuite.dialogue.reasoning import KnowledgeError, load_knowledge, render_reasoned, resolve_knowledge, split_reasoning
 from replisuite.llm import LLM, ModelEntry, ScriptedBackend
 
@@ -89,8 +89,7 @@ def test_a_reply_without_closed_reasoning_is_a_counted_status_not_a_crash(store)
 
 
 def test_impossible_reasoning_and_first_turn_rules_are_refused(tmp_path):
-    text = (resolve("psyllm_synthesis", prompts={"knowledge": "-"}).source and
-            open(resolve("psyllm_synthesis", prompts={"knowledge": "-"}).source).read())
+    text = shipped_path("psyllm_synthesis").read_text()
     path = tmp_path / "p.yaml"
     path.write_text(text.replace("reasoning: {role: counsellor,", "reasoning: {role: supervisor,"))
     with pytest.raises(ProtocolError, match="reasoning needs a role of"):

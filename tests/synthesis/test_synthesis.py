@@ -175,3 +175,19 @@ def test_a_killed_run_resumes_sending_only_the_missing_requests(tmp_path):
     counts = [server.counters.per_prompt[p] for p in asked]
     # every post asked; none twice except the one whose answer was in flight when the run was killed
     assert 0 < before < 6 and len(asked) == 6 and sorted(counts)[:-1] == [1] * 5 and counts.count(2) <= 1, counts
+
+
+def test_each_dialogue_records_which_checks_it_failed():
+    checks = pl.DataFrame([
+        {"unit": "a", "filter": "filter", "check": "ungrounded", "kind": "judge", "failed": True, "status": "ok",
+         "generator": "g", "source": "a", "version": "original"},
+        {"unit": "a", "filter": "filter", "check": "turns_alternate", "kind": "rule", "failed": True, "status": "ok",
+         "generator": "g", "source": "a", "version": "original"},
+        {"unit": "b", "filter": "filter", "check": "ungrounded", "kind": "judge", "failed": False, "status": "ok",
+         "generator": "g", "source": "b", "version": "original"},
+        {"unit": "b#strip_names", "filter": "filter", "check": "ungrounded", "kind": "judge", "failed": True,
+         "status": "ok", "generator": "g", "source": "b", "version": "strip_names"},
+    ])
+    decided = {r["post"]: r for r in analysis.dialogue_decisions(checks).iter_rows(named=True)}
+    assert decided["a"]["kept"] is False and decided["a"]["failed_checks"] == "turns_alternate;ungrounded"
+    assert decided["b"]["kept"] is True and decided["b"]["failed_checks"] == ""   # its defective copy is not the dialogue

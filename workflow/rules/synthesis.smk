@@ -15,7 +15,7 @@ SYNTHESIS_KNOWLEDGE = (
     if SYNTHESIS["knowledge"].endswith((".yaml", ".yml"))
     else f"src/replisuite/dialogue/data/knowledge/{SYNTHESIS['knowledge']}.yaml"
 )
-SYNTHESIS_TABLES = ["generation", "filter_outcomes", "defect_detection", "filter_validation", "benchmark",
+SYNTHESIS_TABLES = ["generation", "filter_outcomes", "filter_decisions", "defect_detection", "filter_validation", "benchmark",
                     "benchmark_floor", "diagnosis"]
 SYNTHESIS_FIGURES = ["defects", "benchmark"]
 SYNTHESIS_TRANSCRIPTS = "results/synthesis/transcripts/{generator}.jsonl"

@@ -23,6 +23,8 @@ DETECTION_SCHEMA = {"generator": pl.String, "filter": pl.String, "version": pl.S
 VALIDATION_SCHEMA = {"generator": pl.String, "filter": pl.String, "measure": pl.String, "dialogues": pl.Int64,
                      "value": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64, "compared_with": pl.String,
                      "judge_usable": pl.Int64, "judge_checks": pl.Int64}
+DECISION_SCHEMA = {"generator": pl.String, "post": pl.String, "filter": pl.String, "kept": pl.Boolean,
+                   "failed_checks": pl.String}
 OUTCOME_SCHEMA = {"generator": pl.String, "filter": pl.String, "check": pl.String, "kind": pl.String,
                   "dialogues": pl.Int64, "failed": pl.Int64}
 BENCHMARK_SCHEMA = {"generator": pl.String, "group": pl.String, "dimension": pl.String, "dialogues": pl.Int64,
@@ -65,6 +67,15 @@ def filter_outcomes(checks: pl.DataFrame) -> pl.DataFrame:
             .agg(pl.len().cast(pl.Int64).alias("dialogues"), pl.col("dropped").sum().cast(pl.Int64).alias("failed"))
             .with_columns(pl.lit("any check (dropped)").alias("check"), pl.lit("decision").alias("kind")))
     return pl.concat([per_check, kept.select(per_check.columns)]).sort("generator", "filter", "kind", "check").cast(OUTCOME_SCHEMA)
+
+
+def dialogue_decisions(checks: pl.DataFrame) -> pl.DataFrame:
+    """Per generator and original dialogue: whether each filter kept it, and the checks it failed."""
+    originals = checks.filter(pl.col("version") == "original")
+    return (originals.group_by("generator", "source", "filter")
+            .agg((~pl.col("failed").any()).alias("kept"),
+                 pl.col("check").filter(pl.col("failed")).sort().str.join(";").alias("failed_checks"))
+            .rename({"source": "post"}).sort("generator", "post", "filter").cast(DECISION_SCHEMA))
 
 
 def dropped_by_unit(checks: pl.DataFrame) -> pl.DataFrame:

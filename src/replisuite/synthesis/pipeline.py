@@ -29,7 +29,6 @@ STUDY = "synthesis"
 FILTER_RUBRIC = "psyllm_filter"
 BENCHMARK_RUBRIC = "psyllm"
 FILTER = "filter"
-UNTOUCHED = "untouched"
 VERSION_SCHEMA = {"unit": pl.String, "generator": pl.String, "source": pl.String, "version": pl.String}
 CHECKS_SCHEMA = {**filtering.CHECK_SCHEMA, **VERSION_SCHEMA}
 BENCHMARK_SCHEMA = {**JUDGEMENT_SCHEMA, **VERSION_SCHEMA}
@@ -160,6 +159,7 @@ def summarise(study: Mapping[str, Any], *, counselchat: str | None, topic_map: s
     results = {
         "generation": analysis.generation_table(records, plantable=plantable),
         "filter_outcomes": analysis.filter_outcomes(check_rows),
+        "filter_decisions": analysis.dialogue_decisions(check_rows),
         "defect_detection": analysis.defect_detection(check_rows),
         "filter_validation": analysis.filter_validation(check_rows, filter_name=FILTER, n_boot=study["n_boot"],
                                                         seed=study["seed"]),
