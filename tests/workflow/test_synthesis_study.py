@@ -141,8 +141,12 @@ def test_transcripts_keep_reasoning_and_reply_apart_and_count_unclosed_parts(syn
     records = [json.loads(line) for line in (work / "results/synthesis/transcripts/served.jsonl").read_text().splitlines()]
     assert len(records) == 40 and {r["topic"] for r in records} == {"anxiety", "depression", "grief-and-loss",
                                                                     "substance-abuse", "trauma"}
-    first = records[0]["turns"]
-    assert first[0]["role"] == "client" and first[0]["scripted"] and first[0]["text"].startswith(records[0]["turns"][0]["text"][:20])
+    questions = pl.read_csv(next((work / "data/raw").rglob("*counsel_chat.csv")), infer_schema_length=None)
+    for record in records[:5]:                          # the post, as CounselChat has it, opens each dialogue
+        row = questions.filter(pl.col("questionID") == int(record["profile_id"].removeprefix("cc"))).row(0, named=True)
+        opening = record["turns"][0]
+        assert opening["role"] == "client" and opening["request_key"] is None
+        assert opening["text"] == " ".join(f"{row['questionTitle']} {row['questionText']}".split())
     counsellor = [t for r in records for t in r["turns"] if t["role"] == "counsellor"]
     assert all("<think>" not in t["text"] and "</think>" not in t["text"] for t in counsellor)
     statuses = {t["reasoning_status"] for t in counsellor}

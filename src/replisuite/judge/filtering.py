@@ -76,12 +76,14 @@ def judge_rows(judgements: pl.DataFrame, *, filter_name: str = "filter") -> pl.D
     ).cast(CHECK_SCHEMA)
 
 
-def decisions(checks: pl.DataFrame) -> pl.DataFrame:
-    """Per unit and filter: ``dropped`` (some check failed) and the failed checks, joined by ``;``."""
-    return (checks.group_by("unit", "filter", maintain_order=True)
+def decisions(checks: pl.DataFrame, *, keys: Sequence[str] = ("filter", "unit")) -> pl.DataFrame:
+    """Per ``keys`` (a filter's unit by default): ``dropped`` (some check failed) and the failed
+    checks, joined by ``;``.
+    """
+    return (checks.group_by(*keys)
             .agg(pl.col("failed").any().alias("dropped"),
                  pl.col("check").filter(pl.col("failed")).sort().str.join(";").alias("failed_checks"))
-            .sort("filter", "unit"))
+            .sort(*keys))
 
 
 def length_rule(dialogues: Mapping[str, Sequence[Mapping[str, Any]]], *, min_words: int, role: str = "counsellor",

@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 
 from replisuite.dialogue.reasoning import Knowledge
+from replisuite.judge import filtering
 from replisuite.stats import bootstrap_mean_ci, cluster_difference_ci, name_seed, wilson_interval
 
 GENERATION_SCHEMA = {"generator": pl.String, "dialogues": pl.Int64, "counsellor_turns": pl.Int64, "closed": pl.Int64,
@@ -72,16 +73,14 @@ def filter_outcomes(checks: pl.DataFrame) -> pl.DataFrame:
 def dialogue_decisions(checks: pl.DataFrame) -> pl.DataFrame:
     """Per generator and original dialogue: whether each filter kept it, and the checks it failed."""
     originals = checks.filter(pl.col("version") == "original")
-    return (originals.group_by("generator", "source", "filter")
-            .agg((~pl.col("failed").any()).alias("kept"),
-                 pl.col("check").filter(pl.col("failed")).sort().str.join(";").alias("failed_checks"))
-            .rename({"source": "post"}).sort("generator", "post", "filter").cast(DECISION_SCHEMA))
+    decided = filtering.decisions(originals, keys=("generator", "source", "filter"))
+    return decided.select("generator", pl.col("source").alias("post"), "filter", (~pl.col("dropped")).alias("kept"),
+                          "failed_checks").cast(DECISION_SCHEMA)
 
 
 def dropped_by_unit(checks: pl.DataFrame) -> pl.DataFrame:
     """Per generator, filter and unit: ``dropped``, with the unit's source post and version."""
-    return (checks.group_by("generator", "filter", "unit", "source", "version")
-            .agg(pl.col("failed").any().alias("dropped")))
+    return filtering.decisions(checks, keys=("generator", "filter", "unit", "source", "version"))
 
 
 def defect_detection(checks: pl.DataFrame) -> pl.DataFrame:
