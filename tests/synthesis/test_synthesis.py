@@ -15,7 +15,7 @@ import pytest
 from replisuite.dialogue.reasoning import resolve_knowledge
 from replisuite.synthesis import analysis
 from replisuite.synthesis.defects import DEGRADATIONS, degrade, plant, plantable
-from replisuite.synthesis.posts import PostError, counselchat_posts, jsonl_posts, read_topic_map
+from replisuite.synthesis.posts import PostError, counselchat_answers, counselchat_posts, jsonl_posts, read_topic_map
 from tests.conftest import REPO
 
 KNOWLEDGE = resolve_knowledge("psyllm")
@@ -191,3 +191,29 @@ def test_each_dialogue_records_which_checks_it_failed():
     decided = {r["post"]: r for r in analysis.dialogue_decisions(checks).iter_rows(named=True)}
     assert decided["a"]["kept"] is False and decided["a"]["failed_checks"] == "turns_alternate;ungrounded"
     assert decided["b"]["kept"] is True and decided["b"]["failed_checks"] == ""   # its defective copy is not the dialogue
+
+
+def test_the_human_reference_is_each_posts_top_voted_answer(tmp_path):
+    rows = [{**question(1, "depression"), "answerText": "Short one.", "upvotes": 1},
+            {**question(1, "depression"), "answerText": "The  top\nanswer.", "upvotes": 5},
+            {**question(1, "depression"), "answerText": "Tied later.", "upvotes": 5},
+            {**question(2, "anxiety"), "answerText": "Not asked for.", "upvotes": 9}]
+    assert counselchat_answers(counselchat(tmp_path, rows), ["cc1", "cc3"]) == {"cc1": "The top answer."}
+
+
+def test_the_benchmark_table_reports_the_human_reference_beside_kept_and_dropped():
+    dimensions = ["comprehensiveness", "safety"]
+    judgements, checks = [], []
+    for i, (version, score) in enumerate([("original", 2), ("original", 0), ("human reference", 1), ("human reference", 1)]):
+        post = f"p{i % 2}"
+        unit = post if version == "original" else f"{post}#human"
+        judgements += [{"unit": unit, "item": d, "repeat": 0, "score": score, "generator": "g", "source": post,
+                        "version": version} for d in dimensions]
+        if version == "original":
+            checks.append({"unit": unit, "filter": "filter", "check": "x", "kind": "rule", "failed": score == 0,
+                           "status": "ok", "generator": "g", "source": post, "version": version})
+    table = analysis.benchmark_scores(pl.DataFrame(judgements), pl.DataFrame(checks), dimensions=dimensions, n_boot=50,
+                                      seed=1)
+    total = {r["group"]: r for r in table.filter(pl.col("dimension") == "total").iter_rows(named=True)}
+    assert total["kept"]["mean"] == 4 and total["dropped"]["mean"] == 0 and total["human reference"]["mean"] == 2
+    assert total["human reference"]["dialogues"] == 2 and total["kept - dropped"]["mean"] == 4

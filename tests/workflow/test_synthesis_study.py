@@ -123,6 +123,9 @@ def test_the_planted_generator_and_judge_make_every_claim_positive(synthesis_run
     assert found["filter_keeps_better_dialogues_served"]["verdict"] == "reproduced"
     assert {found[c]["task_floor"] for c in ("filter_catches_planted_defects_served",
                                              "filter_keeps_better_dialogues_served")} == {"passed"}
+    benchmark = pl.read_csv(work / "results/synthesis/tables/benchmark.csv")
+    reference = benchmark.filter((pl.col("group") == "human reference") & (pl.col("dimension") == "total"))
+    assert sorted(reference["generator"]) == ["random", "served"] and set(reference["dialogues"]) == {40}
     validation = pl.read_csv(work / "results/synthesis/tables/filter_validation.csv")
     served_scores = validation.filter((pl.col("generator") == "served") & (pl.col("measure") == "detection score"))
     scores = dict(zip(served_scores["filter"], served_scores["value"], strict=True))

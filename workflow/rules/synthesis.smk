@@ -15,6 +15,12 @@ SYNTHESIS_KNOWLEDGE = (
     if SYNTHESIS["knowledge"].endswith((".yaml", ".yml"))
     else f"src/replisuite/dialogue/data/knowledge/{SYNTHESIS['knowledge']}.yaml"
 )
+# the posts' top-voted therapist answers, scored beside the models (CounselChat posts only)
+SYNTHESIS_REFERENCE = (
+    {"counselchat": raw_path(SYNTHESIS["sources"]["counselchat"])}
+    if SYNTHESIS["human_reference"] and not SYNTHESIS["posts"]["file"]
+    else {}
+)
 SYNTHESIS_TABLES = ["generation", "filter_outcomes", "filter_decisions", "defect_detection", "filter_validation", "benchmark",
                     "benchmark_floor", "diagnosis"]
 SYNTHESIS_FIGURES = ["defects", "benchmark"]
@@ -80,13 +86,14 @@ rule filter_synthesised:
 
 rule benchmark_synthesised:
     input:
+        **SYNTHESIS_REFERENCE,
         transcripts=SYNTHESIS_TRANSCRIPTS,
         rubric="src/replisuite/judge/data/psyllm.yaml",
     output:
         judgements="results/synthesis/benchmark/{generator}.parquet",
         provenance="results/synthesis/llm/benchmark_{generator}.json",
     params:
-        study=config_keys("synthesis", "seed", "judge", "judge_method", "floor_dialogues"),
+        study=config_keys("synthesis", "seed", "judge", "judge_method", "floor_dialogues", "human_reference"),
         llm=config_keys("llm", "store_dir", f"models/{SYNTHESIS['judge']}"),
     wildcard_constraints:
         generator=wildcard_choices(SYNTHESIS["generators"]),

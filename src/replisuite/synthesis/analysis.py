@@ -37,6 +37,7 @@ DIAGNOSIS_SCHEMA = {"generator": pl.String, "measure": pl.String, "posts": pl.In
 SCORE = "detection score"
 DIFFERENCE = "difference from the better trivial filter"
 KEPT_MINUS_DROPPED = "kept - dropped"
+HUMAN = "human reference"  # the version name the benchmark gives the posts' therapist answers
 
 
 def generation_table(records: Sequence[Mapping[str, Any]], *, plantable) -> pl.DataFrame:
@@ -149,30 +150,45 @@ def filter_validation(checks: pl.DataFrame, *, filter_name: str, n_boot: int, se
     return pl.DataFrame(rows, schema=VALIDATION_SCHEMA).fill_nan(None)
 
 
+def _totals(judgements: pl.DataFrame, version: str, dimensions: Sequence[str]) -> pl.DataFrame:
+    """One row per generator and unit of ``version``: each dimension's score and the total (null
+    unless every dimension was scored).
+    """
+    rows = judgements.filter((pl.col("version") == version) & (pl.col("repeat") == 0))
+    if rows.height == 0:
+        return pl.DataFrame(schema={"generator": pl.String, "unit": pl.String, **dict.fromkeys(dimensions, pl.Int64),
+                                    "total": pl.Float64})
+    wide = rows.pivot(on="item", index=["generator", "unit"], values="score")
+    for dimension in dimensions:
+        if dimension not in wide.columns:
+            wide = wide.with_columns(pl.lit(None, dtype=pl.Int64).alias(dimension))
+    missing = pl.any_horizontal(*(pl.col(d).is_null() for d in dimensions))
+    return wide.with_columns(pl.when(missing).then(None).otherwise(pl.sum_horizontal(*dimensions))
+                             .cast(pl.Float64).alias("total"))
+
+
 def benchmark_scores(judgements: pl.DataFrame, checks: pl.DataFrame, *, dimensions: Sequence[str], n_boot: int,
                      seed: int) -> pl.DataFrame:
     """Mean rubric scores of the original dialogues per generator, for those the filter kept, those it
     dropped and all, per dimension and total (null unless every dimension was scored), with
-    intervals over dialogues; and kept minus dropped (posts resampled within each group).
+    intervals over dialogues; kept minus dropped (posts resampled within each group); and the
+    human reference (the posts' top-voted therapist answers) where it was scored.
     """
     decided = dropped_by_unit(checks.filter(pl.col("version") == "original"))
-    originals = judgements.filter((pl.col("version") == "original") & (pl.col("repeat") == 0))
-    wide = originals.pivot(on="item", index=["generator", "unit"], values="score")
-    for dimension in dimensions:
-        if dimension not in wide.columns:
-            wide = wide.with_columns(pl.lit(None, dtype=pl.Int64).alias(dimension))
-    wide = wide.with_columns(pl.sum_horizontal(*dimensions).alias("total").cast(pl.Float64),
-                             pl.any_horizontal(*(pl.col(d).is_null() for d in dimensions)).alias("_missing"))
-    wide = wide.with_columns(pl.when(pl.col("_missing")).then(None).otherwise(pl.col("total")).alias("total"))
-    wide = wide.join(decided.filter(pl.col("filter") == "filter").select("generator", "unit", "dropped"),
-                     on=["generator", "unit"], how="left")
+    wide = _totals(judgements, "original", dimensions).join(
+        decided.filter(pl.col("filter") == "filter").select("generator", "unit", "dropped"), on=["generator", "unit"],
+        how="left")
+    reference = _totals(judgements, HUMAN, dimensions)
     rows = []
     for generator in sorted(wide["generator"].unique()):
         mine = wide.filter(pl.col("generator") == generator)
         groups = {"all": mine, "kept": mine.filter(pl.col("dropped") == False),  # noqa: E712 (a polars expression)
-                  "dropped": mine.filter(pl.col("dropped") == True)}  # noqa: E712
+                  "dropped": mine.filter(pl.col("dropped") == True),  # noqa: E712
+                  HUMAN: reference.filter(pl.col("generator") == generator)}
         for dimension in [*dimensions, "total"]:
             for group, frame in groups.items():
+                if group == HUMAN and frame.height == 0:
+                    continue
                 values = frame[dimension].cast(pl.Float64).to_numpy()
                 mean, low, high = bootstrap_mean_ci(values, n_boot=n_boot, seed=name_seed(seed, generator, group, dimension))
                 rows.append({"generator": generator, "group": group, "dimension": dimension,

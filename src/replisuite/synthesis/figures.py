@@ -9,7 +9,7 @@ import polars as pl
 
 from replisuite.plotting import apply_style, figure_paths, save_figure
 
-GROUP_COLOURS = {"kept": "#1b9e77", "dropped": "#d95f02", "all": "#7570b3"}
+GROUP_COLOURS = {"kept": "#1b9e77", "dropped": "#d95f02", "human reference": "#7570b3"}
 
 
 def defects_figure(detection: pl.DataFrame, *, defects: Sequence[str]):
@@ -40,7 +40,9 @@ def defects_figure(detection: pl.DataFrame, *, defects: Sequence[str]):
 
 
 def benchmark_figure(benchmark: pl.DataFrame):
-    """Mean rubric score per dimension of kept and dropped dialogues (one panel per generator)."""
+    """Mean rubric score per dimension of kept and dropped dialogues and of the therapists' answers
+    (one panel per generator).
+    """
     from matplotlib import pyplot as plt
 
     generators = sorted(benchmark["generator"].unique()) or ["(none)"]
@@ -48,7 +50,8 @@ def benchmark_figure(benchmark: pl.DataFrame):
     for ax, generator in zip(axes[0], generators, strict=True):
         mine = benchmark.filter((pl.col("generator") == generator) & (pl.col("dimension") != "total"))
         dimensions = list(dict.fromkeys(mine["dimension"]))
-        for index, group in enumerate(("kept", "dropped")):
+        width = 0.8 / len(GROUP_COLOURS)
+        for index, group in enumerate(GROUP_COLOURS):
             rows = {r["dimension"]: r for r in mine.filter(pl.col("group") == group).iter_rows(named=True)}
             means = np.array([rows[d]["mean"] if d in rows and rows[d]["mean"] is not None else np.nan for d in dimensions],
                              dtype=float)
@@ -57,10 +60,10 @@ def benchmark_figure(benchmark: pl.DataFrame):
             highs = np.array([rows[d]["ci_high"] if d in rows and rows[d]["ci_high"] is not None else np.nan
                               for d in dimensions], dtype=float)
             n = rows[dimensions[0]]["dialogues"] if dimensions and dimensions[0] in rows else 0
-            ax.bar(np.arange(len(dimensions)) + index * 0.4, np.nan_to_num(means), 0.4, color=GROUP_COLOURS[group],
+            ax.bar(np.arange(len(dimensions)) + index * width, np.nan_to_num(means), width, color=GROUP_COLOURS[group],
                    yerr=[np.clip(np.nan_to_num(means - lows), 0, None), np.clip(np.nan_to_num(highs - means), 0, None)],
                    capsize=2, label=f"{group} (n={n})")
-        ax.set_xticks(np.arange(len(dimensions)) + 0.2, dimensions, rotation=30, ha="right")
+        ax.set_xticks(np.arange(len(dimensions)) + 0.4 - width / 2, dimensions, rotation=30, ha="right")
         ax.set_ylabel("mean score (bootstrap 95% CI over dialogues)")
         ax.set_title(f"dialogues of {generator}")
         ax.legend()

@@ -21,8 +21,9 @@ from replisuite.judge.rubrics import resolve as resolve_rubrics
 from replisuite.llm import open_study_models
 from replisuite.provenance import write_llm_provenance
 from replisuite.stats import name_seed
+from replisuite.synthesis.analysis import HUMAN
 from replisuite.synthesis.defects import DEGRADATIONS, degrade, plant, plantable
-from replisuite.synthesis.posts import counselchat_posts, jsonl_posts, read_topic_map
+from replisuite.synthesis.posts import counselchat_answers, counselchat_posts, jsonl_posts, read_topic_map
 from replisuite.tables import write_table
 
 STUDY = "synthesis"
@@ -116,9 +117,11 @@ def filter_dialogues(study: Mapping[str, Any], llm_section: Mapping[str, Any], j
 
 
 def benchmark_dialogues(study: Mapping[str, Any], llm_section: Mapping[str, Any], judge_name: str, *, transcripts: str,
-                        out: str, provenance_out: str, threads: int | None = None) -> None:
-    """The ``psyllm`` rubric on every dialogue's replies, and on degraded copies of up to
-    ``floor_dialogues`` complete ones, drawn by their ids (the judge's task floor).
+                        out: str, provenance_out: str, counselchat: str | None = None,
+                        threads: int | None = None) -> None:
+    """The ``psyllm`` rubric on every dialogue's replies, on degraded copies of up to
+    ``floor_dialogues`` complete ones, drawn by their ids (the judge's task floor), and, with
+    ``human_reference`` and CounselChat posts, on each post's top-voted therapist answer.
     """
     records = read_transcripts(transcripts)
     generator = _generator(records, transcripts)
@@ -130,6 +133,9 @@ def benchmark_dialogues(study: Mapping[str, Any], llm_section: Mapping[str, Any]
     for unit in sorted(answered, key=lambda u: name_seed(study["seed"], "floor", u))[:study["floor_dialogues"]]:
         for kind in DEGRADATIONS:
             units[f"{unit}#{kind}"] = (degrade(originals[unit], kind), unit, kind)
+    if study["human_reference"] and counselchat:
+        for unit, answer in counselchat_answers(counselchat, list(originals)).items():
+            units[f"{unit}#human"] = ([originals[unit][0], {"role": "counsellor", "text": answer}], unit, HUMAN)
     rubric = resolve_rubrics([BENCHMARK_RUBRIC])[BENCHMARK_RUBRIC]
     store, models = open_study_models(llm_section, STUDY, [judge_name], threads=threads)
     llm = models[judge_name]

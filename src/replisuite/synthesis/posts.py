@@ -46,6 +46,21 @@ def counselchat_posts(path: str | os.PathLike[str], *, topics: Sequence[str] | N
     ).sort("id")
 
 
+def counselchat_answers(path: str | os.PathLike[str], post_ids: Sequence[str]) -> dict[str, str]:
+    """Per post id (``cc<questionID>``), the therapists' answer with the most upvotes (the first
+    such in the file on a tie): the human reference the benchmark scores beside the models.
+    """
+    frame = read_counselchat(path, required=("questionID", "answerText", "upvotes"))
+    answers = (frame.filter(pl.col("answerText").is_not_null() & (pl.col("answerText").str.strip_chars() != ""))
+               .with_columns(pl.concat_str(pl.lit("cc"), pl.col("questionID").cast(pl.String)).alias("id"),
+                             pl.col("upvotes").cast(pl.Int64, strict=False).fill_null(0))
+               .filter(pl.col("id").is_in(list(post_ids)))
+               .with_row_index("_position")
+               .sort("upvotes", "_position", descending=[True, False])
+               .unique("id", keep="first", maintain_order=True))
+    return {row["id"]: " ".join(row["answerText"].split()) for row in answers.iter_rows(named=True)}
+
+
 def jsonl_posts(path: str | os.PathLike[str]) -> pl.DataFrame:
     """Posts from a JSONL file (``id`` and ``text``; ``topic`` optional): errors name the file and line."""
     rows = read_jsonl(path, required=("id", "text"), error=PostError)
