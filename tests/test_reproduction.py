@@ -87,6 +87,17 @@ def test_with_the_recorded_table_at_hand_the_largest_difference_is_reported(tmp_
     assert row["status"] == rp.WITHIN and row["max_abs_difference"] == pytest.approx(3e-9, rel=1e-3)
 
 
+def test_a_parquet_table_is_compared_with_its_cache_copy_which_has_no_suffix(tmp_path):
+    produced = tmp_path / "results" / "s" / "scores.parquet"
+    produced.parent.mkdir(parents=True)
+    pl.DataFrame({"unit": ["a", "b"], "score": [1.0, 2.0]}).write_parquet(produced)
+    copy = tmp_path / "cache" / "files" / "md5" / "ab" / "cdef0123"       # how DVC stores it: no suffix
+    copy.parent.mkdir(parents=True)
+    pl.DataFrame({"unit": ["a", "b"], "score": [1.0, 2.5]}).write_parquet(copy)
+    row = rp.compare_file("results/s/scores.parquet", "0" * 64, root=tmp_path, rounded={}, recorded_copy=copy)
+    assert row["status"] == rp.DIFFERS and row["max_abs_difference"] == pytest.approx(0.5)
+
+
 def test_table_difference_against_numpy_isclose():
     rng = np.random.default_rng(1)
     values = rng.normal(size=50) * 10.0 ** rng.integers(-5, 5, size=50)

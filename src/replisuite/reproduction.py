@@ -78,12 +78,16 @@ def study_of(path: str) -> str:
     return parts[1] if len(parts) > 2 else SUITE
 
 
-def read_any_table(path: str | Path) -> pl.DataFrame:
-    """A recorded table (CSV, TSV or Parquet) as polars reads it, every column inferred."""
+def read_any_table(path: str | Path, *, suffix: str | None = None) -> pl.DataFrame:
+    """A recorded table (CSV, TSV or Parquet) as polars reads it, every column inferred.
+
+    ``suffix`` names the format when the file's own name has none (a copy in the DVC cache).
+    """
     path = Path(path)
-    if path.suffix == ".parquet":
+    suffix = suffix or path.suffix
+    if suffix == ".parquet":
         return pl.read_parquet(path)
-    return pl.read_csv(path, separator="\t" if path.suffix == ".tsv" else ",", infer_schema_length=None)
+    return pl.read_csv(path, separator="\t" if suffix == ".tsv" else ",", infer_schema_length=None)
 
 
 def _round(value: float, digits: int) -> float:
@@ -176,7 +180,8 @@ def compare_file(path: str, recorded_digest: str, *, root: Path, rounded: Mappin
     if not path.endswith(TABLE_SUFFIXES):
         return {**row, "status": DIFFERS, "detail": "bytes differ"}
     if recorded_copy is not None:
-        equal, largest, detail = table_difference(read_any_table(recorded_copy), read_any_table(produced), digits=digits)
+        equal, largest, detail = table_difference(read_any_table(recorded_copy, suffix=produced.suffix),
+                                                  read_any_table(produced), digits=digits)
         return {**row, "status": WITHIN if equal else DIFFERS, "max_abs_difference": None if math.isnan(largest) else largest,
                 "detail": f"equal to {digits} significant digits" if equal else detail}
     if path in rounded and rounded_digest(produced, digits=digits) == rounded[path]:
