@@ -45,7 +45,10 @@ ROLES = {
                    "evaluation": {"judges": ["served"], "judge_method!": {"served": "parsed"}}},
     "trauma": {"generate": {"counsellor": "served", "client": "served"}, "extraction": {"rater": "served"},
                "benchmark": {"raters": ["served"]}},
-    "synthesis": {"generators": ["served"], "client": "served", "judge": "served", "judge_method!": {}},
+    # the therapists' answers are long prompts for a CPU-served model (116 s of the run with them);
+    # tests/workflow/test_synthesis_study.py scores them through the fake server
+    "synthesis": {"generators": ["served"], "client": "served", "judge": "served", "judge_method!": {},
+                  "human_reference": False},
 }
 
 
