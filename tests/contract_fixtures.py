@@ -351,17 +351,21 @@ def trpm4(kind: str):
                              else rng.uniform(0.1, 0.2, len(patients))})
     cep = pl.DataFrame({"group": "tumour", "patient": patients, "n_cells": 1000})
     rows = []
-    for scenario in ("no_subpopulation", "planted"):
+    for scenario in ("no_subpopulation", "no_relation", "planted", "planted_shifted"):
         for i in range(20):
-            transition = scenario == "planted"
+            transition = scenario.startswith("planted")
             planted = 0.5 if transition else None
             found = (rng.random() < 0.9) if (transition and positive) else (rng.random() < (0.05 if positive else 0.9))
             location = (0.5 + rng.normal(0, 0.03)) if (positive and transition) else rng.uniform(0, 1)
-            rows.append({"scenario": scenario, "patient": f"{scenario}-{i}", "planted_ip": planted,
+            # the calibrated IP: in the null fixture reported anywhere, as often as the published one
+            calibrated = location if found else float("nan")
+            rows.append({"scenario": scenario, "truth": scenario, "patient": f"{scenario}-{i}", "planted_ip": planted,
                          "cv_significant": not positive or transition,
                          "cv_corrected_significant": transition if positive else not transition,
                          "ip": location if found else float("nan"), "ip_gated": location if found else float("nan"),
-                         "mean_crossing": 0.5, "trivial_guess": 0.45, "reason": "too few cells" if i == 19 else ""})
+                         "ip_calibrated": calibrated,
+                         "ip_calibrated_covers_planted": bool(transition and found and abs(location - 0.5) < 0.06),
+                         "mean_crossing": 0.5, "trivial_guess": 0.3, "reason": "too few cells" if i == 19 else ""})
     calibration = pl.DataFrame(rows, schema_overrides={"planted_ip": pl.Float64})
     return ({"gam_fits": fits, "recovery": recovery, "cep": cep, "calibration": calibration},
             {"focus": "Ribo", "simulated": True, "seed": 1})

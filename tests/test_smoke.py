@@ -24,7 +24,7 @@ def test_a_key_ending_in_bang_replaces_the_dict_instead_of_merging():
     assert merged(base, {"stigma": {"published": {"a": 5}}})["stigma"]["published"] == {"a": 5, "b": 2, "c": 3}
 
 
-@pytest.mark.parametrize("overrides", [".test/smoke.yaml", "config/larger.yaml"])
+@pytest.mark.parametrize("overrides", [".test/smoke.yaml", "config/larger.yaml", "config/trpm4_calibration.yaml"])
 def test_every_override_key_exists_in_the_config_and_the_merge_validates(overrides, tmp_path):
     """A renamed config key must not leave the smoke (or larger) run silently at the default size."""
     config = yaml.safe_load((REPO / "config/config.yaml").read_text())

@@ -176,3 +176,29 @@ def cluster_difference_ci(
     tail = (1 - level) / 2
     low, high = np.quantile(draws, [tail, 1 - tail])
     return float(a.mean() - b.mean()), float(low), float(high)
+
+
+def corrected_resampled_ttest(values: Sequence[float] | np.ndarray, *, test_train_ratio: float,
+                              alternative: str = "greater") -> dict[str, float | str]:
+    """The corrected resampled t-test (Nadeau & Bengio 2003) of the mean of ``values`` against 0.
+
+    ``values`` come from repeated random train/test splits of the same cells, so they are
+    correlated and the one-sample t-test's variance ``s^2 / J`` is too small. The correction uses
+    ``(1 / J + n_test / n_train) s^2`` (``test_train_ratio`` = n_test / n_train); with a ratio of 0
+    it is the one-sample t-test. ``alternative``: ``"greater"``, ``"less"`` or ``"two-sided"``.
+    NaN values are dropped; fewer than two values, or none that differ, give a NaN p.
+    """
+    if alternative not in ("greater", "less", "two-sided"):
+        raise ValueError(f"alternative {alternative!r}; expected 'greater', 'less' or 'two-sided'")
+    values = np.asarray(values, dtype=np.float64)
+    values = values[~np.isnan(values)]
+    count = values.size
+    mean = float(values.mean()) if count else float("nan")
+    sd = float(values.std(ddof=1)) if count > 1 else float("nan")
+    if count < 2 or not sd > 0:
+        return {"mean": mean, "sd": sd, "statistic": float("nan"), "p_value": float("nan")}
+    statistic = mean / np.sqrt((1 / count + test_train_ratio) * sd**2)
+    distribution = scipy_stats.t(count - 1)
+    p = {"greater": distribution.sf(statistic), "less": distribution.cdf(statistic),
+         "two-sided": 2 * distribution.sf(abs(statistic))}[alternative]
+    return {"mean": mean, "sd": sd, "statistic": float(statistic), "p_value": float(p)}

@@ -139,12 +139,15 @@ def exact_signed_rank_p(values):
 def test_one_sample_test_picks_t_or_wilcoxon():
     rng = np.random.default_rng(4)
     normal = rng.normal(0.5, 1, 20)
-    result = one_sample_test(normal)
+    result = one_sample_test(normal)  # one-sided by default: the study predicts a positive difference
     assert result["test"] == "t-test"
-    assert result["p_value"] == pytest.approx(DescrStatsW(normal).ttest_mean(0.0)[1])  # statsmodels, not scipy
+    assert result["p_value"] == pytest.approx(DescrStatsW(normal).ttest_mean(0.0, alternative="larger")[1])  # statsmodels
+    assert one_sample_test(-normal)["p_value"] > 0.9  # the wrong direction is not evidence
+    assert one_sample_test(normal, alternative="two-sided")["p_value"] == pytest.approx(DescrStatsW(normal).ttest_mean(0.0)[1])
     skewed = np.concatenate([rng.exponential(1, 18), [40.0, 60.0]])
-    result = one_sample_test(skewed)
+    result = one_sample_test(skewed, alternative="two-sided")
     assert result["test"] == "wilcoxon" and result["p_value"] == pytest.approx(exact_signed_rank_p(skewed))
+    assert one_sample_test(skewed)["p_value"] == pytest.approx(exact_signed_rank_p(skewed) / 2)
     assert result["effect_size"] == pytest.approx(skewed.mean() / skewed.std(ddof=1))
 
 

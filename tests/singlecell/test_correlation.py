@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import sparse, stats
 
-from replisuite.singlecell.correlation import _inversions_and_ties, anchor_correlations
+from replisuite.singlecell.correlation import _discordant_pairs, anchor_correlations
 
 
 def tied_data(n, genes, seed):
@@ -50,9 +50,12 @@ def test_dense_and_sparse_inputs_agree_and_bad_input_is_refused():
 
 
 @pytest.mark.parametrize("size", [0, 1, 2, 32, 33, 100, 257])
-def test_inversions_and_ties_match_the_pair_count(size):
+def test_discordant_pairs_match_the_pair_count(size):
+    """Against the direct double loop: pairs in different anchor runs ordered the other way in y,
+    and pairs tied in both."""
     rng = np.random.default_rng(size)
     ranks = rng.integers(0, 6, size)  # many ties
-    inverted = sum(ranks[i] > ranks[j] for i in range(size) for j in range(i + 1, size))
-    tied = sum(ranks[i] == ranks[j] for i in range(size) for j in range(i + 1, size))
-    assert _inversions_and_ties(ranks, 6) == (inverted, tied)
+    runs = np.sort(rng.integers(0, 4, size))  # anchor ranks, non-decreasing, many ties
+    discordant = sum(runs[i] < runs[j] and ranks[i] > ranks[j] for i in range(size) for j in range(i + 1, size))
+    both = sum(runs[i] == runs[j] and ranks[i] == ranks[j] for i in range(size) for j in range(i + 1, size))
+    assert _discordant_pairs(ranks, 6, runs) == (discordant, both)

@@ -41,3 +41,16 @@ def test_excluded_genes_do_not_reach_the_components():
     assert max(abs(np.corrcoef(components[f"pc{i}"].to_numpy(), marked)[0, 1]) for i in (1, 2, 3)) < 0.3
     with pytest.raises(ValueError, match="3 principal components need more"):
         principal_components(adata[:3], exclude=[], n_genes=50, n_components=3, seed=1)
+
+
+def test_pca_scores_are_sklearns_up_to_sign():
+    from sklearn.decomposition import PCA
+
+    from replisuite.singlecell.features import pca_scores
+
+    matrix = np.random.default_rng(3).poisson(3.0, (120, 30)).astype(float)
+    ours = pca_scores(matrix, n_components=4)
+    reference = PCA(n_components=4, svd_solver="full").fit_transform(matrix)
+    assert ours.shape == (120, 4)
+    assert np.abs(ours) == pytest.approx(np.abs(reference), abs=1e-8)
+    assert pca_scores(matrix[:3], n_components=4).shape == (3, 2)  # at most cells - 1 components

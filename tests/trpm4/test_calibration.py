@@ -9,14 +9,16 @@ from replisuite.trpm4.calibration import (
     SCENARIOS,
     calibrate,
     calibration_table,
-    mean_crossing,
     simulate_scores,
 )
+from replisuite.singlecell.cep import mean_crossing
 from replisuite.trpm4.claims import calibration_claims
 
 STUDY = {"gam": {"k_min": 3, "k_max": 8, "lam_log10_low": -3, "lam_log10_high": 3, "lam_num": 7},
          "ip": {"grid_points": 500, "level": 0.95, "grid_quantiles": [0.0, 1.0], "detected_only": True, "smooth_alpha": 0.05},
-         "cv": {"repeats": 20, "train_fraction": 0.7, "classifier": {"c": 1.0}}}
+         "transition": {"alpha": 0.05, "test_boot": 39, "interval_boot": 39, "level": 0.95, "spline_df": 6, "grid_points": 200,
+                        "grid_quantiles": [0.02, 0.98], "min_cells": 50, "seed": 3},
+         "cv": {"repeats": 20, "train_fraction": 0.7, "classifier": {"c": 1.0, "components": 10}}}
 
 
 def test_mean_crossing_of_a_known_curve():
@@ -99,12 +101,49 @@ def test_calibration_claims_fail_when_the_null_is_called_significant(rows):
 def test_calibration_figure_draws_a_missing_rate_as_missing_not_zero():
     from replisuite.trpm4.figures import CALIBRATION_RATES, calibration
 
-    table = pl.DataFrame({"scenario": ["planted", "no_subpopulation"],
-                          **{column: [0.5, None] for column in CALIBRATION_RATES}}, schema_overrides={
-                              column: pl.Float64 for column in CALIBRATION_RATES})
-    rows = pl.DataFrame({"scenario": ["planted"], "ip": [0.5], "planted_ip": [0.45], "mean_crossing": [0.5]})
+    # a Wilson bound a rounding error on the wrong side of a rate of 0 (as wilson_interval(0, 100) gives)
+    rates = {f"{column}{suffix}": [value, None] for column in CALIBRATION_RATES
+             for suffix, value in (("", 0.0), ("_low", 3.5e-18), ("_high", 0.04))}
+    table = pl.DataFrame({"scenario": ["planted", "no_subpopulation"], "truth": ["planted", "no_subpopulation"], **rates},
+                         schema_overrides=dict.fromkeys(rates, pl.Float64))
+    rows = pl.DataFrame({"scenario": ["planted"], "truth": ["planted"], "ip": [0.5], "ip_calibrated": [0.47],
+                         "planted_ip": [0.45], "mean_crossing": [0.5]})
     figure = calibration(rows, table)
     axis = figure.axes[0]
     heights = [patch.get_height() for patch in axis.patches]
-    assert sum(np.isnan(heights)) == len(CALIBRATION_RATES) and 0.0 not in heights
+    assert sum(np.isnan(heights)) == len(CALIBRATION_RATES) and sum(h == 0.0 for h in heights) == len(CALIBRATION_RATES)
     assert sum(text.get_text() == "n/a" for text in axis.texts) == len(CALIBRATION_RATES)
+
+
+def test_the_calibrated_ip_is_silent_under_the_nulls_and_located_where_planted(rows):
+    from replisuite.trpm4.claims import calibrated_ip_claims
+
+    table = {(r["scenario"], r["truth"]): r for r in calibration_table(rows).iter_rows(named=True)}
+    assert table[("no_subpopulation", "no_subpopulation")]["ip_calibrated_reported_rate"] <= 0.25
+    assert table[("no_subpopulation", "no_subpopulation")]["ip_reported_rate"] >= 0.75  # the published IP, same patients
+    shifted = table[("planted_shifted", "planted_shifted")]
+    assert shifted["ip_calibrated_reported_rate"] >= 0.75
+    assert shifted["median_abs_ip_calibrated_error"] < 0.5 * shifted["median_abs_trivial_error"]
+    low, high = shifted["ip_calibrated_reported_rate_low"], shifted["ip_calibrated_reported_rate_high"]
+    assert low <= shifted["ip_calibrated_reported_rate"] <= high
+    claims = {c.claim_id: c for c in calibrated_ip_claims(rows, seed=1)}
+    assert claims["ip_calibrated_null"].verdict == "null passed"
+    assert claims["ip_calibrated_beats_trivial_guess"].baseline == pytest.approx(0.5 * shifted["median_abs_trivial_error"])
+    # reported everywhere (as the published IP is), the null claim fails and so does power
+    loud = rows.with_columns(pl.col("ip_calibrated").fill_nan(None).fill_null(pl.col("trivial_guess")))
+    loud_claims = {c.claim_id: c for c in calibrated_ip_claims(loud, seed=1)}
+    assert loud_claims["ip_calibrated_null"].verdict == "not reproduced"
+    assert loud_claims["ip_calibrated_power"].verdict == "not reproduced"
+    # the trivial guess as the location fails the location claim
+    trivial = rows.with_columns(pl.col("trivial_guess").alias("ip_calibrated"))
+    assert {c.claim_id: c for c in calibrated_ip_claims(trivial, seed=1)}[
+        "ip_calibrated_beats_trivial_guess"].verdict == "not reproduced"
+
+
+def test_a_mixed_cohort_has_both_kinds_and_measures_pooled_components(rows):
+    mixed = rows.filter(pl.col("scenario") == "mixed")
+    assert set(mixed["truth"]) <= {"planted", "no_subpopulation"}
+    assert mixed["cv_corrected_pooled_p"].is_not_null().all()
+    assert rows.filter(pl.col("scenario") != "mixed")["cv_corrected_pooled_p"].is_null().all()
+    kinds = {p: calibrate("mixed", 5, patients=[p], n_cells=300, seed=7, study=STUDY)["truth"][0] for p in ("A", "B")}
+    assert kinds == {p: mixed.filter(pl.col("patient") == p)["truth"][0] for p in ("A", "B")}  # by name, every replicate

@@ -54,3 +54,30 @@ def test_dual_filter_tiers_need_significant_fdr(tmp_path):
                     table_out=str(tmp_path / "out.csv"))
         close = pl.read_csv(tmp_path / "out.csv").filter(pl.col("gene") == "CLOSE").row(0, named=True)
         assert close["spearman_rho"] > 0.9 and close["tier"] == expected, (max_fdr, close)
+
+
+def test_a_patients_expression_features_do_not_depend_on_the_other_patients(tmp_path):
+    """The corrected CV's components are computed within each group and patient: removing a patient
+    (here one with a strong programme of its own) leaves every other patient's features unchanged."""
+    import anndata as ad
+
+    from replisuite.trpm4.cells import expression_features
+
+    rng = np.random.default_rng(5)
+    patients = np.repeat(["P1", "P2", "P3"], 120)
+    means = np.tile(np.exp(rng.normal(0.5, 1.0, 150)), (360, 1))
+    means[np.ix_(patients == "P3", np.arange(20))] *= 6  # P3 alone carries a programme
+    adata = ad.AnnData(X=np.log1p(rng.poisson(means)).astype(np.float32))
+    adata.var_names = ["TRPM4", "RPL10", *[f"G{i}" for i in range(148)]]
+    adata.obs_names = [f"c{i}" for i in range(360)]
+    adata.obs["group"], adata.obs["patient"] = "PCa", patients
+    study = {"anchor": "TRPM4", "focus_set": "Ribo", "gene_sets": {"Ribo": ["RPL10"]},
+             "cv": {"classifier": {"genes": 60, "components": 5, "exclude_pattern": "^RP[SL]", "seed": 1}}}
+    adata.write_h5ad(tmp_path / "all.h5ad")
+    adata[patients != "P3"].copy().write_h5ad(tmp_path / "two.h5ad")
+    for name in ("all", "two"):
+        expression_features(study, cells=str(tmp_path / f"{name}.h5ad"), features_out=str(tmp_path / f"{name}.parquet"))
+    together = pl.read_parquet(tmp_path / "all.parquet").filter(pl.col("cell").is_in(list(adata.obs_names[:240])))
+    apart = pl.read_parquet(tmp_path / "two.parquet")
+    assert together.sort("cell").equals(apart.sort("cell"))
+    assert pl.read_parquet(tmp_path / "all.parquet").height == 360

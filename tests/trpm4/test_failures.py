@@ -10,8 +10,10 @@ from replisuite.trpm4.fits import cell_power, fit_gam
 
 STUDY = {"gam": {"k_min": 3, "k_max": 6, "lam_log10_low": -2, "lam_log10_high": 2, "lam_num": 5},
          "ip": {"grid_points": 200, "level": 0.95, "grid_quantiles": [0.0, 1.0], "detected_only": True, "smooth_alpha": 0.05},
+         "transition": {"alpha": 0.05, "test_boot": 39, "interval_boot": 39, "level": 0.95, "spline_df": 6, "grid_points": 200,
+                        "grid_quantiles": [0.02, 0.98], "min_cells": 50, "seed": 3},
          "cv": {"repeats": 3, "train_fraction": 0.7, "seed": 1, "normality_alpha": 0.05, "selections": ["patient"],
-                "classifier": {"c": 1.0}}}
+                "classifier": {"c": 1.0, "components": 10}}}
 
 
 def scores(tmp_path):

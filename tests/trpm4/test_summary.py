@@ -26,11 +26,13 @@ def test_recovery_compares_planted_and_recovered():
     cells = pl.DataFrame({"cell": ["a", "b", "c", "d"], "group": "PCa", "patient": "P1", "trep": [True, True, False, False],
                           "anchor": [0.0, 0.5, 1.5, 2.0]})
     truth = pl.DataFrame({"cell": ["a", "b", "c", "d"], "planted_cell": [True, False, True, False], "planted_ip": [1.0] * 4})
-    summary = pl.DataFrame({"group": ["PCa"], "patient": ["P1"], "ip": [1.2], "ip_low": [0.9], "ip_high": [1.3]})
+    summary = pl.DataFrame({"group": ["PCa"], "patient": ["P1"], "ip": [1.2], "ip_low": [0.9], "ip_high": [1.3],
+                            "ip_calibrated": [0.95], "ip_calibrated_low": [1.01], "ip_calibrated_high": [1.1]})
     go = pl.DataFrame({"group": "PCa", "patient": "P1", "comparison": ["post_ip", "post_ip", "pre_ip"], "direction": "up",
                        "p_filter": "raw", "term": ["X", "Planted", "Immune"], "rank": [1, 2, 4], "score_genes": "kept"})
     row = recovery(cells, summary, truth, go, {"post_ip": ["Planted"], "pre_ip": ["Immune", "Other"]}).row(0, named=True)
     assert row["ip_error"] == pytest.approx(0.2) and row["planted_in_interval"]
+    assert row["ip_calibrated_error"] == pytest.approx(-0.05) and not row["planted_in_calibrated_interval"]
     assert row["trivial_guess_error"] == pytest.approx(0.5)  # median of the detected anchor (1.5) - planted (1.0)
     assert row["jaccard_trep_planted"] == pytest.approx(1 / 3)
     assert row["post_ip_programme_best_rank"] == 2 and row["pre_ip_programme_best_rank"] == 4

@@ -102,17 +102,27 @@ def test_figures_and_manifest(trpm4_run):
 def test_calibration_scenarios_are_tabled_and_drawn(trpm4_run):
     work, _ = trpm4_run
     calibration = table(work, "calibration")
-    assert calibration["scenario"].to_list() == ["no_relation", "no_subpopulation", "planted", "planted_shifted"]
-    assert (calibration["patients"] == 8).all()
+    assert calibration["scenario"].to_list() == ["mixed", "mixed", "no_relation", "no_subpopulation", "planted",
+                                                 "planted_shifted"]
+    assert calibration.group_by("scenario").agg(pl.col("patients").sum())["patients"].to_list() == [8] * 5
     assert calibration.filter(pl.col("scenario") == "planted")["median_abs_trivial_error"].is_not_null().all()
     assert (work / "results/trpm4/figures/calibration.png").stat().st_size > 5000
     claims = pl.read_csv(work / "results/trpm4/claims.csv")
     assert {"cv_null_no_subpopulation", "ip_null_no_subpopulation", "ip_beats_trivial_guess", "cv_corrected_null_no_subpopulation",
-            "cv_corrected_power_planted", "cv_power_planted"} <= set(claims["claim_id"])
+            "cv_corrected_power_planted", "cv_power_planted", "ip_calibrated_null", "ip_calibrated_power",
+            "ip_calibrated_beats_trivial_guess"} <= set(claims["claim_id"])
+    assert calibration["ip_calibrated_reported_rate_high"].is_not_null().all()
+    cep = table(work, "cep")
+    assert {"ip_calibrated", "ip_calibrated_low", "ip_calibrated_high", "transition_p", "transition_reason",
+            "ip_calibrated_minus_trivial_guess", "ip_calibrated_minus_mean_crossing"} <= set(cep.columns)
+    assert cep["transition_p"].is_not_null().all()
+    cv = table(work, "cv")
+    assert (cv["alternative"] == "greater").all()
+    assert set(cv.filter(pl.col("variant") == "corrected")["test"]) == {"corrected resampled t"}
     assert calibration["cv_corrected_significant_rate"].is_not_null().all()
     # each calibration verdict follows its rule on the table, every simulated patient counted
     verdicts = dict(zip(claims["claim_id"], claims["verdict"], strict=True))
-    rates = {r["scenario"]: r for r in calibration.iter_rows(named=True)}
+    rates = {r["scenario"]: r for r in calibration.iter_rows(named=True) if r["scenario"] == r["truth"]}
     null_cv = rates["no_subpopulation"]["cv_significant_rate"]
     assert verdicts["cv_null_no_subpopulation"] == ("null passed" if null_cv <= 0.1 else "not reproduced")
     if null_cv > 0.1:  # power of a test that is also 'significant' under the null is no finding
@@ -133,13 +143,16 @@ def test_one_config_key_reruns_only_the_jobs_that_read_it(trpm4_run):
     assert by_params == {"summarise_trpm4": 1}  # downstream jobs are rescheduled by their updated inputs
     assert scheduled == {"summarise_trpm4", "state_claims", "write_manifest"}
     by_params, scheduled = rerun_plan(work, env, [TARGET], {"trpm4/cv/repeats": 4})
-    assert by_params == {"trpm4_cell_power": 6, "trpm4_calibration": 8}  # 4 scenarios x 2 replicates read cv/repeats
+    assert by_params == {"trpm4_cell_power": 6, "trpm4_calibration": 10}  # 5 scenarios x 2 replicates read cv/repeats
     assert not scheduled & {"simulate_trpm4_cohort", "prepare_trpm4_cells", "trpm4_gam", "trpm4_dual_filter"}
     by_params, scheduled = rerun_plan(work, env, [TARGET], {"trpm4/cv/classifier/components": 5})
-    assert by_params == {"trpm4_features": 1}
-    assert not scheduled & {"trpm4_gam", "trpm4_calibration", "score_trpm4_cells"}
+    assert by_params == {"trpm4_features": 1, "trpm4_calibration": 10}  # the calibration's panel components too
+    assert not scheduled & {"trpm4_gam", "score_trpm4_cells"}
     by_params, _ = rerun_plan(work, env, [TARGET], {"trpm4/cv/classifier/c": 0.5})
-    assert by_params == {"trpm4_cell_power": 6, "trpm4_calibration": 8}
+    assert by_params == {"trpm4_cell_power": 6, "trpm4_calibration": 10}
+    by_params, scheduled = rerun_plan(work, env, [TARGET], {"trpm4/transition/test_boot": 49})
+    assert by_params == {"trpm4_cell_power": 6, "trpm4_calibration": 10}
+    assert not scheduled & {"trpm4_gam", "trpm4_features", "trpm4_dual_filter"}
 
 
 def test_real_cohort_with_a_missing_gene_fails_naming_it(trpm4_run, tmp_path):

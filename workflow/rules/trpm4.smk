@@ -161,7 +161,7 @@ rule trpm4_cell_power:
         summary="results/trpm4/cep/{trpm4_group}/{trpm4_patient}.json",
         cv="results/trpm4/cep/{trpm4_group}/{trpm4_patient}.cv.parquet",
     params:
-        study=config_keys("trpm4", "ip", "gam", "cv/repeats", "cv/train_fraction", "cv/seed", "cv/selections",
+        study=config_keys("trpm4", "ip", "transition", "gam", "cv/repeats", "cv/train_fraction", "cv/seed", "cv/selections",
                           "cv/normality_alpha", "cv/classifier/c"),
     log:
         "logs/trpm4/trpm4_cell_power/{trpm4_group}/{trpm4_patient}.log",
@@ -216,7 +216,7 @@ rule summarise_trpm4:
                                     category="trpm4") for name in TRPM4_FIGURES},
         **{f"pdf_{name}": f"results/trpm4/figures/{name}.pdf" for name in TRPM4_FIGURES},
     params:
-        study=config_keys("trpm4", "groups", "degs", "go", "focus_set", "cv/normality_alpha", "cv/selections", "dual_filter",
+        study=config_keys("trpm4", "groups", "degs", "go", "focus_set", "cv/normality_alpha", "cv/train_fraction", "cv/selections", "dual_filter",
                           "simulation/programmes",
                           "cohort/source", "anchor"),
         tables=TRPM4_TABLES,
@@ -238,7 +238,7 @@ rule trpm4_calibration:
     output:
         "results/trpm4/calibration/{scenario}/{replicate}.parquet",
     params:
-        study=config_keys("trpm4", "gam", "ip", "cv/repeats", "cv/train_fraction", "cv/classifier/c", "calibration/patients",
+        study=config_keys("trpm4", "gam", "ip", "transition", "cv/repeats", "cv/train_fraction", "cv/classifier/c", "cv/classifier/components", "calibration/patients",
                           "calibration/cells", "calibration/seed"),
     wildcard_constraints:
         scenario="|".join(TRPM4["calibration"]["scenarios"]),

@@ -23,6 +23,7 @@ from replisuite.singlecell.gam import (
     leverage,
     predict_with_se,
 )
+from replisuite.stats import corrected_resampled_ttest
 
 # How held-out cells are called TREP: by EP from their own residuals (as published); by a random draw
 # or the training fit's leverage (controls); by a classifier of expression outside the score set,
@@ -130,9 +131,11 @@ def cross_validate(x: np.ndarray, y: np.ndarray, *, k: int, lam: float, repeats:
     return pl.DataFrame(rows, schema=CV_SCHEMA, orient="row")
 
 
-def one_sample_test(values: np.ndarray, *, alpha: float = 0.05) -> dict[str, float | str]:
+def one_sample_test(values: np.ndarray, *, alpha: float = 0.05, alternative: str = "greater") -> dict[str, float | str]:
     """One-sample test of ``values`` against 0: t-test if Shapiro-Wilk keeps normality, else Wilcoxon.
 
+    ``alternative`` is scipy's: ``"greater"`` (the default: the study predicts TREP cells better
+    predicted, a positive difference), ``"less"`` or ``"two-sided"``.
     Returns the mean, standard deviation, effect size (mean / sd), the Shapiro p, the test used and its p.
     """
     values = np.asarray(values, dtype=np.float64)
@@ -140,9 +143,9 @@ def one_sample_test(values: np.ndarray, *, alpha: float = 0.05) -> dict[str, flo
     sd = float(values.std(ddof=1)) if values.size > 1 else float("nan")
     normal_p = float(stats.shapiro(values).pvalue) if values.size >= 3 and np.ptp(values) > 0 else float("nan")
     if not np.isnan(normal_p) and normal_p > alpha:
-        test, p = "t-test", float(stats.ttest_1samp(values, 0.0).pvalue)
+        test, p = "t-test", float(stats.ttest_1samp(values, 0.0, alternative=alternative).pvalue)
     elif values.size and np.any(values != 0):
-        test, p = "wilcoxon", float(stats.wilcoxon(values).pvalue)
+        test, p = "wilcoxon", float(stats.wilcoxon(values, alternative=alternative).pvalue)
     else:
         test, p = "none", float("nan")
     return {"mean": float(values.mean()) if values.size else float("nan"), "sd": sd,
@@ -150,10 +153,43 @@ def one_sample_test(values: np.ndarray, *, alpha: float = 0.05) -> dict[str, flo
             "shapiro_p": normal_p, "test": test, "p_value": p}
 
 
+def corrected_cv_test(values: np.ndarray, *, train_fraction: float) -> dict[str, float | str]:
+    """The corrected variant's test of Monte Carlo CV differences against 0, one-sided (positive:
+    TREP cells better predicted): the corrected resampled t-test, since the repeats share cells.
+    Same fields as `one_sample_test` (no Shapiro step: ``shapiro_p`` is NaN).
+    """
+    test = corrected_resampled_ttest(values, test_train_ratio=(1 - train_fraction) / train_fraction)
+    sd = test["sd"]
+    return {"mean": test["mean"], "sd": sd, "effect_size": test["mean"] / sd if sd and sd > 0 else float("nan"),
+            "shapiro_p": float("nan"), "test": "corrected resampled t", "p_value": test["p_value"]}
+
+
 def median_detected(x: np.ndarray) -> float:
     """The median anchor over cells where it is detected: the trivial guess an IP must beat."""
     detected = x[x > 0]
     return float(np.median(detected)) if detected.size else float("nan")
+
+
+def mean_crossing(x: np.ndarray, fitted: np.ndarray, mean: float, *, grid_points: int = 2000) -> float:
+    """The detected anchor value where the fitted curve first crosses the mean score (NaN if never).
+
+    Interpolated on a grid over the detected cells, from the fit's values at the cells (sorted by anchor).
+    """
+    support = x > 0 if (x > 0).sum() >= 2 else np.ones(x.size, dtype=bool)
+    order = np.argsort(x[support], kind="stable")
+    xs, fs = x[support][order], fitted[support][order]
+    grid = np.linspace(xs[0], xs[-1], grid_points)
+    curve = np.interp(grid, *_unique_mean(xs, fs)) - mean
+    sign_change = np.flatnonzero(np.sign(curve[:-1]) * np.sign(curve[1:]) < 0)
+    if not sign_change.size:
+        return float("nan")
+    at = sign_change[0]
+    return float(grid[at] + (grid[at + 1] - grid[at]) * (-curve[at] / (curve[at + 1] - curve[at])))
+
+
+def _unique_mean(xs: np.ndarray, fs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    unique, inverse = np.unique(xs, return_inverse=True)
+    return unique, np.bincount(inverse, weights=fs) / np.bincount(inverse)
 
 
 def zero_crossings(curve: np.ndarray, grid: np.ndarray) -> np.ndarray:

@@ -9,8 +9,9 @@ anchor orders it the same way, so
 
 where the second term is one sum per gene and the first an inversion count over the gene's
 non-zero cells: the cells are put in anchor order once, so each gene needs one sort of its values
-(numpy's) to rank them, and a Fenwick-tree pass over the ranks in cell order counts its
-discordant pairs. Ties (the many zeros included) enter tau-b and its
+(numpy's) to rank them, and one Fenwick-tree pass over the ranks in cell order counts its
+discordant pairs (a run of cells tied in the anchor enters the tree only when complete, so pairs
+inside it are never discordant: the undetected-anchor cells need no second pass). Ties (the many zeros included) enter tau-b and its
 variance exactly as in scipy's ``kendalltau(variant="b")``; rho is the Pearson correlation of
 average ranks, as in ``spearmanr``. Both agree with scipy to floating-point precision (tested).
 """
@@ -29,44 +30,49 @@ RESULT_SCHEMA = {"gene": pl.String, "n": pl.Int64, "spearman_rho": pl.Float64, "
 
 
 @numba.njit(cache=True)
-def _inversions_and_ties(ranks, levels):
-    """Pairs i < j with ranks[i] > ranks[j] (strict inversions) and with ranks[i] == ranks[j].
+def _discordant_pairs(ranks, levels, runs):
+    """Pairs i < j with runs[i] < runs[j] and ranks[i] > ranks[j] (discordant: x strictly below,
+    y strictly above), and pairs tied in both (same run, same rank).
 
-    ``ranks`` are integers in [0, levels); a Fenwick tree over the ranks counts, for each
-    element, the earlier ones at or below it, in O(k log levels). Short arrays use the direct
-    double loop, which is cheaper than allocating a tree.
+    ``runs`` (the x ranks) are non-decreasing and ``ranks`` are integers in [0, levels). One pass:
+    each element asks a Fenwick tree over the ranks how many earlier elements are at or below it;
+    a run of tied x enters the tree only once it is complete, so pairs inside a run never count
+    as discordant, and its ties in y are counted as it closes.
     """
     k = ranks.shape[0]
-    inversions = 0
-    ties = 0
-    if k <= 32:
-        for i in range(k):
-            for j in range(i + 1, k):
-                if ranks[i] > ranks[j]:
-                    inversions += 1
-                elif ranks[i] == ranks[j]:
-                    ties += 1
-        return inversions, ties
     tree = np.zeros(levels + 1, dtype=np.int64)
     seen = np.zeros(levels, dtype=np.int64)
-    for i in range(k):
-        at_or_below = 0
-        j = ranks[i] + 1
-        while j > 0:
-            at_or_below += tree[j]
-            j -= j & -j
-        inversions += i - at_or_below
-        ties += seen[ranks[i]]
-        seen[ranks[i]] += 1
-        j = ranks[i] + 1
-        while j <= levels:
-            tree[j] += 1
-            j += j & -j
-    return inversions, ties
+    discordant = 0
+    both = 0
+    inserted = 0
+    run_start = 0
+    for m in range(k + 1):
+        if m == k or runs[m] != runs[run_start]:
+            for q in range(run_start, m):
+                both += seen[ranks[q]]
+                seen[ranks[q]] += 1
+            for q in range(run_start, m):
+                seen[ranks[q]] = 0
+                j = ranks[q] + 1
+                while j <= levels:
+                    tree[j] += 1
+                    j += j & -j
+            inserted += m - run_start
+            run_start = m
+        if m < k:
+            at_or_below = 0
+            j = ranks[m] + 1
+            while j > 0:
+                at_or_below += tree[j]
+                j -= j & -j
+            discordant += inserted - at_or_below
+    return discordant, both
 
 
 def _value_orders(indptr: np.ndarray, data: np.ndarray) -> np.ndarray:
-    """Each gene's non-zero values' sort order (positions within the gene), numpy's sort per gene."""
+    """Each gene's non-zero values' sort order (positions within the gene), numpy's sort per gene
+    (numpy's vectorised sort is faster here than numba's, measured: 9.0 s against 15.6 s for 169 M values).
+    """
     orders = np.empty(data.shape[0], dtype=np.int64)
     for start, end in itertools.pairwise(indptr):
         orders[start:end] = np.argsort(data[start:end])
@@ -184,23 +190,16 @@ def _gene_pass(indptr, indices, data, value_orders, x_dense, x_centred, x_order_
             squares += (average[m] - mean) ** 2
         covariance[g] = (zero_rank - mean) * (total_x - x_nonzero) + cross
         spread[g] = zeros * (zero_rank - mean) ** 2 + squares
-        # Kendall: cells are in anchor order, so the y ranks in row order are x-sorted; their
-        # inversions are the discordant pairs plus the inverted pairs inside runs of tied x
-        inversions, _ = _inversions_and_ties(dense, levels)
+        # Kendall: cells are in anchor order, so the y ranks in row order are x-sorted
+        discordant, both = _discordant_pairs(dense, levels, x_dense[rows])
         x_ties = 0.0
-        both = 0.0
         run_start = 0
         for m in range(1, k + 1):
             if m == k or x_dense[rows[m]] != x_dense[rows[run_start]]:
                 t = float(m - run_start)
-                if t > 1:
-                    x_ties += t * (t - 1) / 2
-                    inverted, tied = _inversions_and_ties(dense[run_start:m], levels)
-                    inversions -= inverted
-                    both += tied
+                x_ties += t * (t - 1) / 2
                 run_start = m
-        discordant = float(inversions)
-        s_total[g] = k * (k - 1) / 2 - x_ties - y_ties + both - 2.0 * discordant + mixed
+        s_total[g] = k * (k - 1) / 2 - x_ties - y_ties + float(both) - 2.0 * float(discordant) + mixed
     return s_total, tie_pairs, tie_cubic, tie_variance, covariance, spread
 
 

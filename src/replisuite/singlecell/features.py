@@ -5,11 +5,13 @@ computed without a set of excluded genes (e.g. the score set and anchor a label 
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import TYPE_CHECKING
 
-import anndata as ad
 import numpy as np
 import polars as pl
-import scanpy as sc
+
+if TYPE_CHECKING:
+    import anndata as ad
 
 
 def principal_components(adata: ad.AnnData, *, exclude: Collection[str], n_genes: int, n_components: int,
@@ -24,6 +26,8 @@ def principal_components(adata: ad.AnnData, *, exclude: Collection[str], n_genes
     genes
         The genes the components were computed from.
     """
+    import scanpy as sc  # here, not at the top: the calibration's many small jobs use only pca_scores
+
     if n_components >= min(adata.n_obs, n_genes):
         raise ValueError(f"{n_components} principal components need more than {n_components} cells and genes "
                          f"(have {adata.n_obs} cells, {n_genes} genes requested)")
@@ -38,3 +42,13 @@ def principal_components(adata: ad.AnnData, *, exclude: Collection[str], n_genes
     matrix = matrix.toarray() if hasattr(matrix, "toarray") else np.asarray(matrix)
     scores = sc.pp.pca(matrix.astype(np.float64), n_comps=n_components, random_state=seed, svd_solver="arpack")
     return pl.DataFrame({"cell": list(adata.obs_names), **{f"pc{i + 1}": scores[:, i] for i in range(n_components)}}), genes
+
+
+def pca_scores(matrix: np.ndarray, *, n_components: int) -> np.ndarray:
+    """Principal component scores of ``matrix`` (cells x genes, centred per gene; no scaling),
+    by a thin SVD: cells x ``min(n_components, cells - 1, genes)``. Signs are as the SVD gives them.
+    """
+    centred = np.asarray(matrix, dtype=np.float64) - np.asarray(matrix, dtype=np.float64).mean(axis=0)
+    count = max(1, min(n_components, centred.shape[0] - 1, centred.shape[1]))
+    left, singular, _ = np.linalg.svd(centred, full_matrices=False)
+    return left[:, :count] * singular[:count]

@@ -37,20 +37,27 @@ import polars as pl
 from replisuite.singlecell import cep
 from replisuite.singlecell.gam import TooFewAnchorValuesError, fit_anchor_gam
 from replisuite.singlecell.simulate import CohortSpec, _curve, _nb
-from replisuite.stats import name_seed
+from replisuite.stats import name_seed, wilson_interval
 from replisuite.tables import write_table
-from replisuite.trpm4.fits import lam_grid, locate_ip
+from replisuite.singlecell.features import pca_scores
+from replisuite.trpm4.fits import lam_grid, locate_ip, locate_transition
 
 COHORT = CohortSpec()  # the cohort simulator's defaults
-SCENARIOS = ("planted", "planted_shifted", "no_subpopulation", "no_relation")
+SCENARIOS = ("planted", "planted_shifted", "no_subpopulation", "no_relation", "mixed")
+# in a "mixed" cohort each patient is planted or has no subpopulation, decided by its name
+MIXED_KINDS = ("planted", "no_subpopulation")
 PATIENT_SCHEMA = {
-    "scenario": pl.String, "replicate": pl.Int64, "patient": pl.String, "n_cells": pl.Int64,
+    "scenario": pl.String, "replicate": pl.Int64, "patient": pl.String, "truth": pl.String, "n_cells": pl.Int64,
     "deviance_explained": pl.Float64, "n_trep": pl.Int64, "planted_ip": pl.Float64, "mean_crossing": pl.Float64,
     "trivial_guess": pl.Float64, "ip": pl.Float64, "ip_low": pl.Float64, "ip_high": pl.Float64,
     "residual_p": pl.Float64, "ip_gated": pl.Float64, "ip_covers_planted": pl.Boolean,
     "cv_effect": pl.Float64, "cv_p": pl.Float64, "cv_significant": pl.Boolean,
     "cv_corrected_effect": pl.Float64, "cv_corrected_p": pl.Float64, "cv_corrected_significant": pl.Boolean,
-    "reason": pl.String,
+    "cv_corrected_plain_p": pl.Float64, "cv_corrected_plain_significant": pl.Boolean,
+    "cv_corrected_pooled_p": pl.Float64, "cv_corrected_pooled_significant": pl.Boolean,
+    "ip_calibrated": pl.Float64, "ip_calibrated_low": pl.Float64, "ip_calibrated_high": pl.Float64,
+    "ip_location": pl.Float64, "transition_p": pl.Float64, "ip_calibrated_covers_planted": pl.Boolean,
+    "transition_reason": pl.String, "reason": pl.String,
 }
 # genes of the expression panel: a programme up before the split, one after it, and background
 PANEL = {"pre": 20, "post": 20, "background": 40}
@@ -82,7 +89,7 @@ def simulate_scores(scenario: str, *, n_cells: int, seed: int, null_noise: float
     elif scenario == "no_subpopulation":
         y = curve + rng.normal(0, null_noise, n_cells)
     else:
-        crossing = mean_crossing(x, curve, float(curve.mean()))
+        crossing = cep.mean_crossing(x, curve, float(curve.mean()))
         if scenario == "planted":
             planted_ip = float(rng.uniform(*np.quantile(x, spec.ip_quantiles)))
         else:  # as far from the mean crossing as the detected anchor's 15-85% range allows
@@ -114,37 +121,18 @@ def gene_panel(rng, library: np.ndarray, marked: np.ndarray, post: np.ndarray, *
     return np.log1p(1e4 * counts / library[:, None])
 
 
-def mean_crossing(x: np.ndarray, fitted: np.ndarray, mean: float, *, grid_points: int = 2000) -> float:
-    """The detected anchor value where the fitted curve first crosses the mean score (NaN if never).
-
-    Interpolated on a grid over the detected cells, from the fit's values at the cells (sorted by anchor).
-    """
-    support = x > 0 if (x > 0).sum() >= 2 else np.ones(x.size, dtype=bool)
-    order = np.argsort(x[support], kind="stable")
-    xs, fs = x[support][order], fitted[support][order]
-    grid = np.linspace(xs[0], xs[-1], grid_points)
-    curve = np.interp(grid, *_unique_mean(xs, fs)) - mean
-    sign_change = np.flatnonzero(np.sign(curve[:-1]) * np.sign(curve[1:]) < 0)
-    if not sign_change.size:
-        return float("nan")
-    at = sign_change[0]
-    return float(grid[at] + (grid[at + 1] - grid[at]) * (-curve[at] / (curve[at + 1] - curve[at])))
-
-
-def _unique_mean(xs: np.ndarray, fs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    unique, inverse = np.unique(xs, return_inverse=True)
-    return unique, np.bincount(inverse, weights=fs) / np.bincount(inverse)
-
-
 def calibrate_patient(x: np.ndarray, y: np.ndarray, *, planted_ip: float, study: Mapping[str, Any],
-                      seed: int, features: np.ndarray | None = None) -> dict[str, Any]:
+                      seed: int, features: np.ndarray | None = None,
+                      pooled_features: np.ndarray | None = None) -> dict[str, Any]:
     """The study's steps on one patient and what they report (see the module docstring).
 
     ``study`` holds the method's settings as the study config names them: ``gam``, ``ip``
-    (``smooth_alpha`` included) and ``cv`` (``repeats``, ``train_fraction``, ``classifier.c``).
-    With ``features`` the corrected CV (`cep.classifier_ranking`) runs beside the published one.
-    A patient the method cannot handle (too few anchor values, too few TREP cells) gets a row
-    with its ``reason``.
+    (``smooth_alpha`` included), ``transition`` and ``cv`` (``repeats``, ``train_fraction``,
+    ``classifier.c``). With ``features`` (the patient's own expression components) the corrected
+    CV (`cep.classifier_ranking`) runs beside the published one; with ``pooled_features``
+    (components computed over the whole cohort, as the study did before) it runs once more on
+    those, to measure how much other patients move this patient's verdict. A patient the method
+    cannot handle (too few anchor values, too few TREP cells) gets a row with its ``reason``.
     """
     row: dict[str, Any] = {"n_cells": int(x.size), "planted_ip": planted_ip, "trivial_guess": cep.median_detected(x),
                            "reason": ""}
@@ -155,13 +143,30 @@ def calibrate_patient(x: np.ndarray, y: np.ndarray, *, planted_ip: float, study:
     fitted = gam.predict(x[:, None])
     _, trep = cep.trep_cells(y, fitted, fit.deviance_explained)
     row.update(deviance_explained=fit.deviance_explained, n_trep=int(trep.sum()),
-               mean_crossing=mean_crossing(x, fitted, float(y.mean())))
-    cv = cep.cross_validate(x, y, k=fit.k, lam=fit.lam, repeats=study["cv"]["repeats"],
-                            train_fraction=study["cv"]["train_fraction"], seed=seed, selections=("patient",),
-                            features=features, classifier_c=study["cv"]["classifier"]["c"] if features is not None else 1.0)
-    for method, prefix in (("explanatory_power", "cv"), ("classifier", "cv_corrected")):
-        if method in set(cv["method"]):
-            row.update({f"{prefix}_{key}": value for key, value in _versus_random(cv, method).items()})
+               mean_crossing=cep.mean_crossing(x, fitted, float(y.mean())))
+    cv_settings = study["cv"]
+
+    def validate(with_features):
+        return cep.cross_validate(x, y, k=fit.k, lam=fit.lam, repeats=cv_settings["repeats"],
+                                  train_fraction=cv_settings["train_fraction"], seed=seed, selections=("patient",),
+                                  features=with_features, classifier_c=cv_settings["classifier"]["c"])
+
+    cv = validate(features)
+    row.update({f"cv_{key}": value for key, value in _versus_random(cv, "explanatory_power").items()})
+    if features is not None:
+        row.update({f"cv_corrected_{key}": value
+                    for key, value in _versus_random(cv, "classifier", train_fraction=cv_settings["train_fraction"]).items()})
+        row.update({f"cv_corrected_plain_{key}": value for key, value in _versus_random(cv, "classifier").items()
+                    if key != "effect"})
+    if pooled_features is not None:
+        pooled = _versus_random(validate(pooled_features), "classifier", train_fraction=cv_settings["train_fraction"])
+        row.update(cv_corrected_pooled_p=pooled["p"], cv_corrected_pooled_significant=pooled["significant"])
+    transition = locate_transition(x, y, k=fit.k, lam=fit.lam, settings=study["transition"], seed=seed)
+    row.update({key: transition[key] for key in ("ip_calibrated", "ip_calibrated_low", "ip_calibrated_high",
+                                                 "ip_location", "transition_p", "transition_reason")})
+    if not np.isnan(planted_ip) and not np.isnan(transition["ip_calibrated"]):
+        row["ip_calibrated_covers_planted"] = bool(transition["ip_calibrated_low"] <= planted_ip
+                                                   <= transition["ip_calibrated_high"])
     ip, reason = locate_ip(x, y - fitted, trep, study)
     if ip is None:
         return {**row, "reason": reason}
@@ -170,53 +175,107 @@ def calibrate_patient(x: np.ndarray, y: np.ndarray, *, planted_ip: float, study:
     return row
 
 
-def _versus_random(cv: pl.DataFrame, method: str) -> dict[str, Any]:
-    """Whether ``method``'s RMSE(non-TREP) - RMSE(TREP) is above the random control's, repeat by repeat."""
+def _versus_random(cv: pl.DataFrame, method: str, *, train_fraction: float | None = None) -> dict[str, Any]:
+    """Whether ``method``'s RMSE(non-TREP) - RMSE(TREP) is above the random control's, repeat by
+    repeat, one-sided: the published test (`cep.one_sample_test`), or with ``train_fraction`` the
+    corrected resampled t-test (`cep.corrected_cv_test`).
+    """
     gain = (cv.filter(pl.col("method") == method)["difference"].to_numpy()
             - cv.filter(pl.col("method") == "random")["difference"].to_numpy())
-    test = cep.one_sample_test(gain)
-    return {"effect": test["mean"], "p": test["p_value"], "significant": bool(test["p_value"] < 0.05 and test["mean"] > 0)}
+    test = cep.one_sample_test(gain) if train_fraction is None else cep.corrected_cv_test(gain, train_fraction=train_fraction)
+    return {"effect": test["mean"], "p": test["p_value"], "significant": bool(test["p_value"] < 0.05)}
+
+
+def patient_kind(scenario: str, patient: str, *, seed: int) -> str:
+    """What a patient of ``scenario`` is simulated as: the scenario itself, or in a ``mixed``
+    cohort planted or without a subpopulation, decided by the patient's name (not its position).
+    """
+    return MIXED_KINDS[name_seed(seed, "mixed", patient) % 2] if scenario == "mixed" else scenario
 
 
 def calibrate(scenario: str, replicate: int, *, patients: Sequence[str], n_cells: int, seed: int,
               study: Mapping[str, Any]) -> pl.DataFrame:
-    """Every patient of one scenario replicate; seeds derive from (seed, scenario, replicate, patient)."""
-    rows = []
+    """Every patient of one scenario replicate; seeds derive from (seed, scenario, replicate, patient).
+
+    Each patient's classifier features are the principal components of its own gene panel (as the
+    study computes them, within a patient); in a ``mixed`` cohort the corrected CV also runs on
+    components computed over every patient of the replicate (``cv_corrected_pooled_*``).
+    """
+    components = study["cv"]["classifier"]["components"]
+    simulated = {}
     for patient in patients:
         patient_seed = name_seed(seed, scenario, str(replicate), patient)
-        data = simulate_scores(scenario, n_cells=n_cells, seed=patient_seed)
+        kind = patient_kind(scenario, patient, seed=seed)
+        simulated[patient] = (patient_seed, kind, simulate_scores(kind, n_cells=n_cells, seed=patient_seed))
+    pooled = {}
+    if scenario == "mixed":
+        panels = [data["features"] for _, _, data in simulated.values()]
+        scores = pca_scores(np.vstack(panels), n_components=components)
+        pooled = dict(zip(simulated, np.split(scores, np.cumsum([len(p) for p in panels])[:-1]), strict=True))
+    rows = []
+    for patient, (patient_seed, kind, data) in simulated.items():
         row = calibrate_patient(data["x"], data["y"], planted_ip=data["planted_ip"], study=study, seed=patient_seed,
-                                features=data["features"])
-        rows.append({"scenario": scenario, "replicate": replicate, "patient": patient, **row})
+                                features=pca_scores(data["features"], n_components=components),
+                                pooled_features=pooled.get(patient))
+        rows.append({"scenario": scenario, "replicate": replicate, "patient": patient, "truth": kind, **row})
     return pl.DataFrame(rows, schema=PATIENT_SCHEMA, strict=False)
 
 
+# rates shown with their Wilson interval: column -> the flag it counts over every simulated patient
+RATE_FLAGS = {
+    "cv_significant_rate": pl.col("cv_significant").fill_null(False),
+    "cv_corrected_plain_significant_rate": pl.col("cv_corrected_plain_significant").fill_null(False),
+    "cv_corrected_significant_rate": pl.col("cv_corrected_significant").fill_null(False),
+    "ip_reported_rate": pl.col("ip").fill_nan(None).is_not_null(),
+    "ip_reported_rate_gated": pl.col("ip_gated").fill_nan(None).is_not_null(),
+    "ip_calibrated_reported_rate": pl.col("ip_calibrated").fill_nan(None).is_not_null(),
+}
+
+
 def calibration_table(rows: pl.DataFrame) -> pl.DataFrame:
-    """Per scenario: how often CV is "significant" and an IP is reported (published and gated),
-    where the IP lies relative to the mean crossing and the planted IP, interval coverage, and
-    the trivial guess's error beside the IP's.
+    """Per scenario and simulated truth (a ``mixed`` cohort has both): how often CV is "significant"
+    (published; corrected before and after the resampled-t correction; corrected with cohort-wide
+    components) and an IP is reported (published, gated, calibrated), each rate over every simulated
+    patient with its Wilson interval (a failed fit counts as not reported); where the IPs lie
+    relative to the mean crossing and the planted IP, interval coverage, and the trivial guess's
+    error beside them. A calibrated IP missing where one was planted counts as an infinite error
+    in its median, so misses cannot flatter it.
     """
     usable = pl.col("reason") == ""
-    return (
-        rows.group_by("scenario", maintain_order=True)
+    calibrated = pl.col("ip_calibrated").fill_nan(None)
+    table = (
+        rows.group_by("scenario", "truth", maintain_order=True)
         .agg(
             pl.len().alias("patients"),
             usable.sum().alias("usable"),
             pl.col("deviance_explained").mean().alias("mean_deviance_explained"),
             pl.col("n_trep").mean().alias("mean_n_trep"),
-            pl.col("cv_significant").mean().alias("cv_significant_rate"),
-            pl.col("cv_corrected_significant").mean().alias("cv_corrected_significant_rate"),
-            pl.col("ip").is_not_nan().filter(usable).mean().alias("ip_reported_rate"),
-            pl.col("ip_gated").is_not_nan().filter(usable).mean().alias("ip_reported_rate_gated"),
+            *(flag.sum().alias(f"{name}_count") for name, flag in RATE_FLAGS.items()),
+            pl.col("cv_corrected_pooled_significant").mean().alias("cv_corrected_pooled_significant_rate"),
+            (pl.col("cv_corrected_pooled_significant") != pl.col("cv_corrected_significant")).mean()
+            .alias("cv_corrected_verdicts_moved_by_pooling"),
             (pl.col("ip") - pl.col("mean_crossing")).filter(pl.col("ip").is_not_nan()).median().alias("median_ip_minus_mean_crossing"),
             (pl.col("ip") - pl.col("planted_ip")).filter(pl.col("ip").is_not_nan()).median().alias("median_ip_minus_planted"),
             (pl.col("ip") - pl.col("planted_ip")).abs().filter(pl.col("ip").is_not_nan()).median().alias("median_abs_ip_error"),
+            (calibrated - pl.col("planted_ip")).abs().fill_null(float("inf")).median().alias("median_abs_ip_calibrated_error"),
+            (calibrated - pl.col("mean_crossing")).median().alias("median_ip_calibrated_minus_mean_crossing"),
             (pl.col("trivial_guess") - pl.col("planted_ip")).abs().median().alias("median_abs_trivial_error"),
             (pl.col("mean_crossing") - pl.col("planted_ip")).abs().median().alias("median_abs_mean_crossing_error"),
             pl.col("ip_covers_planted").mean().alias("interval_coverage"),
+            pl.col("ip_calibrated_covers_planted").fill_null(False).filter(pl.col("planted_ip").is_not_nan())
+            .mean().alias("ip_calibrated_interval_coverage"),
         )
-        .with_columns(pl.col(pl.Float64).fill_nan(None))
     )
+    for name in RATE_FLAGS:
+        counts = table[f"{name}_count"].to_list()
+        intervals = [wilson_interval(int(k), int(n)) for k, n in zip(counts, table["patients"].to_list(), strict=True)]
+        table = table.with_columns(*(pl.Series(f"{name}{suffix}", [interval[i] for interval in intervals], dtype=pl.Float64)
+                                     for i, suffix in enumerate(("", "_low", "_high"))))
+    planted_rows = pl.col("truth").is_in(["planted", "planted_shifted"])
+    return (table.drop(f"{name}_count" for name in RATE_FLAGS)
+            .with_columns(pl.when(planted_rows).then(pl.col("median_abs_ip_calibrated_error")).otherwise(None),
+                          pl.when(planted_rows).then(pl.col("ip_calibrated_interval_coverage")).otherwise(None))
+            .with_columns(pl.col(pl.Float64).fill_nan(None)))
 
 
 def run_replicate(study: Mapping[str, Any], scenario: str, replicate: int, *, out: str) -> None:

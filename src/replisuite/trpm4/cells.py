@@ -5,6 +5,7 @@ dual filter, DEGs and GO. One function per rule.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,6 +34,8 @@ from replisuite.singlecell.markers import (
 from replisuite.singlecell.simulate import TRUTH_SCHEMA, CohortSpec, simulate_cohort
 from replisuite.stats import bh_fdr
 from replisuite.tables import write_table
+
+log = logging.getLogger("replisuite.trpm4")
 
 DUAL_SCHEMA = {"group": pl.String, "gene": pl.String, "n": pl.Int64, "spearman_rho": pl.Float64, "spearman_p": pl.Float64,
                "spearman_fdr": pl.Float64, "kendall_tau_b": pl.Float64, "kendall_p": pl.Float64, "kendall_fdr": pl.Float64,
@@ -108,8 +111,10 @@ def score_cells(study: Mapping[str, Any], *, cells: str, scores_out: str, sets_o
 
 def expression_features(study: Mapping[str, Any], *, cells: str, features_out: str) -> None:
     """Principal components per cell for the corrected CV's classifier, from genes outside the focus
-    score set, the anchor and ``cv.classifier.exclude_pattern``; computed over all cells (every
-    group and patient), since the classifier only needs a shared low-dimensional expression space.
+    score set, the anchor and ``cv.classifier.exclude_pattern``; computed within each group and
+    patient (genes ranked and components found on that patient's cells only), so that one
+    patient's verdict does not move when other patients are added or removed. A patient with too
+    few cells or genes for the components gets no rows (its corrected CV is not run) and a warning.
     """
     settings = study["cv"]["classifier"]
     adata = ad.read_h5ad(cells)
@@ -117,9 +122,17 @@ def expression_features(study: Mapping[str, Any], *, cells: str, features_out: s
     excluded = {study["anchor"], *study["gene_sets"][study["focus_set"]]}
     if settings["exclude_pattern"]:
         excluded |= set(names[names.str.contains(settings["exclude_pattern"])])
-    components, _ = principal_components(adata, exclude=excluded, n_genes=settings["genes"],
-                                         n_components=settings["components"], seed=settings["seed"])
-    write_table(components, features_out, schema=components.schema)
+    parts = []
+    for (group, patient), index in adata.obs.groupby(["group", "patient"], observed=True).indices.items():
+        try:
+            components, _ = principal_components(adata[index], exclude=excluded, n_genes=settings["genes"],
+                                                 n_components=settings["components"], seed=settings["seed"])
+        except ValueError as error:
+            log.warning("%s %s: no expression features (%s)", group, patient, error)
+            continue
+        parts.append(components.with_columns(pl.exclude("cell").cast(pl.Float64)))
+    schema = {"cell": pl.String, **{f"pc{i + 1}": pl.Float64 for i in range(settings["components"])}}
+    write_table(pl.concat(parts) if parts else pl.DataFrame(schema=schema), features_out, schema=schema)
 
 
 def dual_filter(study: Mapping[str, Any], group: str, *, cells: str, table_out: str, threads: int | None = None) -> None:

@@ -143,39 +143,49 @@ def go_dotplot(top: pl.DataFrame, *, comparisons: Mapping[str, str], terms_per_c
 
 
 CALIBRATION_RATES = {"cv_significant_rate": "CV 'significant' (published)",
-                     "cv_corrected_significant_rate": "CV 'significant' (corrected: classifier)",
+                     "cv_corrected_significant_rate": "CV 'significant' (corrected: classifier, resampled t)",
                      "ip_reported_rate": "IP reported (published)",
-                     "ip_reported_rate_gated": "IP reported (residual smooth significant)"}
+                     "ip_reported_rate_gated": "IP reported (residual smooth significant)",
+                     "ip_calibrated_reported_rate": "IP reported (calibrated)"}
 
 
 def calibration(rows: pl.DataFrame, table: pl.DataFrame) -> plt.Figure:
-    """Left: how often CV is 'significant' and an IP is reported, per scenario. Right: each IP's
-    distance to the planted IP and to the anchor value where the fit crosses the mean score.
+    """Left: how often CV is 'significant' and an IP is reported, per scenario and simulated truth,
+    with Wilson intervals. Right: each reported IP's distance to the planted IP (published and
+    calibrated) and the published IP's to the anchor value where the fit crosses the mean score.
     """
-    figure, (rates_ax, errors_ax) = plt.subplots(1, 2, figsize=(12, 4.2))
-    scenarios = table["scenario"].to_list()
+    figure, (rates_ax, errors_ax) = plt.subplots(1, 2, figsize=(13, 4.6))
+    labels = [scenario if scenario == truth else f"{scenario}:\n{truth}"
+              for scenario, truth in zip(table["scenario"], table["truth"], strict=True)]
     width = 0.8 / len(CALIBRATION_RATES)
     for i, (column, label) in enumerate(CALIBRATION_RATES.items()):
-        positions = np.arange(len(scenarios)) + (i - (len(CALIBRATION_RATES) - 1) / 2) * width
+        positions = np.arange(len(labels)) + (i - (len(CALIBRATION_RATES) - 1) / 2) * width
         values = table[column].to_list()
+        heights = [np.nan if v is None else v for v in values]
+        # Wilson bounds at a rate of 0 or 1 can sit a rounding error on the wrong side of it
+        errors = [[0 if v is None or lo is None else max(0.0, v - lo) for v, lo in zip(values, table[f"{column}_low"], strict=True)],
+                  [0 if v is None or hi is None else max(0.0, hi - v) for v, hi in zip(values, table[f"{column}_high"], strict=True)]]
         # a rate that could not be computed is drawn as missing ("n/a"), never as a 0 that reads as a passed null
-        bars = rates_ax.bar(positions, [np.nan if v is None else v for v in values], width, label=label)
+        bars = rates_ax.bar(positions, heights, width, yerr=errors, error_kw={"lw": 0.7, "capsize": 1.5}, label=label)
         for x, value in zip(positions, values, strict=True):
             if value is None:
                 rates_ax.text(x, 0.02, "n/a", ha="center", va="bottom", fontsize=6, rotation=90, color=bars.patches[0].get_facecolor())
-    rates_ax.set_xticks(np.arange(len(scenarios)), scenarios, rotation=15)
-    rates_ax.set(ylim=(0, 1.05), ylabel="share of simulated patients", title="Calls under each scenario")
-    rates_ax.legend(fontsize=8, loc="upper right")
-    reported = rows.filter(pl.col("ip").is_not_nan())
-    for offset, (reference, colour) in zip((-0.15, 0.15), (("planted_ip", "#b2182b"), ("mean_crossing", "#4393c3")), strict=True):
-        for s, scenario in enumerate(scenarios):
-            values = reported.filter(pl.col("scenario") == scenario).select(pl.col("ip") - pl.col(reference)).to_series().drop_nans()
-            values = values.drop_nulls().to_numpy()
-            errors_ax.scatter(np.full(values.size, s + offset), values, s=12, c=colour, alpha=0.7,
-                              label=f"IP - {reference.replace('_', ' ')}" if s == 0 else None)
+    rates_ax.set_xticks(np.arange(len(labels)), labels, rotation=15, fontsize=8)
+    rates_ax.set(ylim=(0, 1.42), yticks=np.linspace(0, 1, 6), ylabel="share of simulated patients (Wilson 95%)",
+                 title="Calls under each scenario")
+    rates_ax.legend(fontsize=7, loc="upper center", ncol=2)
+    series = (("ip", "planted_ip", "#b2182b", "published IP - planted IP"),
+              ("ip", "mean_crossing", "#4393c3", "published IP - mean crossing"),
+              ("ip_calibrated", "planted_ip", "#1b7837", "calibrated IP - planted IP"))
+    for offset, (column, reference, colour, label) in zip((-0.22, 0.0, 0.22), series, strict=True):
+        for s, (scenario, truth) in enumerate(zip(table["scenario"], table["truth"], strict=True)):
+            values = (rows.filter((pl.col("scenario") == scenario) & (pl.col("truth") == truth))
+                      .select(pl.col(column) - pl.col(reference)).to_series().drop_nans().drop_nulls().to_numpy())
+            errors_ax.scatter(np.full(values.size, s + offset), values, s=10, c=colour, alpha=0.7,
+                              label=label if s == 0 else None)
     errors_ax.axhline(0, c="black", lw=0.8)
-    errors_ax.set_xticks(np.arange(len(scenarios)), scenarios, rotation=15)
+    errors_ax.set_xticks(np.arange(len(labels)), labels, rotation=15, fontsize=8)
     errors_ax.set(ylabel="log2 anchor units", title="Where the reported IP lies")
-    errors_ax.legend(fontsize=8)
+    errors_ax.legend(fontsize=7)
     figure.tight_layout()
     return figure

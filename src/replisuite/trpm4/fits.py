@@ -18,6 +18,7 @@ import polars as pl
 from replisuite.atomic import atomic_open
 from replisuite.singlecell import cep
 from replisuite.singlecell.gam import TooFewAnchorValuesError, fit_anchor_gam
+from replisuite.singlecell.transition import TRANSITION_FIELDS, calibrated_transition
 from replisuite.stats import name_seed
 from replisuite.tables import write_table
 
@@ -87,7 +88,9 @@ def _no_power(group: str, patient: str, record: Mapping[str, Any], reason: str, 
                  "deviance_explained": record.get("deviance_explained", nan), "k": record.get("k"),
                  "lam": record.get("lam", nan), "n_trep": 0, "ip": nan, "ip_low": nan, "ip_high": nan, "crossings": 0,
                  "residual_p": nan, "ip_gated": nan, "pre_post": {}, "above_below": {},
-                 "quadrants": {q: 0 for q in ("pre_trep", "pre_non_trep", "post_trep", "post_non_trep")}, "reason": reason},
+                 "quadrants": {q: 0 for q in ("pre_trep", "pre_non_trep", "post_trep", "post_non_trep")}, "reason": reason,
+                 **{name: nan for name in TRANSITION_FIELDS}, "ip_calibrated_minus_trivial_guess": nan,
+                 "ip_calibrated_minus_mean_crossing": nan, "transition_reason": reason},
                 summary_out)
 
 
@@ -110,10 +113,27 @@ def locate_ip(x: np.ndarray, residual: np.ndarray, trep: np.ndarray,
     return ip, ""
 
 
-def patient_features(features: str, cells: pl.Series) -> np.ndarray:
-    """The rows of the features table for ``cells``, in their order (cells x components)."""
+def locate_transition(x: np.ndarray, y: np.ndarray, *, k: int, lam: float, settings: Mapping[str, Any],
+                      seed: int) -> dict[str, Any]:
+    """The calibrated IP of one patient's cells (`calibrated_transition`) with the study's
+    ``transition`` settings, and its distances to the trivial guess and to the trend's mean crossing.
+    """
+    found = calibrated_transition(x, y, k=k, lam=lam, seed=seed, alpha=settings["alpha"], test_boot=settings["test_boot"],
+                                  interval_boot=settings["interval_boot"], level=settings["level"],
+                                  spline_df=settings["spline_df"], grid_points=settings["grid_points"],
+                                  grid_quantiles=tuple(settings["grid_quantiles"]), min_cells=settings["min_cells"])
+    return found | {"ip_calibrated_minus_trivial_guess": found["ip_calibrated"] - cep.median_detected(x)}
+
+
+def patient_features(features: str, cells: pl.Series) -> np.ndarray | None:
+    """The rows of the features table for ``cells``, in their order (cells x components); None when
+    the table has none of them (a patient too small for its own components: no corrected CV).
+    """
     table = pl.DataFrame({"cell": cells}).join(pl.read_parquet(features), on="cell", how="left", maintain_order="left")
     missing = table.filter(pl.any_horizontal(pl.exclude("cell").is_null()))["cell"]
+    if missing.len() == table.height:
+        log.warning("%s: no expression features for these cells; the corrected CV is not run", features)
+        return None
     if missing.len():
         raise ValueError(f"{features}: no expression features for {missing.len()} cell(s), e.g. {missing[0]!r}")
     return table.drop("cell").to_numpy()
@@ -141,6 +161,10 @@ def cell_power(study: Mapping[str, Any], group: str, patient: str, *, fit: str, 
     post = x > ip["ip"] if found else np.zeros(x.size, dtype=bool)
     summary = {"group": group, "patient": patient, "n_cells": int(x.size), "deviance_explained": record["deviance_explained"],
                "k": record["k"], "lam": record["lam"], "n_trep": int(trep.sum()), **ip, "reason": ""}
+    transition = locate_transition(x, y, k=record["k"], lam=record["lam"], settings=study["transition"],
+                                   seed=name_seed(study["transition"]["seed"], group, patient))
+    summary |= transition | {"ip_calibrated_minus_mean_crossing":
+                             transition["ip_calibrated"] - cep.mean_crossing(x, yhat, float(y.mean()))}
     alpha = study["cv"]["normality_alpha"]
     if found:
         summary["pre_post"] = cep.compare_pre_post(residual[trep & ~post], residual[trep & post], alpha=alpha)

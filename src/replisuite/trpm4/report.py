@@ -41,7 +41,7 @@ def summarise(study: Mapping[str, Any], *, fits: list[str], cell_tables: list[st
         "gam_fits": fit_table,
         "set_comparison": summary.compare_sets(fit_table, study["focus_set"]),
         "cep": cep_table,
-        "cv": summary.cv_table(cv_frame, alpha=study["cv"]["normality_alpha"]),
+        "cv": summary.cv_table(cv_frame, alpha=study["cv"]["normality_alpha"], train_fraction=study["cv"]["train_fraction"]),
         "deg_counts": summary.deg_counts(deg_frame, min_abs_log2fc=settings["min_abs_log2fc"], max_p=settings["max_p"]),
         "degs": deg_frame.filter((pl.col("log2fc").abs() > settings["min_abs_log2fc"]) & (pl.col("p_value") < settings["max_p"])),
         "go_top": top,
