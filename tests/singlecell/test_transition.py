@@ -41,14 +41,14 @@ def test_median_regression_is_statsmodels_quantreg_and_counts_are_repeated_rows(
 
     def loss(coef):
         return np.abs(residual - design @ coef).sum()
-    assert loss(ours) == pytest.approx(loss(reference), rel=1e-6)
+    assert loss(ours) == pytest.approx(loss(reference), rel=1e-5)  # stopped when the loss settles (tol 1e-6 per step)
     assert design @ ours == pytest.approx(design @ reference, abs=1e-3)
     counts = rng.integers(0, 3, 400)
     repeated = np.repeat(np.arange(400), counts)
     weighted = median_regression(design, residual, weights=counts.astype(float))
     unweighted = QuantReg(residual[repeated], design[repeated]).fit(q=0.5).params
     assert np.abs(residual[repeated] - design[repeated] @ weighted).sum() == pytest.approx(
-        np.abs(residual[repeated] - design[repeated] @ unweighted).sum(), rel=1e-6)
+        np.abs(residual[repeated] - design[repeated] @ unweighted).sum(), rel=1e-5)
 
 
 def test_the_strongest_crossing_is_the_one_with_the_largest_rise():

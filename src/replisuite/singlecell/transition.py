@@ -80,23 +80,28 @@ class MedianSpline:
 
 
 def median_regression(design: np.ndarray, response: np.ndarray, *, weights: np.ndarray | None = None,
-                      max_iter: int = 500, tol: float = 1e-9) -> np.ndarray:
+                      max_iter: int = 500, tol: float = 1e-6) -> np.ndarray:
     """Coefficients minimising ``sum w_i |y_i - x_i' b|`` by iteratively reweighted least squares
     (weights ``w_i / max(|e_i|, eps)``, ``eps`` a millionth of the response's spread), started from
-    least squares. statsmodels' ``QuantReg`` solves the same problem without cell weights.
+    least squares and stopped when an iteration lowers the loss by less than ``tol`` of it (the
+    coefficients creep on long after the loss and the curve have settled: measured, the crossing
+    moves by under 1e-3 anchor units after that). statsmodels' ``QuantReg`` solves the same
+    problem without cell weights.
     """
     w = np.ones(response.size) if weights is None else np.asarray(weights, dtype=np.float64)
     keep = w > 0
     design, response, w = design[keep], response[keep], w[keep]
     eps = 1e-6 * max(float(np.ptp(response)), 1e-12)
     coef = np.linalg.lstsq(design * np.sqrt(w)[:, None], response * np.sqrt(w), rcond=None)[0]
+    previous = np.inf
     for _ in range(max_iter):
-        irls = w / np.maximum(np.abs(response - design @ coef), eps)
-        weighted = design * irls[:, None]
-        updated = _solve(weighted.T @ design, weighted.T @ response)
-        if np.max(np.abs(updated - coef)) <= tol * (1 + np.max(np.abs(coef))):
-            return updated
-        coef = updated
+        absolute = np.abs(response - design @ coef)
+        loss = float(w @ absolute)
+        if previous - loss <= tol * loss:
+            break
+        previous = loss
+        weighted = design * (w / np.maximum(absolute, eps))[:, None]
+        coef = _solve(weighted.T @ design, weighted.T @ response)
     return coef
 
 
