@@ -116,7 +116,7 @@ def locate_ip(x: np.ndarray, residual: np.ndarray, trep: np.ndarray,
 def locate_transition(x: np.ndarray, y: np.ndarray, *, k: int, lam: float, settings: Mapping[str, Any],
                       seed: int) -> dict[str, Any]:
     """The calibrated IP of one patient's cells (`calibrated_transition`) with the study's
-    ``transition`` settings, and its distances to the trivial guess and to the trend's mean crossing.
+    ``transition`` settings, and its distance to the trivial guess (the median detected anchor).
     """
     found = calibrated_transition(x, y, k=k, lam=lam, seed=seed, alpha=settings["alpha"], test_boot=settings["test_boot"],
                                   interval_boot=settings["interval_boot"], level=settings["level"],
