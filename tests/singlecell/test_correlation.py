@@ -59,3 +59,19 @@ def test_discordant_pairs_match_the_pair_count(size):
     discordant = sum(runs[i] < runs[j] and ranks[i] > ranks[j] for i in range(size) for j in range(i + 1, size))
     both = sum(runs[i] == runs[j] and ranks[i] == ranks[j] for i in range(size) for j in range(i + 1, size))
     assert _discordant_pairs(ranks, 6, runs) == (discordant, both)
+
+
+@pytest.mark.parametrize("block_values", [1, 7, 40])
+def test_blocks_of_genes_give_the_one_pass_result(monkeypatch, block_values):
+    """Value orders are held for a block of genes at a time: any block size gives the same table,
+    leading and trailing genes with no non-zero cell included."""
+    import replisuite.singlecell.correlation as correlation
+
+    anchor, matrix = tied_data(200, 12, 3)
+    matrix = np.hstack([np.zeros((200, 2)), matrix, np.zeros((200, 1))])
+    names = [f"g{i}" for i in range(matrix.shape[1])]
+    whole = anchor_correlations(sparse.csr_matrix(matrix), anchor, names)
+    monkeypatch.setattr(correlation, "GENE_BLOCK_VALUES", block_values)
+    blocked = anchor_correlations(sparse.csr_matrix(matrix), anchor, names)
+    assert blocked.equals(whole)
+    assert blocked.height == len(names) and whole["kendall_tau_b"][2 + 0] == pytest.approx(1.0)

@@ -82,3 +82,21 @@ def test_leverage_at_held_out_cells_uses_the_training_design():
     assert ours == pytest.approx(np.array(brute), rel=1e-6)
     # the Gram matrix of the held-out cells themselves gives another, larger quantity
     assert leverage(gam, held_out, train=held_out).mean() > 1.5 * ours.mean()
+
+
+@pytest.mark.parametrize("seed, noise", [(0, 0.1), (7, 1.0), (11, 3.0), (13, 0.01)])
+def test_the_choice_equals_pygams_own_gridsearch(seed, noise):
+    """The reference: pygam's gridsearch (GCV) for every k, then the smallest penalised RSS."""
+    x, y = smooth_data(n=400, seed=seed, noise=noise)
+    grid = np.logspace(-3, 3, 11)
+    gam, fit = fit_anchor_gam(x, y, lam_grid=grid)
+    reference = {}
+    for k in range(3, 11):
+        searched = _model(k).gridsearch(x[:, None], y, lam=grid, objective="GCV", progress=False)
+        reference[k] = (penalised_rss(searched, x, y), searched)
+    k = min(reference, key=lambda key: reference[key][0])
+    searched = reference[k][1]
+    assert (fit.k, fit.lam) == (k, float(np.ravel(searched.lam)[0]))
+    assert fit.gcv == pytest.approx(searched.statistics_["GCV"], rel=1e-9)
+    assert fit.edf == pytest.approx(searched.statistics_["edof"], rel=1e-9)
+    assert gam.coef_ == pytest.approx(searched.coef_, rel=1e-7, abs=1e-10)

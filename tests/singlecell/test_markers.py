@@ -119,3 +119,65 @@ def test_an_index_built_once_gives_each_query_what_enrich_gives():
         assert ours["overlap"].to_list() == [row[1] for row in expected]
         assert ours["genes"].to_list() == [row[3] for row in expected]
         np.testing.assert_allclose(ours["p_value"].to_numpy(), [row[2] for row in expected], rtol=1e-12)
+
+
+def _scanpy_reference(adata, target, reference):
+    """scanpy's own rank_genes_groups (the implementation rank_genes reproduces), by gene."""
+    import scanpy as sc
+
+    cells = adata[target | reference].copy()
+    cells.obs["side"] = np.where(target[target | reference], "target", "reference")
+    cells.obs["side"] = cells.obs["side"].astype("category")
+    sc.tl.rank_genes_groups(cells, "side", groups=["target"], reference="reference", method="wilcoxon", tie_correct=True)
+    return sc.get.rank_genes_groups_df(cells, group="target").set_index("names")
+
+
+def test_rank_genes_equals_scanpys_wilcoxon_on_sparse_log_data():
+    rng = np.random.default_rng(9)
+    counts = rng.poisson(rng.gamma(0.3, 1.0, 40), (500, 40)).astype(np.float32)
+    target = rng.random(500) < 0.3
+    reference = ~target & (rng.random(500) < 0.8)  # cells in neither side are left out
+    counts[target, :10] += rng.poisson(0.5, (int(target.sum()), 10))
+    logged = np.log1p(counts / counts.sum(axis=1, keepdims=True).clip(1) * 1e4)
+    logged[:, 20] = 0  # a gene nobody expresses: score 0, p 1
+    logged[:, 21] = 1.5  # a constant gene
+    matrix = sparse.csr_matrix(logged)
+    stored_zeros = np.flatnonzero(matrix.indices != 21)[::7]
+    matrix.data[stored_zeros] = 0.0  # explicit zeros, stored: they tie with the implicit ones
+    adata = ad.AnnData(X=matrix)
+    adata.var_names = [f"g{i}" for i in range(40)]
+    ours = rank_genes(adata, target, reference).to_pandas().set_index("gene")
+    theirs = _scanpy_reference(adata, target, reference).loc[ours.index]
+    assert ours["score"].to_numpy() == pytest.approx(theirs["scores"].to_numpy(), rel=1e-6, abs=1e-6)
+    assert ours["p_value"].to_numpy() == pytest.approx(theirs["pvals"].to_numpy(), rel=1e-6)
+    assert ours["p_adj"].to_numpy() == pytest.approx(theirs["pvals_adj"].to_numpy(), rel=1e-6)
+    assert ours["log2fc"].to_numpy() == pytest.approx(theirs["logfoldchanges"].to_numpy(), rel=1e-5, abs=1e-5)
+    assert ours.loc["g20", "p_value"] == 1 and ours.loc["g21", "score"] == 0
+    scores = ours["score"].to_numpy()
+    assert (np.diff(scores) <= 0).all()  # highest first
+
+
+def test_rank_genes_places_zeros_between_negative_and_positive_values():
+    rng = np.random.default_rng(10)
+    values = rng.normal(size=(200, 3)) * (rng.random((200, 3)) < 0.5)
+    target = np.arange(200) < 80
+    values[target, 0] += 0.8
+    adata = ad.AnnData(X=sparse.csr_matrix(values))
+    adata.var_names = ["a", "b", "c"]
+    for row in rank_genes(adata, target, ~target).iter_rows(named=True):
+        column = values[:, "abc".index(row["gene"])]
+        reference = stats.mannwhitneyu(column[target], column[~target], use_continuity=False, method="asymptotic").pvalue
+        assert row["p_value"] == pytest.approx(reference, rel=1e-9)
+
+
+def test_hypergeometric_tail_equals_scipys_everywhere():
+    from replisuite.singlecell.markers import hypergeom_upper_tail
+
+    rng = np.random.default_rng(12)
+    for population, draws in [(20000, 300), (20000, 4000), (500, 60), (50, 49)]:
+        successes = rng.integers(1, min(population, 2000), 400)
+        hits = np.minimum(successes, rng.integers(0, draws + 1, 400))
+        hits[:5] = [0, 1, draws, 0, 1]
+        ours = hypergeom_upper_tail(hits, population, successes, draws)
+        theirs = stats.hypergeom.sf(hits - 1, population, successes, draws)
+        assert ours == pytest.approx(theirs, rel=1e-9, abs=1e-300)

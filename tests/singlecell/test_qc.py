@@ -100,3 +100,18 @@ def test_a_file_that_is_not_hdf5_is_named_with_what_was_expected(tmp_path):
         read_cohort(str(path), layer=None, obs_columns={"patient": "patient"})
     with pytest.raises(ValueError, match=r"missing.h5ad: cannot read the cohort file"):
         read_cohort(str(tmp_path / "missing.h5ad"), layer=None, obs_columns={"patient": "patient"})
+
+
+def test_normalisation_is_scanpys_to_the_bit_and_reuses_the_counts_arrays():
+    import scanpy as sc
+
+    adata = cohort(n=300, seed=5)
+    expected, _ = quality_control(adata, **QC)
+    reference = adata[expected.obs_names].copy()
+    sc.pp.normalize_total(reference, target_sum=QC["target_sum"])
+    sc.pp.log1p(reference)
+    assert np.array_equal(expected.X.toarray(), reference.X.toarray())  # float32, bit for bit
+    data = adata.X.data
+    in_place, _ = quality_control(adata, **QC, copy=False)
+    assert np.shares_memory(in_place.X.data, data)
+    assert np.array_equal(in_place.X.toarray(), expected.X.toarray())

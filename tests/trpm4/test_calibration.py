@@ -9,6 +9,7 @@ from replisuite.trpm4.calibration import (
     SCENARIOS,
     calibrate,
     calibration_table,
+    run_shard,
     simulate_scores,
 )
 from replisuite.singlecell.cep import mean_crossing
@@ -77,6 +78,19 @@ def test_planted_shifted_reports_the_ip_against_both_explanations(rows):
         assert table[column] is not None and np.isfinite(table[column]), column
     nulls = calibration_table(rows).filter(pl.col("scenario") == "no_relation").row(0, named=True)
     assert nulls["median_ip_minus_planted"] is None  # nothing was planted
+
+
+def test_sharding_the_replicates_over_jobs_never_changes_a_row(tmp_path):
+    study = {**STUDY, "cv": {**STUDY["cv"], "repeats": 5},
+             "calibration": {"replicates": 3, "patients": 1, "cells": 200, "seed": 7}}
+    run_shard({**study, "calibration": {**study["calibration"], "shards": 1}}, "no_relation", 0, out=str(tmp_path / "one.parquet"))
+    for shard in (0, 1):
+        run_shard({**study, "calibration": {**study["calibration"], "shards": 2}}, "no_relation", shard,
+                  out=str(tmp_path / f"two_{shard}.parquet"))
+    one = pl.read_parquet(tmp_path / "one.parquet")
+    two = pl.concat([pl.read_parquet(tmp_path / f"two_{shard}.parquet") for shard in (0, 1)])
+    assert one.height == 3 and sorted(pl.read_parquet(tmp_path / "two_1.parquet")["replicate"]) == [1]
+    assert two.sort("replicate").equals(one.sort("replicate"))
 
 
 def test_seeds_come_from_names_not_positions():

@@ -143,10 +143,10 @@ def test_one_config_key_reruns_only_the_jobs_that_read_it(trpm4_run):
     assert by_params == {"summarise_trpm4": 1}  # downstream jobs are rescheduled by their updated inputs
     assert scheduled == {"summarise_trpm4", "state_claims", "write_manifest"}
     by_params, scheduled = rerun_plan(work, env, [TARGET], {"trpm4/cv/repeats": 4})
-    assert by_params == {"trpm4_cell_power": 6, "trpm4_calibration": 10}  # 5 scenarios x 2 replicates read cv/repeats
+    assert by_params == {"trpm4_cell_power": 6, "trpm4_calibration": 5}  # 5 scenarios (one shard each) read cv/repeats
     assert not scheduled & {"simulate_trpm4_cohort", "prepare_trpm4_cells", "trpm4_gam", "trpm4_dual_filter"}
     by_params, scheduled = rerun_plan(work, env, [TARGET], {"trpm4/cv/classifier/components": 5})
-    assert by_params == {"trpm4_features": 1, "trpm4_calibration": 10}  # the calibration's panel components too
+    assert by_params == {"trpm4_features": 1, "trpm4_calibration": 5}  # the calibration's panel components too
     assert not scheduled & {"trpm4_gam", "score_trpm4_cells"}
     by_params, _ = rerun_plan(work, env, [TARGET], {"trpm4/cv/classifier/c": 0.5})
     assert by_params == {"trpm4_cell_power": 6, "trpm4_calibration": 10}

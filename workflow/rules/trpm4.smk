@@ -236,17 +236,17 @@ rule summarise_trpm4:
 
 rule trpm4_calibration:
     output:
-        "results/trpm4/calibration/{scenario}/{replicate}.parquet",
+        "results/trpm4/calibration/{scenario}/{shard}.parquet",
     params:
         study=config_keys("trpm4", "gam", "ip", "transition", "cv/repeats", "cv/train_fraction", "cv/classifier/c", "cv/classifier/components", "calibration/patients",
-                          "calibration/cells", "calibration/seed"),
+                          "calibration/cells", "calibration/seed", "calibration/replicates", "calibration/shards"),
     wildcard_constraints:
         scenario="|".join(TRPM4["calibration"]["scenarios"]),
-        replicate=r"\d+",
+        shard=r"\d+",
     log:
-        "logs/trpm4/trpm4_calibration/{scenario}/{replicate}.log",
+        "logs/trpm4/trpm4_calibration/{scenario}/{shard}.log",
     benchmark:
-        "logs/trpm4/trpm4_calibration/{scenario}/{replicate}.benchmark.tsv"
+        "logs/trpm4/trpm4_calibration/{scenario}/{shard}.benchmark.tsv"
     conda:
         "../../envs/scrna.yaml"
     resources:
@@ -259,7 +259,7 @@ rule trpm4_calibration:
 rule summarise_trpm4_calibration:
     input:
         expand(rules.trpm4_calibration.output[0], scenario=TRPM4["calibration"]["scenarios"],
-               replicate=range(TRPM4["calibration"]["replicates"])),
+               shard=range(min(TRPM4["calibration"]["shards"], TRPM4["calibration"]["replicates"]))),
     output:
         table=report("results/trpm4/tables/calibration.csv", caption="../report/trpm4/calibration.rst", category="trpm4",
                      subcategory="Calibration"),

@@ -12,9 +12,6 @@ from collections.abc import Mapping
 import numpy as np
 import polars as pl
 from scipy import stats
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from replisuite.singlecell.gam import (
     deviance_explained,
@@ -70,6 +67,11 @@ def classifier_ranking(train_features: np.ndarray, train_labels: np.ndarray, tes
     """
     if train_labels.all() or not train_labels.any():
         return np.zeros(len(test_features))
+    # here, not at the top: the GAM jobs import this module and need no scikit-learn (0.6 s each)
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=1000))
     model.fit(train_features, train_labels)
     return model.predict_proba(test_features)[:, 1]

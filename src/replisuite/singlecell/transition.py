@@ -27,7 +27,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from patsy import build_design_matrices, dmatrix
 
 from replisuite.singlecell.gam import fit_fixed
 
@@ -66,12 +65,16 @@ class MedianSpline:
     """
 
     def __init__(self, x: np.ndarray, *, df: int, grid: np.ndarray):
+        from patsy import dmatrix  # here: patsy loads pandas (0.4 s), which the GAM jobs do not need
+
         self._info = dmatrix(f"bs(x, df={df})", {"x": x}, return_type="matrix").design_info
         self.grid = grid
         self._grid_basis = self.basis(grid)
 
     def basis(self, x: np.ndarray) -> np.ndarray:
         """The basis at ``x`` (intercept column first), with the knots this spline was built with."""
+        from patsy import build_design_matrices
+
         return np.asarray(build_design_matrices([self._info], {"x": x})[0])
 
     def curve(self, x: np.ndarray, residual: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:

@@ -278,9 +278,14 @@ def calibration_table(rows: pl.DataFrame) -> pl.DataFrame:
             .with_columns(pl.col(pl.Float64).fill_nan(None)))
 
 
-def run_replicate(study: Mapping[str, Any], scenario: str, replicate: int, *, out: str) -> None:
-    """One scenario replicate (the workflow's job): a row per simulated patient."""
+def run_shard(study: Mapping[str, Any], scenario: str, shard: int, *, out: str) -> None:
+    """One shard of a scenario's replicates (the workflow's job): replicates ``shard``,
+    ``shard + shards``, ...; a row per simulated patient. Seeds derive from the scenario, replicate
+    and patient, so the rows do not depend on the sharding.
+    """
     settings = study["calibration"]
     patients = [f"S{i + 1}" for i in range(settings["patients"])]
-    rows = calibrate(scenario, replicate, patients=patients, n_cells=settings["cells"], seed=settings["seed"], study=study)
-    write_table(rows, out, schema=PATIENT_SCHEMA)
+    replicates = range(settings["replicates"])[shard::settings.get("shards", 1)]
+    rows = [calibrate(scenario, replicate, patients=patients, n_cells=settings["cells"], seed=settings["seed"], study=study)
+            for replicate in replicates]
+    write_table(pl.concat(rows) if rows else pl.DataFrame(schema=PATIENT_SCHEMA), out, schema=PATIENT_SCHEMA)

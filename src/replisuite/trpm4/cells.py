@@ -11,12 +11,14 @@ from typing import Any
 
 import anndata as ad
 import numpy as np
+import pandas as pd
 import polars as pl
 
 from replisuite.atomic import atomic_open, atomic_path
 from replisuite.singlecell import qc
 from replisuite.singlecell.correlation import anchor_correlations
 from replisuite.singlecell.features import principal_components
+from replisuite.singlecell.h5ad import read_annotations, read_cells
 from replisuite.singlecell.genesets import (
     MissingGenesError,
     gene_set_scores,
@@ -76,20 +78,26 @@ def simulate(study: Mapping[str, Any], *, cohort_out: str, truth_out: str, genes
 
 
 def prepare_cells(study: Mapping[str, Any], *, cohort: str, cells_out: str, qc_out: str) -> None:
-    """Read the cohort, select the configured groups, run QC and log-normalise; fail early on missing genes or patients."""
-    adata = qc.read_cohort(cohort, layer=study["cohort"]["layer"], obs_columns=study["cohort"]["obs"])
-    if study["anchor"] not in set(adata.var_names):
-        raise MissingGenesError(f"{cohort}: anchor gene {study['anchor']} is not among its {adata.n_vars} genes")
-    resolve_gene_sets(study["gene_sets"], adata.var_names, allow_partial=study["allow_partial_sets"], source=cohort)
-    adata = qc.select_groups(adata, study["groups"])
-    cells, steps = qc.quality_control(adata, **study["qc"])
+    """Read the configured groups' cells of the cohort, run QC and log-normalise; fail early on
+    missing genes or patients. The counts are held once (read for those cells only; QC, the
+    patient filter and normalisation in place).
+    """
+    qc.check_h5ad(cohort)
+    _, var = read_annotations(cohort)
+    if study["anchor"] not in set(var.index):
+        raise MissingGenesError(f"{cohort}: anchor gene {study['anchor']} is not among its {len(var)} genes")
+    resolve_gene_sets(study["gene_sets"], var.index, allow_partial=study["allow_partial_sets"], source=cohort)
+    adata = qc.read_cohort(cohort, layer=study["cohort"]["layer"], obs_columns=study["cohort"]["obs"], groups=study["groups"])
+    cells, steps = qc.quality_control(adata, **study["qc"], copy=False)
+    del adata
     for group in study["groups"]:
         kept = qc.patients(cells, group, min_cells=study["min_cells_per_patient"])
         short = [p for p in study["patients"] if p not in kept]
         if short:
             raise ValueError(f"{cohort}: group {group!r} has fewer than {study['min_cells_per_patient']} cells after QC "
                              f"for patient(s) {short} (trpm4.patients lists them)")
-    cells = cells[cells.obs["patient"].isin(study["patients"])].copy()
+    listed = cells.obs["patient"].isin(study["patients"]).to_numpy()
+    cells = ad.AnnData(X=qc.keep_rows(cells.X, listed), obs=cells.obs[listed].copy(), var=cells.var, uns=cells.uns)
     with atomic_path(cells_out) as tmp:
         cells.write_h5ad(tmp)
     per_group = pl.DataFrame([(f"group {g}", int((cells.obs["group"] == g).sum()), float("nan")) for g in study["groups"]],
@@ -98,8 +106,12 @@ def prepare_cells(study: Mapping[str, Any], *, cohort: str, cells_out: str, qc_o
 
 
 def score_cells(study: Mapping[str, Any], *, cells: str, scores_out: str, sets_out: str) -> None:
-    """Gene-set scores of every cell, and the sets' coverage in the data."""
-    adata = ad.read_h5ad(cells)
+    """Gene-set scores of every cell, and the sets' coverage in the data (only the anchor's and the
+    sets' genes are read).
+    """
+    _, var = read_annotations(cells)
+    wanted = {study["anchor"], *(gene for genes in study["gene_sets"].values() for gene in genes)}
+    adata = read_cells(cells, genes=[gene for gene in var.index if gene in wanted])
     scores, summary = gene_set_scores(adata, study["gene_sets"], anchor=study["anchor"], allow_partial=study["allow_partial_sets"])
     scores = scores.with_columns(pl.Series("group", adata.obs["group"].astype(str).tolist()),
                                  pl.Series("patient", adata.obs["patient"].astype(str).tolist()))
@@ -117,15 +129,15 @@ def expression_features(study: Mapping[str, Any], *, cells: str, features_out: s
     few cells or genes for the components gets no rows (its corrected CV is not run) and a warning.
     """
     settings = study["cv"]["classifier"]
-    adata = ad.read_h5ad(cells)
-    names = adata.var_names.to_series()
+    obs, var = read_annotations(cells)
+    names = var.index.to_series()
     excluded = {study["anchor"], *study["gene_sets"][study["focus_set"]]}
     if settings["exclude_pattern"]:
         excluded |= set(names[names.str.contains(settings["exclude_pattern"])])
     parts = []
-    for (group, patient), index in adata.obs.groupby(["group", "patient"], observed=True).indices.items():
-        try:
-            components, _ = principal_components(adata[index], exclude=excluded, n_genes=settings["genes"],
+    for (group, patient), index in obs.groupby(["group", "patient"], observed=True).indices.items():
+        try:  # one patient's cells in memory at a time
+            components, _ = principal_components(read_cells(cells, index), exclude=excluded, n_genes=settings["genes"],
                                                  n_components=settings["components"], seed=settings["seed"])
         except ValueError as error:
             log.warning("%s %s: no expression features (%s)", group, patient, error)
@@ -137,11 +149,13 @@ def expression_features(study: Mapping[str, Any], *, cells: str, features_out: s
 
 def dual_filter(study: Mapping[str, Any], group: str, *, cells: str, table_out: str, threads: int | None = None) -> None:
     """Spearman-Kendall dual filter of every gene against the anchor, cells of ``group`` pooled."""
-    adata = ad.read_h5ad(cells, backed="r")
-    adata = adata[(adata.obs["group"] == group).to_numpy()].to_memory()  # only this group's cells are read
+    obs, _ = read_annotations(cells)
+    adata = read_cells(cells, np.flatnonzero((obs["group"] == group).to_numpy()))  # only this group's cells
     anchor = np.asarray(adata[:, study["anchor"]].X.toarray()).ravel()
-    keep = (adata.var_names != study["anchor"])
-    table = anchor_correlations(adata.X[:, keep], anchor, list(adata.var_names[keep]), threads=threads)
+    matrix, genes = adata.X, list(adata.var_names)
+    del adata
+    # every gene, the anchor's own row dropped after (slicing it out first would copy the matrix)
+    table = anchor_correlations(matrix, anchor, genes, threads=threads).filter(pl.col("gene") != study["anchor"])
     tiers = study["dual_filter"]
     table = table.with_columns(pl.Series("spearman_fdr", bh_fdr(table["spearman_p"].to_numpy())),
                                pl.Series("kendall_fdr", bh_fdr(table["kendall_p"].to_numpy())))
@@ -166,8 +180,10 @@ def markers(study: Mapping[str, Any], group: str, patient: str, *, cells: str, c
         write_table(_skipped_rows(skipped).with_columns(*keys).select(list(DEGS_SCHEMA)), degs_out, schema=DEGS_SCHEMA)
         write_table(pl.DataFrame(schema=GO_SCHEMA), go_out, schema=GO_SCHEMA)
         return
-    adata = ad.read_h5ad(cells, backed="r")
-    adata = adata[labels["cell"].to_list()].to_memory()
+    obs, _ = read_annotations(cells)
+    position = pd.Series(np.arange(len(obs)), index=obs.index)
+    adata = read_cells(cells, np.sort(position.loc[labels["cell"].to_list()].to_numpy()))
+    adata = adata[labels["cell"].to_list()]  # in the labels' order
     background = qc.expressed_genes(adata)
     library = index_gene_sets(go_biological_process(), background)
     quadrant = labels["quadrant"].to_numpy()
