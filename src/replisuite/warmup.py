@@ -29,22 +29,37 @@ def embedded_model() -> str:
 
 
 def singlecell_kernels() -> str:
-    """Compile scanpy's numba kernels for the dtypes the trpm4 jobs use (normalised float32 CSR)."""
+    """Compile the numba kernels the trpm4 jobs use, ours and scanpy's, for their dtypes
+    (float32 CSR counts, normalised and logged): otherwise the first jobs of a run compile them,
+    several at once.
+    """
+    import tempfile
+    from pathlib import Path
+
     import anndata as ad
     import scanpy as sc
     from scipy import sparse
 
-    from replisuite.singlecell.markers import rank_genes
+    from replisuite.singlecell.correlation import anchor_correlations
+    from replisuite.singlecell.h5ad import read_cells
+    from replisuite.singlecell.markers import hypergeom_upper_tail, rank_genes
+    from replisuite.singlecell.qc import quality_control
 
     rng = np.random.default_rng(0)
-    cells = ad.AnnData(sparse.csr_matrix(rng.poisson(2.0, size=(40, 25)), dtype=np.float32))
-    cells.var_names = [f"gene{i}" for i in range(cells.n_vars)]
-    sc.pp.normalize_total(cells, target_sum=1e4)
-    sc.pp.log1p(cells)
+    counts = ad.AnnData(sparse.csr_matrix(rng.poisson(2.0, size=(40, 25)), dtype=np.float32))
+    counts.var_names = [f"gene{i}" for i in range(counts.n_vars)]
+    with tempfile.TemporaryDirectory() as folder:
+        counts.write_h5ad(Path(folder) / "cells.h5ad")
+        read_cells(str(Path(folder) / "cells.h5ad"), [0, 3], genes=["gene1", "gene2"])
+        read_cells(str(Path(folder) / "cells.h5ad"), [0, 3])
+    cells, _ = quality_control(counts, min_genes=1, ribo_pattern="^RP", mito_pattern="^MT-", drop_top_ribo=0.1,
+                               drop_top_mito=0.1, target_sum=1e4)
     target = np.arange(cells.n_obs) < 20
     rank_genes(cells, target, ~target)
+    hypergeom_upper_tail(np.array([1, 2]), 100, np.array([10, 20]), 15)
+    anchor_correlations(cells.X, cells.X[:, 0].toarray().ravel(), list(cells.var_names), threads=1)
     sc.pp.highly_variable_genes(cells.copy(), flavor="seurat", n_top_genes=10)
-    return "scanpy"
+    return "singlecell"
 
 
 def topics_kernels() -> str:
