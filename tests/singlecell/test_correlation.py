@@ -75,3 +75,35 @@ def test_blocks_of_genes_give_the_one_pass_result(monkeypatch, block_values):
     blocked = anchor_correlations(sparse.csr_matrix(matrix), anchor, names)
     assert blocked.equals(whole)
     assert blocked.height == len(names) and whole["kendall_tau_b"][2 + 0] == pytest.approx(1.0)
+
+
+def test_float32_data_sorted_by_radix_agree_with_scipy():
+    """The workflow's data are float32: their value orders come from the radix sort."""
+    rng = np.random.default_rng(8)
+    anchor, matrix = tied_data(400, 12, 8)
+    matrix[:, 3] = rng.gamma(0.5, 2.0, 400) * (rng.random(400) < 0.6)  # long runs of distinct values
+    matrix[:, 4] = np.where(rng.random(400) < 0.9, rng.uniform(1e-3, 9.0, 400), 0.0)  # > 24 values, many bytes differ
+    single = matrix.astype(np.float32)
+    result = anchor_correlations(sparse.csr_matrix(single), anchor, [f"g{i}" for i in range(12)])
+    for g in range(12):
+        tau, tau_p = stats.kendalltau(anchor, single[:, g].astype(np.float64), variant="b")
+        rho, _ = stats.spearmanr(anchor, single[:, g].astype(np.float64))
+        assert result["kendall_tau_b"][g] == pytest.approx(tau, abs=1e-10)
+        assert result["kendall_p"][g] == pytest.approx(tau_p, abs=1e-10)
+        assert result["spearman_rho"][g] == pytest.approx(rho, abs=1e-10)
+
+
+def test_radix_orders_sort_every_gene():
+    from replisuite.singlecell.correlation import _radix_orders
+
+    rng = np.random.default_rng(9)
+    lengths = [0, 1, 5, 24, 25, 300, 4000]
+    values = [rng.choice(np.float32([0.5, 1.25, 3.0]), n) if n == 300 else rng.gamma(1.0, 2.0, n).astype(np.float32)
+              for n in lengths]
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    data = np.concatenate(values).astype(np.float32)
+    orders = _radix_orders(indptr, data.view(np.uint32))
+    for start, end in zip(indptr[:-1], indptr[1:], strict=True):
+        chunk = data[start:end]
+        assert np.array_equal(chunk[orders[start:end]], np.sort(chunk))
+        assert np.array_equal(np.sort(orders[start:end]), np.arange(end - start))

@@ -82,7 +82,7 @@ def test_planted_shifted_reports_the_ip_against_both_explanations(rows):
 
 def test_sharding_the_replicates_over_jobs_never_changes_a_row(tmp_path):
     study = {**STUDY, "cv": {**STUDY["cv"], "repeats": 5},
-             "calibration": {"replicates": 3, "patients": 1, "cells": 200, "seed": 7}}
+             "calibration": {"replicates": 3, "shards": 1, "patients": 1, "cells": 200, "seed": 7}}
     run_shard({**study, "calibration": {**study["calibration"], "shards": 1}}, "no_relation", 0, out=str(tmp_path / "one.parquet"))
     for shard in (0, 1):
         run_shard({**study, "calibration": {**study["calibration"], "shards": 2}}, "no_relation", shard,

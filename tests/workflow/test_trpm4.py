@@ -149,10 +149,13 @@ def test_one_config_key_reruns_only_the_jobs_that_read_it(trpm4_run):
     assert by_params == {"trpm4_features": 1, "trpm4_calibration": 5}  # the calibration's panel components too
     assert not scheduled & {"trpm4_gam", "score_trpm4_cells"}
     by_params, _ = rerun_plan(work, env, [TARGET], {"trpm4/cv/classifier/c": 0.5})
-    assert by_params == {"trpm4_cell_power": 6, "trpm4_calibration": 10}
+    assert by_params == {"trpm4_cell_power": 6, "trpm4_calibration": 5}
     by_params, scheduled = rerun_plan(work, env, [TARGET], {"trpm4/transition/test_boot": 49})
-    assert by_params == {"trpm4_cell_power": 6, "trpm4_calibration": 10}
+    assert by_params == {"trpm4_cell_power": 6, "trpm4_calibration": 5}
     assert not scheduled & {"trpm4_gam", "trpm4_features", "trpm4_dual_filter"}
+    by_params, scheduled = rerun_plan(work, env, [TARGET], {"trpm4/calibration/shards": 2})
+    assert by_params == {"trpm4_calibration": 5}  # shard 0 of each scenario now holds one replicate, not two
+    assert scheduled == {"trpm4_calibration", "summarise_trpm4_calibration", "state_claims", "write_manifest"}
 
 
 def test_real_cohort_with_a_missing_gene_fails_naming_it(trpm4_run, tmp_path):

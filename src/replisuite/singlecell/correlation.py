@@ -73,14 +73,76 @@ def _discordant_pairs(ranks, levels, runs):
 
 
 def _value_orders(indptr: np.ndarray, data: np.ndarray) -> np.ndarray:
-    """Each gene's non-zero values' sort order (positions within the gene, int32), numpy's sort per
-    gene (numpy's vectorised sort is faster here than numba's, measured: 9.0 s against 15.6 s for
-    169 M values). ``indptr`` may start past 0 (a block of genes): positions are from ``indptr[0]``.
+    """Each gene's non-zero values' sort order (positions within the gene, int32). ``indptr`` may
+    start past 0 (a block of genes): positions are from ``indptr[0]``.
+
+    float32 values (the log-normalised data) are sorted by `_radix_orders` on their bits (3x
+    numpy's per-gene argsort, measured on the published-scale data); other dtypes by numpy's sort per gene.
     """
+    if data.dtype == np.float32:
+        return _radix_orders(np.asarray(indptr, dtype=np.int64), data.view(np.uint32))
     orders = np.empty(int(indptr[-1] - indptr[0]), dtype=np.int32)
     base = int(indptr[0])
     for start, end in itertools.pairwise(indptr.tolist()):
         orders[start - base:end - base] = np.argsort(data[start:end])
+    return orders
+
+
+@numba.njit(cache=True)
+def _radix_orders(indptr, bits):
+    """Per gene, the stable order of its values by an LSD radix sort on their bits, a byte per
+    pass (bytes that are equal for all of a gene's values are skipped; short genes use an
+    insertion sort). For non-negative floats the bit patterns, read as unsigned integers, are in
+    the order of the values.
+    """
+    base = indptr[0]
+    genes = indptr.shape[0] - 1
+    orders = np.empty(indptr[-1] - base, dtype=np.int32)
+    longest = 0
+    for g in range(genes):
+        longest = max(longest, indptr[g + 1] - indptr[g])
+    current = np.empty(longest, dtype=np.int32)
+    scratch = np.empty(longest, dtype=np.int32)
+    counts = np.zeros((4, 256), dtype=np.int64)
+    for g in range(genes):
+        start = indptr[g]
+        k = indptr[g + 1] - start
+        for i in range(k):
+            current[i] = i
+        if k <= 24:
+            for i in range(1, k):
+                p = current[i]
+                key = bits[start + p]
+                j = i - 1
+                while j >= 0 and bits[start + current[j]] > key:
+                    current[j + 1] = current[j]
+                    j -= 1
+                current[j + 1] = p
+        else:
+            counts[:, :] = 0
+            for i in range(k):
+                value = bits[start + i]
+                counts[0, value & 255] += 1
+                counts[1, (value >> 8) & 255] += 1
+                counts[2, (value >> 16) & 255] += 1
+                counts[3, value >> 24] += 1
+            first = bits[start]
+            for digit in range(4):
+                shift = 8 * digit
+                if counts[digit, (first >> shift) & 255] == k:
+                    continue
+                total = 0
+                for d in range(256):
+                    c = counts[digit, d]
+                    counts[digit, d] = total
+                    total += c
+                for i in range(k):
+                    p = current[i]
+                    d = (bits[start + p] >> shift) & 255
+                    scratch[counts[digit, d]] = p
+                    counts[digit, d] += 1
+                current, scratch = scratch, current
+        orders[start - base:start - base + k] = current[:k]
     return orders
 
 

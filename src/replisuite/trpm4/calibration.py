@@ -285,7 +285,7 @@ def run_shard(study: Mapping[str, Any], scenario: str, shard: int, *, out: str) 
     """
     settings = study["calibration"]
     patients = [f"S{i + 1}" for i in range(settings["patients"])]
-    replicates = range(settings["replicates"])[shard::settings.get("shards", 1)]
+    replicates = range(settings["replicates"])[shard::settings["shards"]]
     rows = [calibrate(scenario, replicate, patients=patients, n_cells=settings["cells"], seed=settings["seed"], study=study)
             for replicate in replicates]
     write_table(pl.concat(rows) if rows else pl.DataFrame(schema=PATIENT_SCHEMA), out, schema=PATIENT_SCHEMA)
