@@ -42,11 +42,8 @@ record: install  ## make this run the reference: checksum record, dvc.lock, READ
 	$(BIN)/python -m replisuite.scorecard readme
 	$(BIN)/python -m replisuite.docblocks
 
-# Two pytest workers, whole files each (a module's fixtures run once): the workflow tests wait on
-# snakemake jobs and servers much of the time, so two of them share 2 cores well (docs/testing.md).
-TEST_WORKERS ?= 2
 test: install system-packages  ## run the test suite (installs what it needs, SLURM packages as root)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	$(BIN)/python -m pytest
 
 # The SLURM tests bring up a one-node cluster (Debian's slurm-wlm and munge). As root with apt-get
 # they are installed here; elsewhere those tests skip and say why (docs/testing.md).

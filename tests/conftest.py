@@ -279,18 +279,3 @@ def logged_llm_counts(work: Path, study: str) -> dict[str, Counter]:
             totals.setdefault(record.pop("entry"), Counter()).update(record)
     return totals
 
-
-# The longest test files start first, so that with several workers (make test: pytest -n 2
-# --dist loadfile --no-loadscope-reorder) none is left running alone at the end; order within a file is kept.
-SLOW_FILES_FIRST = ("tests/workflow/test_served_studies.py", "tests/workflow/test_slurm.py", "tests/workflow/test_trpm4.py",
-                    "tests/workflow/test_judge.py", "tests/workflow/test_text_studies.py")
-
-
-def pytest_collection_modifyitems(items):
-    def rank(item):
-        path = item.nodeid.split("::")[0]
-        if path in SLOW_FILES_FIRST:
-            return SLOW_FILES_FIRST.index(path)
-        return len(SLOW_FILES_FIRST) + (0 if path.startswith("tests/workflow/") else 1)
-
-    items[:] = [item for _, item in sorted(enumerate(items), key=lambda pair: (rank(pair[1]), pair[0]))]

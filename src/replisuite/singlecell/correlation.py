@@ -43,8 +43,8 @@ def _discordant_pairs(ranks, levels, runs):
     as discordant, and its ties in y are counted as it closes.
     """
     k = ranks.shape[0]
-    tree = np.zeros(levels + 1, dtype=np.int64)
-    seen = np.zeros(levels, dtype=np.int64)
+    tree = np.zeros(levels + 1, dtype=np.int32)
+    seen = np.zeros(levels, dtype=np.int32)
     discordant = 0
     both = 0
     inserted = 0
@@ -226,7 +226,7 @@ def _gene_pass(indptr, indices, data, value_orders, x_dense, x_centred, x_order_
         rows = indices[start:end]
         values = data[start:end]
         order = value_orders[start - base:end - base]
-        dense = np.empty(k, dtype=np.int64)
+        dense = np.empty(k, dtype=np.int32)
         average = np.empty(k)
         y_ties = 0.0
         levels = 0
@@ -305,7 +305,7 @@ def anchor_correlations(matrix, anchor: np.ndarray, genes: list[str], *, threads
     indptr, indices, data = _anchor_ordered_columns(csr.indptr, csr.indices, csr.data, by_anchor, csr.shape[1])
     below = np.searchsorted(x, x, side="left")
     above = n - np.searchsorted(x, x, side="right")
-    x_dense = np.searchsorted(np.unique(x), x).astype(np.int64)
+    x_dense = np.searchsorted(np.unique(x), x).astype(np.int32)
     x_centred = stats.rankdata(x, method="average")
     x_centred = x_centred - x_centred.mean()
     if threads is not None:
