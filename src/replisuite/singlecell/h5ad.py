@@ -30,14 +30,6 @@ def read_annotations(path: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         return ad.io.read_elem(handle["obs"]), ad.io.read_elem(handle["var"])
 
 
-def matrix_shape(path: str, key: str = "X") -> tuple[int, int]:
-    """Cells x genes of the matrix at ``key`` (``X`` or ``layers/<name>``)."""
-    with h5py.File(path, "r") as handle:
-        node = handle[key]
-        shape = node.attrs["shape"] if isinstance(node, h5py.Group) else node.shape
-    return int(shape[0]), int(shape[1])
-
-
 def read_rows(path: str, rows: np.ndarray | None = None, *, key: str = "X", columns: np.ndarray | None = None,
               dtype: np.dtype | None = None, block_rows: int = BLOCK_ROWS) -> sparse.csr_matrix:
     """Rows ``rows`` (sorted positions; None: all) of the matrix at ``key``, as CSR.
