@@ -52,13 +52,14 @@ def test_dense_and_sparse_inputs_agree_and_bad_input_is_refused():
 @pytest.mark.parametrize("size", [0, 1, 2, 32, 33, 100, 257])
 def test_discordant_pairs_match_the_pair_count(size):
     """Against the direct double loop: pairs in different anchor runs ordered the other way in y,
-    and pairs tied in both."""
+    pairs tied in both, and pairs tied in the anchor."""
     rng = np.random.default_rng(size)
     ranks = rng.integers(0, 6, size)  # many ties
     runs = np.sort(rng.integers(0, 4, size))  # anchor ranks, non-decreasing, many ties
     discordant = sum(runs[i] < runs[j] and ranks[i] > ranks[j] for i in range(size) for j in range(i + 1, size))
     both = sum(runs[i] == runs[j] and ranks[i] == ranks[j] for i in range(size) for j in range(i + 1, size))
-    assert _discordant_pairs(ranks, 6, runs) == (discordant, both)
+    x_ties = sum(runs[i] == runs[j] for i in range(size) for j in range(i + 1, size))
+    assert _discordant_pairs(ranks, 6, runs) == (discordant, both, x_ties)
 
 
 @pytest.mark.parametrize("block_values", [1, 7, 40])

@@ -35,7 +35,7 @@ RESULT_SCHEMA = {"gene": pl.String, "n": pl.Int64, "spearman_rho": pl.Float64, "
 @numba.njit(cache=True)
 def _discordant_pairs(ranks, levels, runs):
     """Pairs i < j with runs[i] < runs[j] and ranks[i] > ranks[j] (discordant: x strictly below,
-    y strictly above), and pairs tied in both (same run, same rank).
+    y strictly above), pairs tied in both (same run, same rank), and pairs tied in x (same run).
 
     ``runs`` (the x ranks) are non-decreasing and ``ranks`` are integers in [0, levels). One pass:
     each element asks a Fenwick tree over the ranks how many earlier elements are at or below it;
@@ -47,29 +47,34 @@ def _discordant_pairs(ranks, levels, runs):
     seen = np.zeros(levels, dtype=np.int32)
     discordant = 0
     both = 0
+    x_ties = 0
     inserted = 0
     run_start = 0
     for m in range(k + 1):
         if m == k or runs[m] != runs[run_start]:
+            length = m - run_start
+            if length > 1:
+                x_ties += length * (length - 1) // 2
+                for q in range(run_start, m):
+                    both += seen[ranks[q]]
+                    seen[ranks[q]] += 1
+                for q in range(run_start, m):
+                    seen[ranks[q]] = 0
             for q in range(run_start, m):
-                both += seen[ranks[q]]
-                seen[ranks[q]] += 1
-            for q in range(run_start, m):
-                seen[ranks[q]] = 0
                 j = ranks[q] + 1
                 while j <= levels:
                     tree[j] += 1
                     j += j & -j
-            inserted += m - run_start
+            inserted += length
             run_start = m
-        if m < k:
+        if m < k and inserted > 0:
             at_or_below = 0
             j = ranks[m] + 1
             while j > 0:
                 at_or_below += tree[j]
                 j -= j & -j
             discordant += inserted - at_or_below
-    return discordant, both
+    return discordant, both, x_ties
 
 
 def _value_orders(indptr: np.ndarray, data: np.ndarray) -> np.ndarray:
@@ -167,29 +172,38 @@ def _tie_sums(sorted_values):
 
 
 @numba.njit(cache=True)
-def _anchor_ordered_columns(indptr, indices, data, by_anchor, genes):
-    """CSC arrays of a CSR matrix with its rows taken in ``by_anchor`` order, explicit zeros dropped.
-
-    Rows are visited in their new order, so every column's row indices come out sorted: each
-    gene's non-zero cells are in anchor order.
-    """
-    starts = np.zeros(genes + 1, dtype=np.int64)
+def _column_counts(indices, data, genes):
+    """Non-zero values per column of a CSR matrix (explicit zeros not counted)."""
+    counts = np.zeros(genes, dtype=np.int64)
     for p in range(indices.shape[0]):
         if data[p] != 0:
-            starts[indices[p] + 1] += 1
-    starts = np.cumsum(starts)
+            counts[indices[p]] += 1
+    return counts
+
+
+@numba.njit(cache=True)
+def _anchor_ordered_block(indptr, indices, data, by_anchor, cursor, first, starts, rows, values):
+    """Columns ``first, first + 1, ...`` (``starts``: their offsets into ``rows``/``values``, from 0)
+    of a CSR matrix with sorted indices, rows taken in ``by_anchor`` order and explicit zeros dropped.
+
+    Rows are visited in their new order, so every column's row indices come out sorted: each
+    gene's non-zero cells are in anchor order. ``cursor`` holds each row's next unread position
+    and is advanced past the block, so blocks must be asked for in column order.
+    """
+    last = first + starts.shape[0] - 1
     filled = starts[:-1].copy()
-    rows = np.empty(starts[-1], dtype=np.int32)
-    values = np.empty(starts[-1], dtype=data.dtype)
     for row in range(by_anchor.shape[0]):
         source = by_anchor[row]
-        for p in range(indptr[source], indptr[source + 1]):
+        p = cursor[source]
+        end = indptr[source + 1]
+        while p < end and indices[p] < last:
             if data[p] != 0:
-                g = indices[p]
+                g = indices[p] - first
                 rows[filled[g]] = row
                 values[filled[g]] = data[p]
                 filled[g] += 1
-    return starts, rows, values
+            p += 1
+        cursor[source] = p
 
 
 @numba.njit(cache=True, parallel=True)
@@ -260,15 +274,9 @@ def _gene_pass(indptr, indices, data, value_orders, x_dense, x_centred, x_order_
         covariance[g] = (zero_rank - mean) * (total_x - x_nonzero) + cross
         spread[g] = zeros * (zero_rank - mean) ** 2 + squares
         # Kendall: cells are in anchor order, so the y ranks in row order are x-sorted
-        discordant, both = _discordant_pairs(dense, levels, x_dense[rows])
-        x_ties = 0.0
-        run_start = 0
-        for m in range(1, k + 1):
-            if m == k or x_dense[rows[m]] != x_dense[rows[run_start]]:
-                t = float(m - run_start)
-                x_ties += t * (t - 1) / 2
-                run_start = m
-        s_total[g] = k * (k - 1) / 2 - x_ties - y_ties + float(both) - 2.0 * float(discordant) + mixed
+        discordant, both, x_ties = _discordant_pairs(dense, levels, x_dense[rows])
+        s_total[g] = (k * (k - 1) / 2 - float(x_ties) - y_ties + float(both) - 2.0 * float(discordant)
+                      + mixed)
     return s_total, tie_pairs, tie_cubic, tie_variance, covariance, spread
 
 
@@ -302,7 +310,6 @@ def anchor_correlations(matrix, anchor: np.ndarray, genes: list[str], *, threads
     csr.sum_duplicates()
     if csr.data.size and csr.data.min() < 0:
         raise ValueError("anchor_correlations needs non-negative data (zeros are the implicit values)")
-    indptr, indices, data = _anchor_ordered_columns(csr.indptr, csr.indices, csr.data, by_anchor, csr.shape[1])
     below = np.searchsorted(x, x, side="left")
     above = n - np.searchsorted(x, x, side="right")
     x_dense = np.searchsorted(np.unique(x), x).astype(np.int32)
@@ -311,13 +318,21 @@ def anchor_correlations(matrix, anchor: np.ndarray, genes: list[str], *, threads
     if threads is not None:
         numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
     balance = (below - above).astype(np.float64)
-    parts = []
-    # genes in blocks of about GENE_BLOCK_VALUES non-zeros: the value orders of one block at a time
+    # genes in blocks of about GENE_BLOCK_VALUES non-zeros, each put in anchor order in the same
+    # buffers: a block's columns are written close together (one pass over all columns at once
+    # missed the TLB on nearly every write) and the matrix is never held twice
+    indptr = np.concatenate([[0], np.cumsum(_column_counts(csr.indices, csr.data, csr.shape[1]))])
     starts = np.searchsorted(indptr, np.arange(0, indptr[-1], GENE_BLOCK_VALUES), side="right") - 1
-    cuts = np.unique(np.concatenate([[0], starts]))
-    for first, last in itertools.pairwise([*cuts.tolist(), indptr.size - 1]):
-        block = indptr[first:last + 1]
-        parts.append(_gene_pass(block, indices, data, _value_orders(block, data), x_dense, x_centred, balance, n))
+    cuts = np.unique(np.concatenate([[0], starts, [indptr.size - 1]])).tolist()
+    largest = max((int(indptr[last] - indptr[first]) for first, last in itertools.pairwise(cuts)), default=0)
+    rows = np.empty(largest, dtype=np.int32)
+    values = np.empty(largest, dtype=csr.data.dtype)
+    cursor = csr.indptr[:-1].astype(np.int64)
+    parts = []
+    for first, last in itertools.pairwise(cuts):
+        block = indptr[first:last + 1] - indptr[first]
+        _anchor_ordered_block(csr.indptr, csr.indices, csr.data, by_anchor, cursor, first, block, rows, values)
+        parts.append(_gene_pass(block, rows, values, _value_orders(block, values), x_dense, x_centred, balance, n))
     s, y_pairs, y_cubic, y_variance, covariance, spread = (np.concatenate(column) for column in zip(*parts, strict=True))
     x_pairs, x_cubic, x_variance = _tie_sums(x)
     total = n * (n - 1) / 2
