@@ -54,6 +54,7 @@ def validate_config(
 # Where each study names model entries (llm.models): a name, a list of names, a mapping keyed by
 # names, or, after "*", every item of a list. tests/test_config.py checks every path exists in the schema.
 MODEL_REFERENCES = {
+    "roles": ("subjects", "judges", "clients"),
     "stigma": ("live", "judge", "published", "published_judge"),
     "psaich": ("models",),
     "judge": ("judges", "arena/models"),

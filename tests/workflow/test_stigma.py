@@ -96,7 +96,7 @@ def test_adding_a_model_sends_only_its_requests_and_its_key_leaks_nowhere(stigma
             "backend": "openai", "model": "lab/model-1", "base_url": server.base_url,
             "api_key_env": "LAB_API_KEY", "concurrency": 4, "label": "lab model (fake server)",
         }
-        config["stigma"]["live"].append("lab-model")
+        config["roles"]["subjects"].append("lab-model")  # the one key that puts a model through every paper
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         snakemake(work, {**env, "LAB_API_KEY": secret}, "--cores", "2", "--profile", "workflow/profiles/default", TARGET)
         # 14 stigma items x 2 prompts + 2 interjections x 2 prompts: nothing for the other models

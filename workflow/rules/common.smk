@@ -8,6 +8,7 @@ if SRC not in sys.path:
     sys.path.insert(0, SRC)
 from replisuite.config import ConfigError, check_model_references, validate_config
 from replisuite.data import SourceError, load_sources, verify_present_sources
+from replisuite.roles import apply_roles
 from replisuite.workflow import by_attempt, compile_library, config_subset, configure_environment
 
 # Scripts run in their own interpreter (on a cluster, on another node) and inherit this.
@@ -18,6 +19,8 @@ try:
     validate_config(
         config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml", origin="config"
     )
+    # every study key a study leaves unset takes its models from the suite-wide roles
+    config.update(apply_roles(config, origin="config"))
     check_model_references(config, origin="config")
     SOURCES = load_sources(config["data"]["sources_file"])
     RAW_DIR = config["data"]["raw_dir"]
