@@ -249,13 +249,20 @@ def rerun_plan(work: Path, env: dict[str, str], targets: list[str], edits: dict[
     "input files updated" only (Snakemake looks no further), so the first count names exactly
     the jobs whose own params changed. The repository's config file is left as it was.
     """
+    jobs = rerun_jobs(work, env, targets, edits)
+    by_params = Counter(job.rule for job in jobs if "Params have changed" in job.reason)
+    return by_params, {job.rule for job in jobs}
+
+
+def rerun_jobs(work: Path, env: dict[str, str], targets: list[str], edits: dict[str, Any]) -> list:
+    """The jobs a dry run of ``targets`` lists with config keys changed or added (see `rerun_plan`)."""
     config = yaml.safe_load((work / "config/config.yaml").read_text())
     for path, value in edits.items():
         *parents, leaf = path.split("/")
         node = config
         for key in parents:
             node = node[key]
-        assert node[leaf] != value, f"config {path} is {value!r} already"
+        assert node.get(leaf) != value, f"config {path} is {value!r} already"
         node[leaf] = value
     edited = work / "edited-config.yaml"
     edited.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -264,10 +271,7 @@ def rerun_plan(work: Path, env: dict[str, str], targets: list[str], edits: dict[
         done = snakemake(work, env, "-n", *targets, "--profile", "workflow/profiles/default", "--configfile", str(edited))
     finally:
         edited.unlink()
-    jobs = listed_jobs(done.stdout)
-    by_params = Counter(job.rule for job in jobs if "Params have changed" in job.reason)
-    scheduled = {job.rule for job in jobs}
-    return by_params, scheduled
+    return listed_jobs(done.stdout)
 
 
 def logged_llm_counts(work: Path, study: str) -> dict[str, Counter]:

@@ -116,6 +116,42 @@ def test_scorecard_table_figure_and_readme_block(tmp_path):
     assert scorecard.block_digest(text) == hashlib.md5(path.read_bytes()).hexdigest()
 
 
+def test_a_claim_about_a_model_carries_it_in_its_id():
+    assert claim("rate_m1", subject="m1").subject == "m1"
+    with pytest.raises(ClaimError, match="its id must carry its subject model 'm2'"):
+        claim("rate_m1", subject="m2")
+
+
+def test_model_view_sets_each_claim_beside_each_subject_model(tmp_path):
+    """Claims stated per subject model become one row with one column per model; claims about no
+    model stay out; a model below a claim's floor is marked; a claim not stated for a model is empty."""
+    floor_below = TaskFloor("answers vary", False, "1 distinct answer")
+    study_a = [claim("rate_big-model", study="a", subject="big-model", level="C"),
+               with_floor(claim("rate_smollm2-135m", study="a", subject="smollm2-135m", level="C",
+                                models="smollm2-135m (embedded 135M model)"), floor_below),
+               claim("published_number", study="a"),
+               claim("pair_smollm2-135m_smollm2-135m", study="a", subject="smollm2-135m", verdict="not reproduced")]
+    study_b = [claim("codes_big-model", study="b", subject="big-model", verdict="planted recovered", level="B")]
+    paths = [tmp_path / "a.csv", tmp_path / "b.csv"]
+    write_claims(study_a, str(paths[0]))
+    write_claims(study_b, str(paths[1]))
+    frame = scorecard.write_scorecard([str(p) for p in paths], str(tmp_path / "s.csv"), models_path=str(tmp_path / "m.csv"))
+    view = pl.read_csv(tmp_path / "m.csv")
+    assert view.columns == ["study", "claim", "big-model", "smollm2-135m"]
+    rows = {(r["study"], r["claim"]): (r["big-model"], r["smollm2-135m"]) for r in view.iter_rows(named=True)}
+    assert rows == {("a", "rate_{model}"): ("reproduced", "not comparable (below task floor)"),
+                    ("a", "pair_{model}_smollm2-135m"): (None, "not reproduced"),
+                    ("b", "codes_{model}"): ("planted recovered", None)}
+    lines = scorecard.model_summary(frame)
+    assert lines == ["**big-model**: 2 claims in 2 studies: 1 reproduced, 1 planted recovered",
+                     "**smollm2-135m (embedded 135M model)**: 2 claims in 1 studies: 1 not reproduced, "
+                     "1 not comparable (1 below the task floor)"]
+    grid = scorecard.model_figure(scorecard.model_view(frame), frame)
+    assert [t.get_text() for t in grid.axes[0].get_xticklabels()] == ["big-model", "smollm2-135m"]
+    assert len(grid.axes[0].patches) == 4  # one cell per stated claim, none where it is not stated
+    assert "Per subject model" in scorecard.readme_block(frame, digest="0")
+
+
 @pytest.mark.parametrize("column", ["claim_id", "level", "verdict"])
 def test_read_claims_refuses_a_claim_without_id_level_or_verdict(tmp_path, column):
     path = tmp_path / "claims.csv"

@@ -46,6 +46,7 @@ CLAIMS_SCHEMA = {
     "measure": pl.String, "reproduced": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64, "baseline": pl.Float64,
     "level": pl.String,
     "verdict": pl.String, "rule": pl.String, "models": pl.String, "note": pl.String, "task_floor": pl.String,
+    "subject": pl.String,
 }
 # a claim's task_floor: "" where no floor applies (no model, or published records), else one of these
 FLOOR_PASSED, FLOOR_BELOW = "passed", "below"
@@ -66,6 +67,10 @@ class Claim:
     ``baseline`` is the value shown beside it: the trivial guess, chance or null the verdict compares
     it with, or the naive comparison the method improves on (so the scorecard shows it as a number,
     not only in the note).
+
+    ``subject`` is the model entry (``llm.models``) whose behaviour the claim is about, where it is
+    about one: the claim is then stated once per subject model and its id carries the model's name,
+    so the scorecard can set the models side by side (``results/scorecard_models.csv``).
     """
 
     study: str
@@ -84,8 +89,12 @@ class Claim:
     task_floor: str = ""
     measure: str = ""
     baseline: float | None = None
+    subject: str = ""
 
     def __post_init__(self) -> None:
+        if self.subject and self.subject not in self.claim_id:
+            raise ClaimError(f"claim {self.claim_id} of {self.study}: its id must carry its subject model "
+                             f"{self.subject!r} (one claim per subject model)")
         if self.reproduced is not None and not self.measure.strip():
             raise ClaimError(f"claim {self.claim_id} of {self.study}: name the measure of its value "
                              f"({self.reproduced!r}), e.g. 'AUC' or 'difference in rate'")

@@ -37,10 +37,15 @@ def scorecard(claims_paths: Iterable[str]) -> pl.DataFrame:
     return read_claims(claims_paths).sort("study", "claim_id", maintain_order=True)
 
 
-def write_scorecard(claims_paths: Iterable[str], path: str) -> pl.DataFrame:
-    """The scorecard of every study's claims, written to ``path`` and returned."""
+def write_scorecard(claims_paths: Iterable[str], path: str, *, models_path: str | None = None) -> pl.DataFrame:
+    """The scorecard of every study's claims, written to ``path`` and returned; with
+    ``models_path``, its model x claim view (:func:`model_view`) written there too.
+    """
     frame = scorecard(claims_paths)
     write_table(frame, path, schema=CLAIMS_SCHEMA)
+    if models_path is not None:
+        view = model_view(frame)
+        write_table(view, models_path, schema=dict(view.schema))
     return frame
 
 
@@ -67,7 +72,7 @@ def figure(frame: pl.DataFrame):
     marked "135M" where the claim rests on the embedded model.
     """
     import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch, Rectangle
+    from matplotlib.patches import Rectangle
 
     rows = list(frame.iter_rows(named=True))
     fig, ax = plt.subplots(figsize=(9.5, 0.9 + 0.2 * len(rows)))
@@ -91,10 +96,109 @@ def figure(frame: pl.DataFrame):
     for side in ("left", "bottom"):
         ax.spines[side].set_visible(False)
     ax.set_title("Replication scorecard: one row per claim (verdict \u00b7 level; 135M: the embedded model)", fontsize=9)
+    _verdict_legend(ax)
+    return fig
+
+
+MODEL_ROW = "{model}"
+
+
+def model_claims(frame: pl.DataFrame) -> pl.DataFrame:
+    """The claims about a subject model's behaviour (``subject`` set), each with ``claim``: its id
+    with the subject's name replaced by ``{model}``, so that one claim stated for several models is
+    one row of :func:`model_view`.
+    """
+    about = frame.filter(pl.col("subject").fill_null("") != "")
+    rows = [row["claim_id"].replace(row["subject"], MODEL_ROW, 1) for row in about.iter_rows(named=True)]
+    return about.with_columns(pl.Series("claim", rows, dtype=pl.String)).select(
+        "study", "claim", "subject", "verdict", "task_floor", "level", "models")
+
+
+def model_view(frame: pl.DataFrame) -> pl.DataFrame:
+    """The model x claim view of a scorecard: one row per claim about model behaviour (``study``,
+    ``claim``), grouped by study, and one column per subject model (in name order); a cell is the verdict, with "(below task floor)" where the model failed the claim's
+    floor, and empty where the claim is not stated for that model.
+    """
+    claims = model_claims(frame)
+    subjects = sorted(set(claims["subject"].to_list()))
+    cells = claims.with_columns(
+        pl.when(pl.col("task_floor") == FLOOR_BELOW).then(pl.col("verdict") + " (below task floor)")
+        .otherwise(pl.col("verdict")).alias("cell"))
+    if not subjects:
+        return pl.DataFrame(schema={"study": pl.String, "claim": pl.String})
+    wide = cells.pivot(on="subject", index=["study", "claim"], values="cell", aggregate_function="first")
+    return wide.select("study", "claim", *subjects).sort("study", maintain_order=True)
+
+
+def model_summary(frame: pl.DataFrame) -> list[str]:
+    """One line per subject model: its claims and their verdicts, and how many were below the task floor."""
+    claims = model_claims(frame)
+    lines = []
+    for subject in sorted(set(claims["subject"].to_list())):
+        own = claims.filter(pl.col("subject") == subject)
+        counts = ", ".join(f"{n} {verdict}" for verdict in VERDICTS if (n := int((own["verdict"] == verdict).sum())))
+        below = int((own["task_floor"] == FLOOR_BELOW).sum())
+        studies = own["study"].n_unique()
+        label = _subject_label(subject, own["models"].fill_null("").to_list())
+        lines.append(f"**{label}**: {own.height} claims in {studies} studies: {counts}"
+                     + (f" ({below} below the task floor)" if below else ""))
+    return lines
+
+
+def _verdict_legend(ax) -> None:
+    """The verdict colours, and the hatched bar of a model below its task floor, beside the axes."""
+    from matplotlib.patches import Patch
+
     handles = [Patch(color=COLOURS[v], label=v) for v in VERDICTS]
     handles.append(Patch(facecolor=COLOURS["not comparable"], hatch="//", edgecolor="#636363",
                          label="not comparable: model below the task floor"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7)
+
+
+def _subject_label(subject: str, models: list[str]) -> str:
+    """The subject's label as the claims' ``models`` give it ("smollm2-135m (embedded 135M model)")."""
+    for text in models:
+        for part in re.split(r"[;,/]", text):
+            if part.strip().startswith(f"{subject} ("):
+                return part.strip()
+    return subject
+
+
+def model_figure(view: pl.DataFrame, frame: pl.DataFrame):
+    """The model x claim view as a grid: rows are claims (``study: claim``), columns subject models,
+    cells coloured by verdict, hatched where the model was below the task floor, blank where the
+    claim is not stated for that model.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    subjects = view.columns[2:]
+    claims = model_claims(frame)
+    floors = {(r["study"], r["claim"], r["subject"]): r for r in claims.iter_rows(named=True)}
+    fig, ax = plt.subplots(figsize=(4.5 + 1.3 * len(subjects), 1.2 + 0.22 * view.height))
+    previous = None
+    for y, row in enumerate(view.iter_rows(named=True)):
+        for x, subject in enumerate(subjects):
+            claim = floors.get((row["study"], row["claim"], subject))
+            if claim is None:
+                continue
+            below = claim["task_floor"] == FLOOR_BELOW
+            ax.add_patch(Rectangle((x + 0.04, y + 0.06), 0.92, 0.88, facecolor=COLOURS[claim["verdict"]],
+                                   hatch="//" if below else None, edgecolor="#636363" if below else "none"))
+        if previous is not None and row["study"] != previous:
+            ax.axhline(y, color="#252525", linewidth=0.6)
+        previous = row["study"]
+    ax.set_xlim(0, max(len(subjects), 1))
+    ax.set_ylim(view.height, 0)
+    ax.set_yticks([y + 0.5 for y in range(view.height)], [f"{r['study']}: {r['claim']}" for r in view.iter_rows(named=True)],
+                  fontsize=6.5)
+    ax.set_xticks([x + 0.5 for x in range(len(subjects))], subjects, rotation=30, ha="right", fontsize=7)
+    ax.xaxis.tick_top()
+    ax.grid(False)
+    for side in ("left", "bottom", "top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.set_title("Claims about model behaviour, per subject model (blank: not stated for that model)", fontsize=9)
+    _verdict_legend(ax)
     return fig
 
 
@@ -117,6 +221,9 @@ def readme_block(frame: pl.DataFrame, *, digest: str) -> str:
         embedded = int(claims["models"].fill_null("").str.contains(EMBEDDED_MARK, literal=True).sum())
         lines.append(f"| {row['study']} | {claims.height} | " + " | ".join(str(row[v]) for v in VERDICTS)
                      + f" | {row[BELOW_FLOOR]} | {embedded} | {levels} |")
+    per_model = model_summary(frame)
+    if per_model:
+        lines += ["", "Per subject model (`results/scorecard_models.csv`):", "", *(f"- {line}" for line in per_model)]
     lines.append(END)
     return "\n".join(lines)
 

@@ -71,7 +71,7 @@ def test_detection_beats_the_trivial_guess_and_is_labelled_illustrative(coding_r
     assert model["dimension_accuracy"] > 0.9
     assert baseline["gold_spans"] == 39
     claims = pl.read_csv(work / "results/networks/claims.csv")
-    detection_claim = claims.filter(pl.col("claim_id") == "process_detection_2_shot").row(0, named=True)
+    detection_claim = claims.filter(pl.col("claim_id") == "process_detection_2_shot_served").row(0, named=True)
     assert "illustrative set written by the replisuite project" in detection_claim["note"]
     caption = (work / "workflow/report/networks/detection.rst").read_text()
     assert "ILLUSTRATIVE" in caption
@@ -89,7 +89,7 @@ def test_networks_themes_and_the_judge_comparison(coding_run):
     stability = table(work, "networks", "stability_summary").row(0, named=True)
     assert stability["pairs"] == 10 and stability["null"] == "embeddings with every dimension permuted across processes"
     claims = pl.read_csv(work / "results/networks/claims.csv")
-    stable = claims.filter(pl.col("claim_id") == "theme_clusters_stable").row(0, named=True)
+    stable = claims.filter(pl.col("claim_id") == "theme_clusters_stable_served").row(0, named=True)
     expected = "reproduced" if stability["min_ari"] > stability["max_null_ari"] else "not reproduced"
     assert stable["verdict"] == expected
     manifest = json.loads((work / "results/networks/manifest.json").read_text())
@@ -145,9 +145,10 @@ def test_a_nonsense_coder_does_not_beat_the_trivial_guess():
     claims = networks_claims(detection=detection, comparison=comparison, stability=stability, coder="x", judge="x",
                              embedded=[])
     verdicts = {c.claim_id: c.verdict for c in claims}
-    assert verdicts == {"process_detection_2_shot": "not reproduced", "multi_step_networks_preferred": "not reproduced",
-                        "theme_clusters_stable": "not reproduced"}
-    assert {c.task_floor for c in claims if c.claim_id != "theme_clusters_stable"} == {"passed"}
+    assert verdicts == {"process_detection_2_shot_x": "not reproduced", "multi_step_networks_preferred": "not reproduced",
+                        "theme_clusters_stable_x": "not reproduced"}
+    assert {c.task_floor for c in claims if c.claim_id != "theme_clusters_stable_x"} == {"passed"}
+    assert {c.subject for c in claims} == {"x", ""}  # the coder is the subject; the judge is an instrument
 
 
 def test_a_judge_that_always_picks_the_first_network_is_below_its_floor():

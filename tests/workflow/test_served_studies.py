@@ -2,8 +2,8 @@
 
 `transformers serve` (the pinned transformers with its ``serving`` extra) serves the embedded
 SmolLM2 weights on 127.0.0.1; a model entry ``served`` (``backend: openai``, ``base_url`` that
-server, a key variable holding a canary) plays every generating and judging role of the ten LLM
-studies at the smoke run's size (``.test/smoke.yaml``). Only what needs token log-probabilities
+server, a key variable holding a canary) is every subject, judge and client of the ten LLM studies
+(``roles``) at the smoke run's size (``.test/smoke.yaml``). Only what needs token log-probabilities
 stays on the local backend (preference's likelihood rewards and its DPO policy, which are
 trained weights, not a served model). The tables must be written, every answer must be in the
 studies' stores, no file may hold the key, and a rerun of every job that talked to the server
@@ -11,6 +11,7 @@ must send it nothing (counted in the server's own access log).
 """
 
 import json
+from collections import Counter
 
 import pytest
 import yaml
@@ -20,7 +21,7 @@ from replisuite.llm.models import store_path
 from replisuite.llm.serve import TransformersServer
 from replisuite.smoke import SMOKE_CONFIG, merged, missing_outputs
 from replisuite.workflow import listed_jobs
-from tests.conftest import REPO, real_data_copy, snakemake
+from tests.conftest import REPO, real_data_copy, rerun_jobs, snakemake
 
 pytestmark = [pytest.mark.workflow, pytest.mark.served, pytest.mark.slow, pytest.mark.timeout(1500)]
 
@@ -29,26 +30,22 @@ TARGETS = [f"results/{study}/manifest.json" for study in STUDIES]
 KEY_VARIABLE = "REPLISUITE_SERVED_KEY"
 CANARY = "sk-canary-served-studies-3b7e"
 
-# Every role that generates or judges text, as a config overlay (dicts merge, a list replaces).
-ROLES = {
-    "stigma": {"live": ["served"], "judge": "served", "answer_method!": {"served": "generate"},
-               "judge_method": "generate"},
-    "psaich": {"models": ["served"], "answer_method!": {"served": "generate"}},
-    "judge": {"judges": ["served"], "method!": {}, "validation": {"per_label!": {"served": 2}},
-              "arena": {"models": ["served"]}},
-    "networks": {"coder": "served", "judge": "served"},
-    "care": {"coders": ["served"]},
-    "roleplay": {"pairs": [{"counsellor": "served", "client": "served"}],
-                 "recovery": {"raters": ["served"], "method!": {}}},
-    "reconstruct": {"counsellors": ["served"], "judge": {"judges": ["served"], "method!": {"served": "json"}}},
-    "preference": {"principles": {"judges": ["served"], "method!": {"served": "json"}},
-                   "evaluation": {"judges": ["served"], "judge_method!": {"served": "parsed"}}},
-    "trauma": {"generate": {"counsellor": "served", "client": "served"}, "extraction": {"rater": "served"},
-               "benchmark": {"raters": ["served"]}},
+# The served entry in every role (one key each: roles), and what a chat server needs besides: the
+# generating method where a study defaults to likelihood scoring (an overlay: dicts merge, a list
+# replaces, a key ending in "!" replaces a dict whole).
+ROLES = {"subjects": ["served"], "judges": ["served"], "clients": ["served"]}
+METHODS = {
+    "stigma": {"answer_method!": {"served": "generate"}, "judge_method": "generate"},
+    "psaich": {"answer_method!": {"served": "generate"}},
+    "judge": {"method!": {}, "validation": {"per_label!": {"served": 2}}},
+    "roleplay": {"recovery": {"method!": {}}},
+    "reconstruct": {"judge": {"method!": {"served": "json"}}},
+    # likelihood rewards need token log-probabilities: they stay on the local entry
+    "preference": {"principles": {"method!": {"served": "json"}}, "reward": {"loglik_scorers": ["smollm2-135m"]},
+                   "evaluation": {"judge_method!": {"served": "parsed"}}},
     # the therapists' answers are long prompts for a CPU-served model (116 s of the run with them);
     # tests/workflow/test_synthesis_study.py scores them through the fake server
-    "synthesis": {"generators": ["served"], "client": "served", "judge": "served", "judge_method!": {},
-                  "human_reference": False},
+    "synthesis": {"judge_method!": {}, "human_reference": False},
 }
 
 
@@ -79,7 +76,7 @@ def served_run(tmp_path_factory):
     with TransformersServer(log_path=logs / "server.log", threads=2, continuous_batching=True) as server:
         def edit(config):
             smoke = yaml.safe_load((REPO / SMOKE_CONFIG).read_text())
-            config.update(merged(merged(config, smoke), ROLES))
+            config.update(merged(merged(config, smoke), {"roles": ROLES, **METHODS}))
             config["llm"]["models"]["served"] = {
                 "backend": "openai", "model": server.model_id, "base_url": server.base_url,
                 "api_key_env": KEY_VARIABLE, "label": "SmolLM2-135M via transformers serve", "concurrency": 8,
@@ -135,3 +132,28 @@ def test_a_rerun_of_every_job_that_talked_to_the_server_sends_it_nothing(served_
     assert server.completions_served() == before
     rerun = {job.rule for job in listed_jobs(done.stdout + done.stderr)}
     assert {"ask_stigma_questions", "judge_sessions", "code_care_excerpts", "simulate_roleplay"} <= rerun <= set(rules)
+
+
+def test_adding_a_subject_is_one_key_and_reschedules_only_its_jobs_and_the_summaries(served_run):
+    """A second served subject (another entry on the same server) added to roles.subjects: the dry
+    run schedules that model's jobs in every study with a subject part, and of the rest only jobs
+    whose inputs or model lists changed (summaries, claims, manifests), never a job of the first."""
+    work, env, server = served_run
+    second = {"backend": "openai", "model": server.model_id, "base_url": server.base_url,
+              "api_key_env": KEY_VARIABLE, "label": "second subject (same server)", "concurrency": 8}
+    jobs = rerun_jobs(work, env, TARGETS, {"llm/models/served-2": second, "roles/subjects": ["served", "served-2"]})
+    of_new = [job for job in jobs if any("served-2" in value for value in job.wildcards.values())]
+    subject_rules = {"ask_stigma_questions", "administer_psaich", "judge_sessions", "arena_replies", "code_care_excerpts",
+                     "simulate_roleplay", "reconstruct_sessions", "synthesise_dialogues"}
+    assert subject_rules <= {job.rule for job in of_new}, {job.rule for job in of_new}
+    others = [job for job in jobs if job not in of_new]
+    # no subject job of the first model runs again; the rest run because what they read grew (a
+    # judge of every counsellor's sessions, summaries, claims) or because they list the subjects
+    assert not [job for job in others if job.rule in subject_rules]
+    assert {job.reason.split(":")[0] for job in others} <= {
+        "Input files updated by another job", "Params have changed since last execution", "Missing output files"}
+    # the one job that lists the subjects in its params: trauma's benchmark, whose raters are subjects
+    assert {job.rule for job in others if "Params have changed" in job.reason} == {"predict_trauma_trajectories"}
+    print("jobs of the new subject per rule:", dict(Counter(job.rule for job in of_new)),
+          "other jobs with changed params:", dict(Counter(job.rule for job in jobs
+                                                          if job not in of_new and "Params have changed" in job.reason)))

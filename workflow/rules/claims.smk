@@ -42,6 +42,10 @@ rule write_scorecard:
         table=report("results/scorecard.csv", caption="../report/scorecard.rst", category=SCORECARD_CATEGORY),
         png=report("results/scorecard.png", caption="../report/scorecard_figure.rst", category=SCORECARD_CATEGORY),
         pdf="results/scorecard.pdf",
+        models=report("results/scorecard_models.csv", caption="../report/scorecard_models.rst", category=SCORECARD_CATEGORY),
+        models_png=report("results/scorecard_models.png", caption="../report/scorecard_models_figure.rst",
+                          category=SCORECARD_CATEGORY),
+        models_pdf="results/scorecard_models.pdf",
     log:
         "logs/write_scorecard.log",
     benchmark:

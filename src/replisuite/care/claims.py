@@ -31,7 +31,7 @@ def care_claims(*, model_agreement: pl.DataFrame, agreement: pl.DataFrame, embed
             claim=f"A model coder's codes agree with coder {row['reference']}'s beyond chance (Cohen's kappa over excerpt x code)",
             published="", reproduced=row["value"], ci_low=row["ci_low"], ci_high=row["ci_high"], level="proxy",
             verdict=verdict, rule=rule, models=embedded_label(model) if model in embedded else model,
-            measure="Cohen's kappa (excerpt x code)", baseline=0.0,
+            measure="Cohen's kappa (excerpt x code)", baseline=0.0, subject=model,
             note=f"{row['data']} data; the two human coders' kappa is {human['value']:.2f} "
                  f"({human['ci_low']:.2f}-{human['ci_high']:.2f}); {row['units']} excerpt x code cells; "
                  f"{unparsed if unparsed is not None else 'n/a'} excerpts unparsed (missing for the model, not 'no code'), "

@@ -46,6 +46,7 @@ def judge_claims(validation: pl.DataFrame, *, embedded: Sequence[str], floor: pl
             published="LLM judge scores track expert ratings", reproduced=row["value"], ci_low=row["ci_low"],
             ci_high=row["ci_high"], level="proxy", verdict=verdict, rule=rule,
             models=embedded_label(judge) if judge in embedded else judge, measure="AUC", baseline=baseline,
+            subject=judge,
             note=f"AUC on {row['n']} AnnoMI sessions (expert high/low MI quality); baseline {baseline:.3f} = the better of "
                  f"chance and counsellor word count; {row['note']}",
         ), floors.get((judge, rubric))))

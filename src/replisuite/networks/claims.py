@@ -53,11 +53,12 @@ def networks_claims(*, detection: pl.DataFrame, comparison: pl.DataFrame, stabil
     for row in detection.filter(pl.col("shots").is_not_null() & (pl.col("shots") > 0)).iter_rows(named=True):
         verdict, rule = beats_baseline_verdict(baseline["f1"], row["f1"], row["f1_ci_low"])
         claims.append(with_floor(Claim(
-            study=STUDY, claim_id=f"process_detection_{row['shots']}_shot", source=f"{SOURCE}: in-context process detection",
+            study=STUDY, claim_id=f"process_detection_{row['shots']}_shot_{coder}", source=f"{SOURCE}: in-context process detection",
             claim=f"A model coder given {row['shots']} examples detects EEMM processes (span and code) better than a "
                   "trivial guess",
             published="few examples suffice", reproduced=row["f1"], ci_low=row["f1_ci_low"], ci_high=row["f1_ci_high"],
             level="proxy", verdict=verdict, rule=rule, models=label(coder), measure="span F1", baseline=baseline["f1"],
+            subject=coder,
             note=f"trivial guess F1 {_number(baseline['f1'])}; {ILLUSTRATIVE}"), coder_floor(row, min_usable=min_usable)))
     measures = {r["measure"]: r for r in comparison.iter_rows(named=True)}
     row, first = measures["multi-step preferred"], measures["first shown picked"]
@@ -77,12 +78,12 @@ def networks_claims(*, detection: pl.DataFrame, comparison: pl.DataFrame, stabil
     null_high = summary.get("max_null_ari", summary["mean_null_ari"])
     verdict, rule = beats_baseline_verdict(null_high, summary["mean_ari"], summary["min_ari"])
     claims.append(Claim(
-        study=STUDY, claim_id="theme_clusters_stable", source=f"{SOURCE}: two-step theme clustering",
+        study=STUDY, claim_id=f"theme_clusters_stable_{coder}", source=f"{SOURCE}: two-step theme clustering",
         claim="The processes' theme clusters are more stable across clustering seeds than clusters of structureless "
               "embeddings (adjusted Rand index)",
         published="", reproduced=summary["mean_ari"], ci_low=summary["min_ari"], ci_high=None, level="proxy",
         verdict=verdict, rule="lowest seed-pair ARI above the highest seed-pair ARI of the null",
-        models=label(coder), measure="mean seed-pair ARI (ci_low: the lowest pair)", baseline=null_high,
+        models=label(coder), measure="mean seed-pair ARI (ci_low: the lowest pair)", baseline=null_high, subject=coder,
         note=f"{summary['pairs']} seed pairs; null ({summary.get('null', 'permuted embeddings')}) ARI mean "
              f"{_number(summary['mean_null_ari'])}, highest {_number(null_high)}; processes from {label(coder)}'s codes"))
     return claims

@@ -41,7 +41,7 @@ def psaich_claims(differences: pl.DataFrame, *, floor: pl.DataFrame | None = Non
             claim=f"{row['instrument'].upper()} totals are higher item by item in therapy than as a whole questionnaire",
             published="item-by-item > whole", reproduced=row["mean_difference"], ci_low=row["ci_low"],
             ci_high=row["ci_high"], level="C", verdict=verdict, rule=rule, measure="item-by-item minus whole total (points)",
-            models=embedded_label(model) if model in embedded else model,
+            models=embedded_label(model) if model in embedded else model, subject=model,
             note=f"mean over {row['seeds']} seeds ({row['seeds_missing']} without both totals), bootstrap 95% "
                  "interval over seeds; run more seeds (psaich.seeds) for a verdict",
         ), floors.get(model)))

@@ -77,6 +77,7 @@ def fidelity_claims(identifiability: pl.DataFrame, recovery: pl.DataFrame, *, em
             claim=f"{row['protocol']}: a client's profile is retrieved from its turns above chance (top-1)",
             published="", reproduced=row["accuracy"], ci_low=row["ci_low"], ci_high=row["ci_high"], level="proxy",
             verdict=verdict, rule=rule, models=models, measure="top-1 retrieval accuracy", baseline=row["chance"],
+            subject=row["models"].split("/")[0],  # the pair exists for its counsellor (roles.subjects)
             note=f"chance {row['chance'] if row['chance'] is not None else float('nan'):.2f} over {row['profiles']} "
                  "profiles; MiniLM cosine retrieval"), floors.get((row["protocol"], row["models"]))))
     true = recovery.filter(pl.col("pairing") == "true")

@@ -33,7 +33,7 @@ def published_appropriateness(check: pl.DataFrame) -> list[Claim]:
             study=STUDY, claim_id=f"appropriateness_{model}", source="Fig. 4; results/interjections all_combined.csv",
             claim=f"{model} answers the symptom interjections appropriately at the published rate (pooled over symptoms)",
             published=f"{published:.4f}", reproduced=ours, ci_low=None, ci_high=None, level="A", verdict=verdict,
-            rule=rule, models=f"{model} (published records)", measure="share of replies graded appropriate",
+            rule=rule, models=f"{model} (published records)", measure="share of replies graded appropriate", subject=model,
             note=f"{n} graded replies; {int(cells['equal'].sum())} of {cells.height} symptom cells equal",
         ))
     return claims
@@ -61,7 +61,8 @@ def _stimulus_means(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def condition_contrast(by_stimulus: pl.DataFrame, models: Sequence[str], *, higher: str, lower: str, claim_id: str,
-                       level: str, label: str, n_boot: int, seed: int, floor: TaskFloor | None = None) -> Claim:
+                       level: str, label: str, n_boot: int, seed: int, floor: TaskFloor | None = None,
+                       subject: str = "") -> Claim:
     """Stigma rate of ``higher`` minus ``lower`` (no steel-man prompt), pooled over ``models``: the
     mean of per-vignette rates, every vignette weighted once, with an interval that resamples the
     vignettes of each condition (the sampled unit), not the replies inside them.
@@ -76,7 +77,7 @@ def condition_contrast(by_stimulus: pl.DataFrame, models: Sequence[str], *, high
         claim=f"Models express more stigma toward {higher} than toward {lower}",
         published=f"{higher} > {lower}", reproduced=difference, ci_low=low, ci_high=high, level=level,
         verdict=verdict, rule=f"{rule}; interval over vignettes (each weighted once)", models=label,
-        measure="difference in stigma rate",
+        measure="difference in stigma rate", subject=subject,
         note=f"difference of mean per-vignette stigma rates ({a.height} vs {b.height} vignettes, "
              f"{int(a['n'].sum())} vs {int(b['n'].sum())} answers), bootstrap 95% interval resampling vignettes "
              "within each condition",
@@ -100,7 +101,7 @@ def humans_above_model(by_stimulus: pl.DataFrame, model: str, *, n_boot: int, se
         claim=f"Human therapists respond appropriately more often than {model}",
         published="human therapists > models", reproduced=difference, ci_low=low, ci_high=high, level="A-direction",
         verdict=verdict, rule=f"{rule}; interval over stimuli (paired, each weighted once)",
-        models=f"{model} (published records); human therapists (graded by the authors)",
+        models=f"{model} (published records); human therapists (graded by the authors)", subject=model,
         measure="difference in appropriate-reply rate (humans minus model)",
         note=f"{both.height} stimuli both answered ({int(both['human_n'].sum())} human and {int(both['bot_n'].sum())} "
              f"model replies); mean per-stimulus rates {both['human'].mean():.3f} vs {both['bot'].mean():.3f}; bootstrap "
@@ -132,7 +133,7 @@ def stigma_claims(*, check_interjections: pl.DataFrame, check_stigma: pl.DataFra
             label = embedded_label(model) if model in embedded else model
             claims.append(condition_contrast(by_condition, [model], higher=higher, lower="depression",
                                              claim_id=f"stigma_{slug}_vs_depression_{model}", level="C", label=label,
-                                             n_boot=n_boot, seed=seed, floor=floors.get(model)))
+                                             n_boot=n_boot, seed=seed, floor=floors.get(model), subject=model))
     claims += [humans_above_model(overall, model, n_boot=n_boot, seed=seed)
                for model in check_interjections["published_model"].unique(maintain_order=True)]
     return claims

@@ -74,7 +74,7 @@ def _filter_claim(rows: pl.DataFrame, generated: Mapping, *, models: str, min_us
             "claim": "The filter (rule checks and the judge's four issues) drops dialogues with planted defects and "
                      "keeps the untouched ones better than a trivial length or keyword filter",
             "published": "the filter removes dialogues with incomplete reasoning, incoherence, mismatch or no grounding",
-            "level": "B", "models": models,
+            "level": "B", "models": models, "subject": generator,
             "measure": "detection score (share of defective copies dropped minus untouched originals dropped)"}
     difference = rows.filter(pl.col("measure") == DIFFERENCE)
     if difference.height == 0:
@@ -110,6 +110,7 @@ def _diagnosis_claim(rows: pl.DataFrame, generated: Mapping, *, models: str, min
         claim="The counsellor's reasoning names the condition that the post's topic corresponds to more often than "
               "guesses that read no reasoning",
         published="reasoning identifies the client's condition", level="proxy", models=models,
+        subject=generated["generator"],
         reproduced=named["rate"] if named else None, ci_low=named["ci_low"] if named else None,
         ci_high=named["ci_high"] if named else None, baseline=baseline, verdict=verdict,
         rule=f"{rule} (the better of the majority-condition guess and a keyword match on the post; Wilson interval)",
@@ -129,7 +130,7 @@ def _quality_claim(rows: pl.DataFrame, pairs: pl.DataFrame, generator: str, *, m
     return with_floor(Claim(
         study=STUDY, claim_id=f"filter_keeps_better_dialogues_{generator}", source=f"{SOURCE}: four-dimension benchmark",
         claim="Dialogues the filter keeps score higher on the four-dimension benchmark than those it drops",
-        published="filtered data trains a better counsellor", level="C", models=models,
+        published="filtered data trains a better counsellor", level="C", models=models, subject=generator,
         reproduced=difference["mean"] if difference else None, ci_low=difference["ci_low"] if difference else None,
         ci_high=difference["ci_high"] if difference else None, baseline=0.0, verdict=verdict, rule=rule,
         measure="difference in mean psyllm total (0-9), kept minus dropped",
