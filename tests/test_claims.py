@@ -144,7 +144,7 @@ def test_model_view_sets_each_claim_beside_each_subject_model(tmp_path):
                     ("b", "codes_{model}"): ("planted recovered", None)}
     lines = scorecard.model_summary(frame)
     assert lines == ["**big-model**: 2 claims in 2 studies: 1 reproduced, 1 planted recovered",
-                     "**smollm2-135m (embedded 135M model)**: 2 claims in 1 studies: 1 not reproduced, "
+                     "**smollm2-135m (embedded 135M model)**: 2 claims in 1 study: 1 not reproduced, "
                      "1 not comparable (1 below the task floor)"]
     grid = scorecard.model_figure(scorecard.model_view(frame), frame)
     assert [t.get_text() for t in grid.axes[0].get_xticklabels()] == ["big-model", "smollm2-135m"]

@@ -140,7 +140,7 @@ def model_summary(frame: pl.DataFrame) -> list[str]:
         below = int((own["task_floor"] == FLOOR_BELOW).sum())
         studies = own["study"].n_unique()
         label = _subject_label(subject, own["models"].fill_null("").to_list())
-        lines.append(f"**{label}**: {own.height} claims in {studies} studies: {counts}"
+        lines.append(f"**{label}**: {own.height} claims in {studies} {'study' if studies == 1 else 'studies'}: {counts}"
                      + (f" ({below} below the task floor)" if below else ""))
     return lines
 
