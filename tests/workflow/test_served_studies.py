@@ -152,8 +152,10 @@ def test_adding_a_subject_is_one_key_and_reschedules_only_its_jobs_and_the_summa
     assert not [job for job in others if job.rule in subject_rules]
     assert {job.reason.split(":")[0] for job in others} <= {
         "Input files updated by another job", "Params have changed since last execution", "Missing output files"}
-    # the one job that lists the subjects in its params: trauma's benchmark, whose raters are subjects
-    assert {job.rule for job in others if "Params have changed" in job.reason} == {"predict_trauma_trajectories"}
+    # the jobs that list the subjects in their params: summaries, and trauma's benchmark (its raters are subjects)
+    listing = {job.rule for job in others if "Params have changed" in job.reason}
+    assert "predict_trauma_trajectories" in listing
+    assert all(rule.startswith("summarise_") for rule in listing - {"predict_trauma_trajectories"}), listing
     print("jobs of the new subject per rule:", dict(Counter(job.rule for job in of_new)),
           "other jobs with changed params:", dict(Counter(job.rule for job in jobs
                                                           if job not in of_new and "Params have changed" in job.reason)))
