@@ -41,7 +41,7 @@ def test_every_override_key_exists_in_the_config_and_the_merge_validates(overrid
     assert list(unknown(smoke, config)) == []
     validate_config(merged(config, smoke), REPO / "workflow/schemas/config.schema.yaml", origin=overrides)
     if overrides == ".test/smoke.yaml":
-        assert set(smoke) - {"claims"} == set(config) - {"seed", "data", "claims", "llm"}  # every study is made small
+        assert set(smoke) - {"claims"} == set(config) - {"seed", "data", "claims", "llm", "roles"}  # every study is made small
 
 
 def test_missing_outputs_names_absent_and_changed_files(tmp_path):

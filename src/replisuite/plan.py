@@ -4,13 +4,15 @@
 results, its response stores and Snakemake's records into a scratch folder and runs the language-model
 studies there with ``REPLISUITE_LLM_PLAN`` set: every job the run would execute builds its requests as
 it would, finds the stored ones in the store, and counts the rest instead of sending them (they get
-empty stand-in answers, so a conversation goes on to its next turn). It prints, per study and model
+stand-in answers that no study can use, so a conversation goes on to its next turn). It prints, per study and model
 entry, how many requests the run would send and how many the store already holds. Nothing in the
 checkout changes. Pass the run's own arguments after ``--`` (``-- --configfile my.yaml``) to plan
 that run; ``--all`` counts every model job, not only those the run would redo.
 
 A count is exact where the number of requests does not depend on the answers; where it does (a
-dialogue that may end early, a step repeated until a reply parses) it is the most the run can send.
+dialogue that may end early, a step repeated until a reply parses) it is the most the run can send,
+as it is where a later request would repeat a stored one because a model's answer repeats an earlier
+one word for word.
 A job that fails on stand-in answers is listed: requests of later jobs that read its output are not
 counted.
 """
@@ -65,9 +67,10 @@ def summarise(plan_path: Path) -> pl.DataFrame:
     lines = [json.loads(line) for line in plan_path.read_text().splitlines()] if plan_path.exists() else []
     if not lines:
         return pl.DataFrame(schema=PLAN_SCHEMA)
-    frame = pl.DataFrame(lines).select("study", "entry", "backend", pl.col("unique").alias("requests"), "stored", "to_send")
+    frame = pl.DataFrame(lines).select("study", "entry", "backend", "stored", "to_send")
     return (frame.group_by("study", "entry", "backend", maintain_order=True).sum()
-            .cast({name: kind for name, kind in PLAN_SCHEMA.items()}).sort("study", "entry"))
+            .with_columns(requests=pl.col("stored") + pl.col("to_send")).select(list(PLAN_SCHEMA))
+            .cast(PLAN_SCHEMA).sort("study", "entry"))
 
 
 def _absolute(arguments: Sequence[str], cwd: Path) -> list[str]:

@@ -8,11 +8,17 @@ letter). So the schizophrenia-vs-depression contrast must come out reproduced fo
 for the second, and the alcohol contrast for neither.
 """
 
+import json
+import re
+from collections import Counter
+
 import pytest
+import yaml
 
 from replisuite import scorecard
 from replisuite.claims import FLOOR_BELOW, FLOOR_PASSED, read_claims
 from replisuite.llm.fake_server import Behaviour, FakeOpenAIServer
+from replisuite.plan import plan
 from tests.conftest import real_data_copy, snakemake
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
@@ -26,7 +32,7 @@ def planted(body):
     "unwilling" questions stigmatise by not agreeing, the violence question by agreeing)."""
     text = body["messages"][-1]["content"]
     if "(A)" not in text:
-        return "I hear how hard this is. Can you tell me more about what happened?"
+        return f"I hear how hard this is ({body['model']}). Can you tell me more about what happened?"
     stigmatise = body["model"] == "stigmatiser-model" and SCHIZOPHRENIA_MARK in text
     violence = "violent" in text
     return "C" if stigmatise == violence else "A"
@@ -47,11 +53,11 @@ def planted_run(tmp_path_factory):
 
         work, env = real_data_copy(tmp_path_factory, "roles", edit)
         snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default", TARGET)
-        yield work, server
+        yield work, env, server
 
 
 def test_the_model_view_shows_the_planted_difference_and_the_embedded_floors(planted_run):
-    work, server = planted_run
+    work, _, server = planted_run
     frame = read_claims([str(work / "results/stigma/claims.csv")])
     view = scorecard.model_view(frame)
     assert {"fair", "stigmatiser", "smollm2-135m", "gpt-4o"} <= set(view.columns)
@@ -72,3 +78,31 @@ def test_the_model_view_shows_the_planted_difference_and_the_embedded_floors(pla
     assert set(served["task_floor"]) == {FLOOR_PASSED}  # both follow the format
     assert server.counters.calls > 0
     print(view)
+
+
+def test_the_plan_counts_exactly_what_adding_a_model_then_sends(planted_run, tmp_path):
+    """`make plan` for one more subject: it sends nothing, and its counts (the new model's questions,
+    and the fixed judge's grading of its replies) equal what the run then sends."""
+    work, env, server = planted_run
+    config = yaml.safe_load((work / "config/config.yaml").read_text())
+    config["llm"]["models"]["newcomer"] = {"backend": "openai", "model": "newcomer-model", "base_url": server.base_url,
+                                           "label": "newcomer (fake server)"}
+    config["roles"]["subjects"].append("newcomer")
+    edited = tmp_path / "newcomer.yaml"
+    edited.write_text(yaml.safe_dump(config, sort_keys=False))
+    calls = server.counters.calls
+    table, failed = plan(work, studies=["stigma"], snakemake_args=["--configfile", str(edited)])
+    assert server.counters.calls == calls and not failed
+    counts = {row["entry"]: (row["stored"], row["to_send"]) for row in table.iter_rows(named=True)}
+    assert set(counts) == {"newcomer", "smollm2-135m"}  # the new subject, and the judge of its replies
+    assert counts["newcomer"][0] == 0 and counts["newcomer"][1] > 0
+
+    snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default", TARGET,
+              "--configfile", str(edited))
+    sent = Counter()
+    for log in (work / "logs/stigma").rglob("*newcomer*.log"):
+        for match in re.finditer(r"model requests of this job: (\{.*\})", log.read_text()):
+            record = json.loads(match.group(1))
+            sent[record["entry"]] += record["new_calls"]
+    assert dict(sent) == {entry: to_send for entry, (_, to_send) in counts.items()}
+    print("plan for one more subject:", counts)

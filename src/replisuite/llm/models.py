@@ -175,7 +175,7 @@ class LLM:
         self.totals = Counter()
         self.model_versions: set[str] = set()
         self._reachable = False
-        self._planned: dict[str, Response] = {}
+        self._plan_seen: dict[str, Response] = {}
 
     @property
     def backend(self) -> Backend:
@@ -231,7 +231,7 @@ class LLM:
         In a plan run (``REPLISUITE_LLM_PLAN`` names a file) nothing is sent: see :func:`plan_requests`.
         """
         if plan_path := os.environ.get(PLAN_ENV):
-            result = plan_requests(requests, self.store, planned=self._planned, plan_path=plan_path,
+            result = plan_requests(requests, self.store, seen=self._plan_seen, plan_path=plan_path,
                                    record={"study": self.store.path.name, "entry": self.entry.name,
                                            "backend": self.entry.backend})
             self.totals.update(result.stats.as_dict())

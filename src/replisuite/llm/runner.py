@@ -222,28 +222,32 @@ PLAN_ENV = "REPLISUITE_LLM_PLAN"
 
 
 def plan_requests(requests: Sequence[Request], store: ResponseStore, *, record: Mapping[str, Any],
-                  planned: dict[str, Response], plan_path: str | os.PathLike[str]) -> RunResult:
+                  seen: dict[str, Response], plan_path: str | os.PathLike[str]) -> RunResult:
     """What answering ``requests`` would send: nothing is sent and nothing stored.
 
     Stored answers are returned as in a real run; each missing request is counted and answered by
-    an empty stand-in (``origin`` "plan": no text, nothing parsed, so studies treat it as an
-    unusable answer and go on building their next requests). ``planned`` holds this model's
-    stand-ins of earlier calls, which a real run would have stored by then: they are neither
-    stored nor sent again. One JSON line per call, ``record`` plus the counts, is appended to
-    ``plan_path`` (one short write: lines from parallel jobs do not interleave).
+    a stand-in (``origin`` "plan": a marker text naming the request, nothing parsed, so studies
+    treat it as an unusable answer and go on building their next requests, each distinct).
+    ``seen`` holds what this model answered or stood in for in earlier calls of the job, which a
+    real run would have stored by then: it is counted once. One JSON line per call, ``record``
+    plus the counts, is appended to ``plan_path`` (one short write: lines from parallel jobs do not
+    interleave).
     """
     keys = [r.key for r in requests]
     unique = dict(zip(keys, requests, strict=True))
-    cached = store.get_many(key for key in unique if key not in planned)
-    missing = [request for key, request in unique.items() if key not in cached and key not in planned]
+    fresh = [key for key in unique if key not in seen]
+    cached = store.get_many(fresh)
+    seen.update(cached)
+    missing = [unique[key] for key in fresh if key not in cached]
     for request in missing:
-        planned[request.key] = Response(request=request, text="", parsed=None, model_version=None, fingerprint=None,
-                                        usage={}, latency_s=0.0, created_at=utc_now(), origin="plan")
-    line = {**record, "requests": len(requests), "unique": len(unique), "stored": len(cached), "to_send": len(missing)}
+        seen[request.key] = Response(request=request, text=f"(not sent: plan run, request {request.key[:16]})",
+                                     parsed=None, model_version=None, fingerprint=None, usage={}, latency_s=0.0,
+                                     created_at=utc_now(), origin="plan")
+    line = {**record, "stored": len(cached), "to_send": len(missing)}
     with open(plan_path, "a") as handle:
         handle.write(json.dumps(line) + "\n")
-    stats = RunStats(requests=len(requests), unique=len(unique), cache_hits=len(cached))
-    return RunResult(responses=[cached.get(key) or planned[key] for key in keys], stats=stats)
+    stats = RunStats(requests=len(requests), unique=len(unique), cache_hits=len(unique) - len(missing))
+    return RunResult(responses=[seen[key] for key in keys], stats=stats)
 
 
 def _send_concurrently(missing, attempt, workers, store, settle, progressed) -> None:
