@@ -22,6 +22,8 @@ def test_a_plan_run_counts_what_it_would_send_and_sends_and_stores_nothing(fake_
     # the next step of the job asks about the stand-ins and repeats one request: counted once
     follow = [planning.request([{"role": "user", "content": r.text}]) for r in result.responses[2:4]]
     planning.run([*follow, requests[3]])
+    choice = planning.run([planning.request(prompts(1, "pick")[0], options=["1", "2"])]).responses[0]
+    assert choice.text == "" and choice.parsed is None  # a choice stand-in is no option
     lines = [json.loads(line) for line in plan.read_text().splitlines()]
-    assert [(line["stored"], line["to_send"]) for line in lines] == [(2, 2), (0, 2)]
+    assert [(line["stored"], line["to_send"]) for line in lines] == [(2, 2), (0, 2), (0, 1)]
     assert {(line["study"], line["entry"], line["backend"]) for line in lines} == {(store.path.name, "fake", "openai")}

@@ -226,9 +226,9 @@ def plan_requests(requests: Sequence[Request], store: ResponseStore, *, record: 
     """What answering ``requests`` would send: nothing is sent and nothing stored.
 
     Stored answers are returned as in a real run; each missing request is counted and answered by
-    a stand-in (``origin`` "plan": a marker text naming the request, nothing parsed, so studies
-    treat it as an unusable answer and go on building their next requests, each distinct).
-    ``seen`` holds what this model answered or stood in for in earlier calls of the job, which a
+    a stand-in (``origin`` "plan": nothing parsed, and a marker text naming the request where it is
+    not a choice among options, so studies treat it as an unusable answer and go on building their
+    next requests, each distinct). ``seen`` holds what this model answered or stood in for in earlier calls of the job, which a
     real run would have stored by then: it is counted once. One JSON line per call, ``record``
     plus the counts, is appended to ``plan_path`` (one short write: lines from parallel jobs do not
     interleave).
@@ -240,9 +240,10 @@ def plan_requests(requests: Sequence[Request], store: ResponseStore, *, record: 
     seen.update(cached)
     missing = [unique[key] for key in fresh if key not in cached]
     for request in missing:
-        seen[request.key] = Response(request=request, text=f"(not sent: plan run, request {request.key[:16]})",
-                                     parsed=None, model_version=None, fingerprint=None, usage={}, latency_s=0.0,
-                                     created_at=utc_now(), origin="plan")
+        # a chat stand-in names its request, so that requests built on it stay distinct; a choice has no text
+        text = "" if request.options else f"(not sent: plan run, request {request.key[:16]})"
+        seen[request.key] = Response(request=request, text=text, parsed=None, model_version=None, fingerprint=None,
+                                     usage={}, latency_s=0.0, created_at=utc_now(), origin="plan")
     line = {**record, "stored": len(cached), "to_send": len(missing)}
     with open(plan_path, "a") as handle:
         handle.write(json.dumps(line) + "\n")
