@@ -34,7 +34,7 @@ import yaml
 
 from replisuite.llm.runner import PLAN_ENV
 from replisuite.roles import ROLE_KEYS
-from replisuite.smoke import checkout_files, commit_copy
+from replisuite.smoke import commit_copy, copy_checkout
 
 # the studies that ask language models (those whose model keys the roles fill)
 LLM_STUDIES = tuple(dict.fromkeys(key.study for key in ROLE_KEYS))
@@ -46,10 +46,7 @@ def prepare(repo: Path, work: Path) -> None:
     """A scratch copy of ``repo`` for a plan run: the checkout (committed, as manifests record the
     commit), its results, response stores and Snakemake records copied, its raw inputs linked.
     """
-    for name in checkout_files(repo):
-        target = work / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(repo / name, target)
+    copy_checkout(repo, work)
     commit_copy(work, who="plan")
     config = yaml.safe_load((repo / "config/config.yaml").read_text())
     for folder in ("results", config["llm"]["store_dir"], ".snakemake/metadata"):

@@ -52,12 +52,17 @@ def checkout_files(repo: Path) -> list[str]:
     return [name for name in listed.split("\0") if name and (repo / name).is_file()]
 
 
-def prepare(repo: Path, work: Path, overrides: Mapping[str, Any]) -> None:
-    """A copy of the checkout in ``work`` (a git repository, as manifests record the commit) with the merged config."""
+def copy_checkout(repo: Path, work: Path) -> None:
+    """The checkout's files (`checkout_files`) copied into ``work``."""
     for name in checkout_files(repo):
         target = work / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(repo / name, target)
+
+
+def prepare(repo: Path, work: Path, overrides: Mapping[str, Any]) -> None:
+    """A copy of the checkout in ``work`` (a git repository, as manifests record the commit) with the merged config."""
+    copy_checkout(repo, work)
     config_path = work / "config/config.yaml"
     config = merged(yaml.safe_load(config_path.read_text()), overrides)
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
