@@ -5,7 +5,8 @@ difference, and the embedded model's task floors.
 The local fake OpenAI server answers both entries. ``stigmatiser`` stigmatises the schizophrenia
 vignettes and no other; ``fair`` stigmatises none; both answer in the paper's format (an option
 letter). So the schizophrenia-vs-depression contrast must come out reproduced for the first and not
-for the second, and the alcohol contrast for neither.
+for the second, and the alcohol contrast for neither. Then `make plan` for a third subject must
+count exactly what adding it sends.
 """
 
 import json
@@ -28,7 +29,7 @@ SCHIZOPHRENIA_MARK = "spying on"  # words only the schizophrenia vignettes use
 
 
 def planted(body):
-    """An option letter for stigma questions, coded as the study codes it (options C and below agree;
+    """An option letter for stigma questions, coded as the study codes it (the options from C on agree;
     "unwilling" questions stigmatise by not agreeing, the violence question by agreeing)."""
     text = body["messages"][-1]["content"]
     if "(A)" not in text:
