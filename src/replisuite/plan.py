@@ -83,6 +83,7 @@ def plan(repo: Path, *, studies: Sequence[str], snakemake_args: Sequence[str] = 
     try:
         prepare(repo, work)
         plan_path = scratch / "plan.jsonl"
+        plan_path.unlink(missing_ok=True)  # a kept folder's earlier plan
         targets = [f"results/{study}/manifest.json" for study in studies]
         command = [sys.executable, "-m", "snakemake", "--cores", str(cores), "--profile", "workflow/profiles/default",
                    "--keep-going", *targets, *(["--forceall"] if every_job else []), *_absolute(snakemake_args, repo)]
@@ -110,8 +111,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--keep", type=Path, help="plan in this folder and keep it (default: a temporary one)")
     args = parser.parse_args(own)
-    table, failed = plan(Path.cwd(), studies=args.study or LLM_STUDIES, snakemake_args=extra, every_job=args.all,
-                         cores=args.cores, keep=args.keep)
+    try:
+        table, failed = plan(Path.cwd(), studies=args.study or LLM_STUDIES, snakemake_args=extra, every_job=args.all,
+                             cores=args.cores, keep=args.keep)
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     with pl.Config(tbl_rows=-1, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
         print(table if table.height else "No model request: the run would send nothing and read nothing from a store.")
     if table.height:
