@@ -46,6 +46,7 @@ def prepare(repo: Path, work: Path) -> None:
     """A scratch copy of ``repo`` for a plan run: the checkout (committed, as manifests record the
     commit), its results, response stores and Snakemake records copied, its raw inputs linked.
     """
+    shutil.rmtree(work, ignore_errors=True)  # a kept folder's earlier copy (its links are removed, not followed)
     copy_checkout(repo, work)
     commit_copy(work, who="plan")
     config = yaml.safe_load((repo / "config/config.yaml").read_text())
