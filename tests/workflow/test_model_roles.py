@@ -72,9 +72,11 @@ def test_the_model_view_shows_the_planted_difference_and_the_embedded_floors(pla
     assert rows["appropriateness_{model}"]["gpt-4o"] == "reproduced" and schizophrenia["gpt-4o"] is None
     embedded = frame.filter(frame["subject"] == "smollm2-135m")
     assert embedded.height == 2 and set(embedded["task_floor"]) <= {FLOOR_PASSED, FLOOR_BELOW}
-    below = embedded.filter(embedded["task_floor"] == FLOOR_BELOW)
-    assert all(cell.endswith("(below task floor)") for cell in view.filter(
-        view["claim"].is_in([c.replace("smollm2-135m", "{model}") for c in below["claim_id"]]))["smollm2-135m"])
+    # every stated cell is its claim's verdict, marked exactly where that model was below the floor
+    for claim in frame.filter(frame["subject"] != "").iter_rows(named=True):
+        cell = rows[claim["claim_id"].replace(claim["subject"], "{model}", 1)][claim["subject"]]
+        marked = claim["task_floor"] == FLOOR_BELOW
+        assert cell == claim["verdict"] + (" (below task floor)" if marked else ""), (claim["claim_id"], cell)
     served = frame.filter(frame["subject"].is_in(["stigmatiser", "fair"]))
     assert set(served["task_floor"]) == {FLOOR_PASSED}  # both follow the format
     assert server.counters.calls > 0
