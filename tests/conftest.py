@@ -283,3 +283,10 @@ def logged_llm_counts(work: Path, study: str) -> dict[str, Counter]:
             totals.setdefault(record.pop("entry"), Counter()).update(record)
     return totals
 
+
+
+def pytest_collection_modifyitems(items):
+    """The longest test files first (the served-model run, then the SLURM cluster, then the other
+    workflow runs): with two workers (`make test`) the file that starts last sets when the suite
+    ends, so it should be a short one."""
+    items.sort(key=lambda item: tuple(item.get_closest_marker(mark) is None for mark in ("served", "slurm", "workflow")))
