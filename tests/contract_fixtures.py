@@ -132,7 +132,7 @@ def networks(kind: str):
                               "mean_null_ari": [0.3 if positive else 0.81], "max_null_ari": [0.45 if positive else 0.9],
                               "null": ["embeddings with every dimension permuted across processes"]})
     return ({"detection": detection, "comparison": comparison, "stability": stability},
-            {"coder": MODEL, "judge": "judge-y", "embedded": [], "min_usable": 0.8})
+            {"coders": [MODEL], "judge": "judge-y", "embedded": [], "min_usable": 0.8})
 
 
 # --- preference: reward models, principle judge vs upvotes, DPO vs base -------------------------
@@ -315,10 +315,12 @@ def trauma(kind: str):
         "value": [90.0, 6.0, value, 0.1], "ci_low": [None, None, low, None], "ci_high": [None, None, high, None],
         "points": [96] * 4, "conversations": [conversations] * 4, "note": [""] * 4})
     rmse = 12.0 if positive else 25.5
-    benchmark = pl.DataFrame({"phase": ["all", "all"], "metric": ["rmse", "rmse"], "target": ["extracted"] * 2,
-                              "predictor": ["MiniLM + ridge", "training mean (baseline)"], "value": [rmse, 25.0],
-                              "ci_low": [rmse - 3, 23.0], "ci_high": [rmse + 3, 27.0], "points": [96, 96],
-                              "cases": [cases, cases]})
+    # null: the model rater's ratings are noise, as far from the ratings as the mean guess
+    rated = 14.0 if positive else 26.0
+    benchmark = pl.DataFrame({"phase": ["all"] * 3, "metric": ["rmse"] * 3, "target": ["extracted"] * 3,
+                              "predictor": ["MiniLM + ridge", "training mean (baseline)", f"rated by {MODEL}"],
+                              "value": [rmse, 25.0, rated], "ci_low": [rmse - 3, 23.0, rated - 3],
+                              "ci_high": [rmse + 3, 27.0, rated + 3], "points": [96, 96, 94], "cases": [cases] * 3})
     rows = []
     for scenario, slope in (("planted", -8.0), ("flat", 0.0)):
         # null: the conversations carry no arc, so the extracted slopes scatter around 0 in both scenarios
@@ -329,7 +331,7 @@ def trauma(kind: str):
         rows.append({"scenario": scenario, "source": "planted", "cases": cases, "conversations": cases * 4,
                      "mean_slope": slope, "ci_low": slope, "ci_high": slope, "declining_share": float(slope < 0)})
     return ({"extraction": extraction, "benchmark": benchmark, "arc": pl.DataFrame(rows)},
-            {"embedded": [], "generator": [MODEL], "alpha": 0.01, "min_cases": 8, "min_usable": 0.8})
+            {"embedded": [], "generator": [MODEL], "raters": [MODEL], "alpha": 0.01, "min_cases": 8, "min_usable": 0.8})
 
 
 # --- trpm4: gene-set GAMs, planted IP and TREP cells, calibration scenarios ----------------------

@@ -58,7 +58,7 @@ MODEL_REFERENCES = {
     "stigma": ("live", "judge", "published", "published_judge"),
     "psaich": ("models",),
     "judge": ("judges", "arena/models"),
-    "networks": ("coder", "judge"),
+    "networks": ("coders", "judge"),
     "care": ("coders",),
     "roleplay": ("pairs/*/counsellor", "pairs/*/client", "recovery/raters"),
     "reconstruct": ("counsellors", "judge/judges"),

@@ -48,7 +48,7 @@ ROLE_KEYS = (
     # the judge study is about models as judges of counselling: its judges are subjects
     RoleKey("judge", "judges", "subjects"),
     RoleKey("judge", "arena/models", "subjects"),
-    RoleKey("networks", "coder", "subjects", "first"),
+    RoleKey("networks", "coders", "subjects"),
     RoleKey("networks", "judge", "judges", "first"),
     RoleKey("care", "coders", "subjects"),
     RoleKey("roleplay", "recovery/raters", "judges"),

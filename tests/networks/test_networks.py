@@ -61,8 +61,8 @@ def test_claims_are_stated_when_a_weak_coder_found_nothing():
     stability = pl.DataFrame({"pairs": [0], "mean_ari": [None], "min_ari": [None], "mean_null_ari": [None]},
                              schema={"pairs": pl.Int64, "mean_ari": pl.Float64, "min_ari": pl.Float64, "mean_null_ari": pl.Float64})
     verdicts = {c.claim_id: c.verdict for c in networks_claims(detection=detection, comparison=comparison, stability=stability,
-                                                               coder="m", judge="m", embedded=["m"])}
-    assert verdicts == {"process_detection_2_shot_m": "not reproduced", "multi_step_networks_preferred": "not comparable",
+                                                               coders=["m"], judge="m", embedded=["m"])}
+    assert verdicts == {"process_detection_2_shot_m": "not reproduced", "multi_step_networks_preferred_m": "not comparable",
                         "theme_clusters_stable_m": "not comparable"}
 
 

@@ -422,6 +422,24 @@ def test_benchmark_claim_needs_the_rmse_interval_below_the_mean_guess():
     assert benchmark_claim(table(12.0, 15.0, cases=3), min_units=8).verdict == "not comparable"
 
 
+def test_each_model_rater_gets_its_own_verdict_and_format_floor():
+    from replisuite.trauma.claims import rater_claims
+
+    rows = [("training mean (baseline)", 20.0, 18.0, 22.0, 80), ("rated by good", 12.0, 10.0, 15.0, 78),
+            ("rated by guesser", 21.0, 19.0, 24.0, 80), ("rated by mute", 12.0, 10.0, 15.0, 20)]
+    table = pl.DataFrame([{"phase": "all", "metric": "rmse", "target": "extracted", "predictor": p, "value": v,
+                           "ci_low": lo, "ci_high": hi, "points": n, "cases": 10} for p, v, lo, hi, n in rows])
+    claims = {c.subject: c for c in rater_claims(table, raters=["good", "guesser", "mute", "absent"], embedded=["good"],
+                                                 min_units=8)}
+    assert {s: c.claim_id for s, c in claims.items()} == {s: f"model_rates_suds_{s}" for s in ("good", "guesser", "mute",
+                                                                                               "absent")}
+    assert (claims["good"].verdict, claims["good"].task_floor) == ("reproduced", "passed")
+    assert claims["guesser"].verdict == "not reproduced"               # no closer than the mean guess
+    assert claims["mute"].task_floor == "below"                        # 20 of 80 ratings given as a decile
+    assert claims["absent"].verdict == "not comparable"                # no row: nothing rated
+    assert (claims["good"].models, claims["guesser"].models) == ("good (embedded 135M model)", "guesser")
+
+
 def test_released_metadata_are_tested_against_the_published_shares_only():
     from replisuite.trauma.cases import published_marginals_table
     from replisuite.trauma.claims import published_marginals_claim

@@ -1,6 +1,7 @@
 """The networks and care studies end to end on the real AnnoMI sessions and the shipped illustrative
-sets, with an OpenAI-compatible model (the local fake server) as coder and judge: a planted coder
-that spots phrases must beat the trivial guess; one that answers nonsense must not."""
+sets, with OpenAI-compatible models (the local fake server) as coders and judge: a planted coder
+that spots phrases must beat the trivial guess; one that answers nonsense must not (both coders in
+one run, each with its own verdicts)."""
 
 import json
 
@@ -25,6 +26,8 @@ PHRASES = {
 def served(body):
     messages = body["messages"]
     prompt = messages[-1]["content"]
+    if messages[0]["content"].find("Codes:") >= 0 and body["model"] == "fake-nonsense":
+        return json.dumps({"codes": [{"code": "motivation-adaptive", "span": "the"}]})
     if messages[0]["content"].find("Codes:") >= 0:
         if "could not be used" in prompt:
             return '{"codes": []}'
@@ -50,8 +53,10 @@ def coding_run(tmp_path_factory):
     def small(config):
         config["llm"]["models"]["served"].update(model="fake-coder", label="served coder (fake server)")
         del config["llm"]["models"]["served"]["concurrency"]
-        config["networks"].update(coder="served", judge="served", shots=[0, 2], network_shots=2, n_boot=100,
-                                  units_per_session=None)
+        config["llm"]["models"]["nonsense"] = {**config["llm"]["models"]["served"], "model": "fake-nonsense",
+                                               "label": "a coder answering nonsense (fake server)"}
+        config["networks"].update(coders=["served", "nonsense"], judge="served", shots=[0, 2], network_shots=2,
+                                  n_boot=100, units_per_session=None)
         config["care"].update(coders=["served"], n_boot=100)
 
     with served_study_run(tmp_path_factory, "coding", served, small, TARGETS) as run:
@@ -65,28 +70,38 @@ def table(work, study, name):
 def test_detection_beats_the_trivial_guess_and_is_labelled_illustrative(coding_run):
     work, _, _ = coding_run
     detection = table(work, "networks", "detection")
-    baseline = detection.filter(pl.col("shots").is_null()).row(0, named=True)
-    model = detection.filter(pl.col("shots") == 2).row(0, named=True)
+    assert detection["model"].unique(maintain_order=True).to_list() == ["served", "nonsense"]
+    mine = detection.filter(pl.col("model") == "served")
+    baseline = mine.filter(pl.col("shots").is_null()).row(0, named=True)
+    model = mine.filter(pl.col("shots") == 2).row(0, named=True)
     assert model["precision"] > 0.6 and model["f1"] > baseline["f1"]  # the phrases are right where they fire
     assert model["dimension_accuracy"] > 0.9
     assert baseline["gold_spans"] == 39
+    nonsense = detection.filter((pl.col("model") == "nonsense") & (pl.col("shots") == 2)).row(0, named=True)
+    assert nonsense["f1"] < baseline["f1"] and nonsense["parsed_units"] == nonsense["units"]
     claims = pl.read_csv(work / "results/networks/claims.csv")
     detection_claim = claims.filter(pl.col("claim_id") == "process_detection_2_shot_served").row(0, named=True)
     assert "illustrative set written by the replisuite project" in detection_claim["note"]
+    # each coder its own verdict, the planted difference in them
+    verdicts = {(c["subject"], c["claim_id"]): c["verdict"] for c in claims.iter_rows(named=True)}
+    assert verdicts[("served", "process_detection_2_shot_served")] == "reproduced"
+    assert verdicts[("nonsense", "process_detection_2_shot_nonsense")] == "not reproduced"
+    assert {s for s, _ in verdicts} == {"served", "nonsense"}
     caption = (work / "workflow/report/networks/detection.rst").read_text()
     assert "ILLUSTRATIVE" in caption
 
 
 def test_networks_themes_and_the_judge_comparison(coding_run):
     work, _, server = coding_run
-    statistics = table(work, "networks", "network_statistics")
+    statistics = table(work, "networks", "served/network_statistics")
     assert set(statistics["case"].cast(pl.String)) == {"16", "24", "66"} and set(statistics["method"]) == {"multi-step", "direct"}
-    edges = table(work, "networks", "edges")
+    edges = table(work, "networks", "served/edges")
     assert edges.filter(pl.col("method") == "multi-step")["explanation"].str.contains("worse").all()
     comparison = table(work, "networks", "comparison")
-    preferred = comparison.filter(pl.col("measure") == "multi-step preferred").row(0, named=True)
+    assert set(comparison["model"]) == {"served", "nonsense"}
+    preferred = comparison.filter((pl.col("measure") == "multi-step preferred") & (pl.col("model") == "served")).row(0, named=True)
     assert preferred["n"] == 3 and preferred["count"] == 3  # the planted judge prefers the network with more edges
-    stability = table(work, "networks", "stability_summary").row(0, named=True)
+    stability = table(work, "networks", "stability_summary").filter(pl.col("model") == "served").row(0, named=True)
     assert stability["pairs"] == 10 and stability["null"] == "embeddings with every dimension permuted across processes"
     claims = pl.read_csv(work / "results/networks/claims.csv")
     stable = claims.filter(pl.col("claim_id") == "theme_clusters_stable_served").row(0, named=True)
@@ -121,11 +136,11 @@ def test_rerun_sends_nothing_and_one_key_reruns_only_its_jobs(coding_run):
     again = snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default", *TARGETS)
     assert "Nothing to be done" in again.stdout + again.stderr and server.counters.calls == calls
     by_params, scheduled = rerun_plan(work, env, TARGETS, {"networks/window": 3})
-    assert by_params == {"build_networks": 1} and "code_eemm" not in scheduled
+    assert by_params == {"build_networks": 2} and "code_eemm" not in scheduled  # one per coder
     by_params, _ = rerun_plan(work, env, TARGETS, {"networks/match/rule": "exact"})
     assert by_params == {"summarise_networks": 1}
     by_params, _ = rerun_plan(work, env, TARGETS, {"networks/coder_params/max_tokens": 150})
-    assert by_params == {"code_eemm": 2}
+    assert by_params == {"code_eemm": 4}
     by_params, scheduled = rerun_plan(work, env, TARGETS, {"care/shots": 3})
     assert by_params == {"code_care_excerpts": 1} and not {"code_eemm", "build_networks"} & scheduled
 
@@ -142,13 +157,14 @@ def test_a_nonsense_coder_does_not_beat_the_trivial_guess():
     # as stable as clusters of structureless embeddings: no finding
     stability = pl.DataFrame({"pairs": [10], "mean_ari": [0.8], "min_ari": [0.7], "mean_null_ari": [0.75],
                               "max_null_ari": [0.85]})
-    claims = networks_claims(detection=detection, comparison=comparison, stability=stability, coder="x", judge="x",
+    claims = networks_claims(detection=detection, comparison=comparison, stability=stability, coders=["x"], judge="j",
                              embedded=[])
     verdicts = {c.claim_id: c.verdict for c in claims}
-    assert verdicts == {"process_detection_2_shot_x": "not reproduced", "multi_step_networks_preferred": "not reproduced",
+    assert verdicts == {"process_detection_2_shot_x": "not reproduced", "multi_step_networks_preferred_x": "not reproduced",
                         "theme_clusters_stable_x": "not reproduced"}
     assert {c.task_floor for c in claims if c.claim_id != "theme_clusters_stable_x"} == {"passed"}
-    assert {c.subject for c in claims} == {"x", ""}  # the coder is the subject; the judge is an instrument
+    # the coder is the subject of every claim (the networks compared are built from its codes); the judge an instrument
+    assert {c.subject for c in claims} == {"x"}
 
 
 def test_a_judge_that_always_picks_the_first_network_is_below_its_floor():
@@ -161,7 +177,7 @@ def test_a_judge_that_always_picks_the_first_network_is_below_its_floor():
                                "rate": [0.67, 1.0, 0.0, 0.12], "ci_low": [0.5, 0.9, None, None], "ci_high": [0.8, 1.0, None, None]})
     stability = pl.DataFrame({"pairs": [1], "mean_ari": [None], "min_ari": [None], "mean_null_ari": [None]},
                              schema={"pairs": pl.Int64, "mean_ari": pl.Float64, "min_ari": pl.Float64, "mean_null_ari": pl.Float64})
-    claim = next(c for c in networks_claims(detection=detection, comparison=comparison, stability=stability, coder="x",
-                                            judge="x", embedded=[]) if c.claim_id == "multi_step_networks_preferred")
+    claim = next(c for c in networks_claims(detection=detection, comparison=comparison, stability=stability, coders=["x"],
+                                            judge="x", embedded=[]) if c.claim_id == "multi_step_networks_preferred_x")
     assert claim.verdict == "not comparable" and claim.task_floor == "below"
     assert "1 distinct over 30 verdicts" in claim.note and "4 clients left out" in claim.note

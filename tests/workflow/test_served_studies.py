@@ -144,7 +144,8 @@ def test_adding_a_subject_is_one_key_and_reschedules_only_its_jobs_and_the_summa
     jobs = rerun_jobs(work, env, TARGETS, {"llm/models/served-2": second, "roles/subjects": ["served", "served-2"]})
     of_new = [job for job in jobs if any("served-2" in value for value in job.wildcards.values())]
     subject_rules = {"ask_stigma_questions", "administer_psaich", "judge_sessions", "arena_replies", "code_care_excerpts",
-                     "simulate_roleplay", "reconstruct_sessions", "synthesise_dialogues"}
+                     "code_eemm", "build_networks", "compare_networks", "simulate_roleplay", "reconstruct_sessions",
+                     "synthesise_dialogues"}
     assert subject_rules <= {job.rule for job in of_new}, {job.rule for job in of_new}
     others = [job for job in jobs if job not in of_new]
     # no subject job of the first model runs again; the rest run because what they read grew (a
@@ -152,10 +153,11 @@ def test_adding_a_subject_is_one_key_and_reschedules_only_its_jobs_and_the_summa
     assert not [job for job in others if job.rule in subject_rules]
     assert {job.reason.split(":")[0] for job in others} <= {
         "Input files updated by another job", "Params have changed since last execution", "Missing output files"}
-    # the jobs that list the subjects in their params: summaries, and trauma's benchmark (its raters are subjects)
+    # the jobs that list the subjects in their params: summaries, claims (a verdict per subject), and
+    # trauma's benchmark (its raters are subjects)
     listing = {job.rule for job in others if "Params have changed" in job.reason}
-    assert "predict_trauma_trajectories" in listing
-    assert all(rule.startswith("summarise_") for rule in listing - {"predict_trauma_trajectories"}), listing
+    assert {"predict_trauma_trajectories", "summarise_networks", "state_claims"} <= listing
+    assert all(rule.startswith("summarise_") for rule in listing - {"predict_trauma_trajectories", "state_claims"}), listing
     print("jobs of the new subject per rule:", dict(Counter(job.rule for job in of_new)),
           "other jobs with changed params:", dict(Counter(job.rule for job in jobs
                                                           if job not in of_new and "Params have changed" in job.reason)))

@@ -1,5 +1,6 @@
-# Study networks: EEMM process coding by in-context learning (one job per number of examples),
-# two-step themes and each client's networks, a judge's multi-step vs direct preference, summary.
+# Study networks: EEMM process coding by in-context learning (one job per model coder and number of
+# examples), two-step themes and each client's networks from each coder's codes, a judge's
+# multi-step vs direct preference of each coder's networks, summary.
 # The gold codes are an illustrative set written by the project (config/networks/eemm_gold.csv).
 
 NETWORKS = config["networks"]
@@ -8,26 +9,31 @@ NETWORKS_INPUTS = {"annomi": NETWORKS_ANNOMI, "gold": NETWORKS["gold"], "codeboo
 NETWORKS_TABLES = ["processes", "stability", "nodes", "edges", "network_statistics", "theme_frequencies", "theme_cooccurrence"]
 NETWORKS_SUMMARY = ["detection", "comparison", "stability_summary"]
 NETWORKS_FIGURES = ["detection", "networks", "themes"]
+NETWORKS_CODERS = NETWORKS["coders"]
+
+
+wildcard_constraints:
+    networks_coder="|".join(map(re.escape, NETWORKS_CODERS)) or "no-model",
 
 
 rule code_eemm:
     input:
         **NETWORKS_INPUTS,
     output:
-        detections="results/networks/detections/{shots}.parquet",
-        provenance="results/networks/llm/detections_{shots}.json",
+        detections="results/networks/detections/{networks_coder}/{shots}.parquet",
+        provenance="results/networks/llm/{networks_coder}/detections_{shots}.json",
     params:
-        study=config_keys("networks", "seed", "codebook", "coder", "coder_params", "units_per_session"),
-        llm=config_keys("llm", "store_dir", f"models/{NETWORKS['coder']}"),
+        study=config_keys("networks", "seed", "codebook", "coder_params", "units_per_session"),
+        llm=config_keys("llm", "store_dir", "models/{networks_coder}"),
     wildcard_constraints:
         shots=r"\d+",
     threads: 1
     # long jobs first: started last, they were the run's tail on 2 cores
     priority: 10
     log:
-        "logs/networks/code_eemm/{shots}.log",
+        "logs/networks/code_eemm/{networks_coder}/{shots}.log",
     benchmark:
-        "logs/networks/code_eemm/{shots}.benchmark.tsv"
+        "logs/networks/code_eemm/{networks_coder}/{shots}.benchmark.tsv"
     conda:
         "../../envs/llm.yaml"
     resources:
@@ -41,23 +47,23 @@ rule code_eemm:
 rule build_networks:
     input:
         **NETWORKS_INPUTS,
-        detections=expand(rules.code_eemm.output.detections, shots=NETWORKS["network_shots"]),
+        detections=expand(rules.code_eemm.output.detections, shots=NETWORKS["network_shots"], allow_missing=True),
     output:
-        **{name: f"results/networks/tables/{name}.csv" for name in NETWORKS_TABLES},
-        naming="results/networks/themes/naming.json",
-        provenance="results/networks/llm/networks.json",
+        **{name: f"results/networks/tables/{{networks_coder}}/{name}.csv" for name in NETWORKS_TABLES},
+        naming="results/networks/themes/{networks_coder}/naming.json",
+        provenance="results/networks/llm/{networks_coder}/networks.json",
     params:
-        study=config_keys("networks", "codebook", "coder", "themes", "window", "max_edges", "max_chars", "reply_params",
+        study=config_keys("networks", "codebook", "themes", "window", "max_edges", "max_chars", "reply_params",
                           "direct_params"),
-        llm=config_keys("llm", "store_dir", f"models/{NETWORKS['coder']}"),
+        llm=config_keys("llm", "store_dir", "models/{networks_coder}"),
         tables=NETWORKS_TABLES,
     threads: 1
     # long jobs first: started last, they were the run's tail on 2 cores
     priority: 10
     log:
-        "logs/networks/build_networks.log",
+        "logs/networks/build_networks/{networks_coder}.log",
     benchmark:
-        "logs/networks/build_networks.benchmark.tsv"
+        "logs/networks/build_networks/{networks_coder}.benchmark.tsv"
     conda:
         "../../envs/llm.yaml"
     resources:
@@ -75,16 +81,16 @@ rule compare_networks:
         edges=rules.build_networks.output.edges,
         statistics=rules.build_networks.output.network_statistics,
     output:
-        comparison="results/networks/comparison/pairs.parquet",
-        provenance="results/networks/llm/comparison.json",
+        comparison="results/networks/comparison/{networks_coder}.parquet",
+        provenance="results/networks/llm/{networks_coder}/comparison.json",
     params:
         study=config_keys("networks", "seed", "codebook", "judge", "max_chars"),
         llm=config_keys("llm", "store_dir", f"models/{NETWORKS['judge']}"),
     threads: 1
     log:
-        "logs/networks/compare_networks.log",
+        "logs/networks/compare_networks/{networks_coder}.log",
     benchmark:
-        "logs/networks/compare_networks.benchmark.tsv"
+        "logs/networks/compare_networks/{networks_coder}.benchmark.tsv"
     conda:
         "../../envs/llm.yaml"
     resources:
@@ -98,13 +104,14 @@ rule compare_networks:
 rule summarise_networks:
     input:
         **NETWORKS_INPUTS,
-        detections=expand(rules.code_eemm.output.detections, shots=NETWORKS["shots"]),
-        processes=rules.build_networks.output.processes,
-        stability=rules.build_networks.output.stability,
-        nodes=rules.build_networks.output.nodes,
-        edges=rules.build_networks.output.edges,
-        statistics=rules.build_networks.output.network_statistics,
-        comparison=rules.compare_networks.output.comparison,
+        detections=expand(rules.code_eemm.output.detections, networks_coder=NETWORKS_CODERS, shots=NETWORKS["shots"]),
+        stability=expand(rules.build_networks.output.stability, networks_coder=NETWORKS_CODERS),
+        statistics=expand(rules.build_networks.output.network_statistics, networks_coder=NETWORKS_CODERS),
+        comparison=expand(rules.compare_networks.output.comparison, networks_coder=NETWORKS_CODERS),
+        # the figures show the first coder's networks and themes
+        processes=expand(rules.build_networks.output.processes, networks_coder=NETWORKS_CODERS[:1]),
+        nodes=expand(rules.build_networks.output.nodes, networks_coder=NETWORKS_CODERS[:1]),
+        edges=expand(rules.build_networks.output.edges, networks_coder=NETWORKS_CODERS[:1]),
     output:
         **{name: report(f"results/networks/tables/{name}.csv", caption=f"../report/networks/{name}.rst",
                         category="networks") for name in NETWORKS_SUMMARY},
@@ -113,6 +120,7 @@ rule summarise_networks:
         **{f"pdf_{name}": f"results/networks/figures/{name}.pdf" for name in NETWORKS_FIGURES},
     params:
         study=config_keys("networks", "seed", "n_boot", "codebook", "match", "figure_clients"),
+        coders=NETWORKS_CODERS,
         tables=NETWORKS_SUMMARY,
         figures=NETWORKS_FIGURES,
     log:
@@ -128,18 +136,21 @@ rule summarise_networks:
         "../scripts/networks/summarise.py"
 
 
-STUDY_OUTPUTS["networks"] = [*rules.summarise_networks.output, *rules.build_networks.output[:len(NETWORKS_TABLES)],
-                             rules.build_networks.output.naming]
+STUDY_OUTPUTS["networks"] = [*rules.summarise_networks.output,
+                             *expand([*rules.build_networks.output[:len(NETWORKS_TABLES)], rules.build_networks.output.naming],
+                                     networks_coder=NETWORKS_CODERS)]
 STUDY_INPUTS["networks"] = list(NETWORKS_INPUTS.values())
 STUDY_LLM["networks"] = [
-    *expand(rules.code_eemm.output.provenance, shots=sorted({*NETWORKS["shots"], NETWORKS["network_shots"]})),
-    rules.build_networks.output.provenance, rules.compare_networks.output.provenance,
+    *expand(rules.code_eemm.output.provenance, networks_coder=NETWORKS_CODERS,
+            shots=sorted({*NETWORKS["shots"], NETWORKS["network_shots"]})),
+    *expand([rules.build_networks.output.provenance, rules.compare_networks.output.provenance],
+            networks_coder=NETWORKS_CODERS),
 ]
 STUDY_CLAIMS["networks"] = {
     "inputs": {"detection": rules.summarise_networks.output.detection,
                "comparison": rules.summarise_networks.output.comparison,
                "stability": rules.summarise_networks.output.stability_summary},
-    "options": {"coder": NETWORKS["coder"], "judge": NETWORKS["judge"],
-                "embedded": embedded_models([NETWORKS["coder"], NETWORKS["judge"]]),
+    "options": {"coders": NETWORKS_CODERS, "judge": NETWORKS["judge"],
+                "embedded": embedded_models([*NETWORKS_CODERS, NETWORKS["judge"]]),
                 "min_usable": config["claims"]["floor_min_usable"]},
 }

@@ -212,7 +212,7 @@ STUDY_CLAIMS["trauma"] = {
                "benchmark": rules.summarise_trauma.output.benchmark,
                "arc": rules.check_trauma_fidelity.output.arc_recovery},
     "options": {"embedded": embedded_models(list(dict.fromkeys(TRAUMA_GENERATORS + TRAUMA_RATERS))),
-                "generator": ["published"] if TRAUMA_PUBLISHED else TRAUMA_GENERATORS,
+                "generator": ["published"] if TRAUMA_PUBLISHED else TRAUMA_GENERATORS, "raters": TRAUMA_RATERS,
                 "alpha": TRAUMA["marginal_alpha"], "min_cases": config["claims"]["min_units"],
                 "min_usable": config["claims"]["floor_min_usable"]},
 }

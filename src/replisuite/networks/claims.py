@@ -41,9 +41,26 @@ def judge_floor(comparison: Mapping[str, Mapping], *, min_usable: float) -> Task
                       variation_floor(positions, judged, what="positions picked", unit="verdicts"))
 
 
-def networks_claims(*, detection: pl.DataFrame, comparison: pl.DataFrame, stability: pl.DataFrame, coder: str,
-                    judge: str, embedded: Sequence[str], min_usable: float = 0.8) -> list[Claim]:
-    """The networks study's claims: code detection against the gold codes, the judge's comparison, theme stability."""
+def networks_claims(*, detection: pl.DataFrame, comparison: pl.DataFrame, stability: pl.DataFrame,
+                    coders: Sequence[str], judge: str, embedded: Sequence[str], min_usable: float = 0.8) -> list[Claim]:
+    """The networks study's claims for each model coder: code detection against the gold codes, the
+    judge's comparison of the networks built from its codes, and its themes' stability. The tables
+    hold a ``model`` column (the coder); a table without one is taken to be the only coder's.
+    """
+    def of(table, coder):
+        return table.filter(pl.col("model") == coder) if "model" in table.columns else table
+
+    claims = []
+    for coder in coders:
+        claims += coder_claims(detection=of(detection, coder), comparison=of(comparison, coder),
+                               stability=of(stability, coder), coder=coder, judge=judge, embedded=embedded,
+                               min_usable=min_usable)
+    return claims
+
+
+def coder_claims(*, detection: pl.DataFrame, comparison: pl.DataFrame, stability: pl.DataFrame, coder: str,
+                 judge: str, embedded: Sequence[str], min_usable: float = 0.8) -> list[Claim]:
+    """One model coder's claims (its rows of the three tables)."""
     def label(name):
         return embedded_label(name) if name in embedded else name
 
@@ -65,11 +82,12 @@ def networks_claims(*, detection: pl.DataFrame, comparison: pl.DataFrame, stabil
     dropped = measures.get("pairs without a direct network", {}).get("count", 0)
     verdict, rule = beats_baseline_verdict(0.5, row["rate"], row["ci_low"])
     claims.append(with_floor(Claim(
-        study=STUDY, claim_id="multi_step_networks_preferred", source=f"{SOURCE}: expert comparison",
-        claim="Multi-step networks are preferred to directly prompted ones (here by a model judge, not experts)",
+        study=STUDY, claim_id=f"multi_step_networks_preferred_{coder}", source=f"{SOURCE}: expert comparison",
+        claim="Multi-step networks are preferred to directly prompted ones (both built by the model; here judged by a "
+              "model judge, not experts)",
         published="experts preferred multi-step in up to 90% of cases", reproduced=row["rate"], ci_low=row["ci_low"],
-        ci_high=row["ci_high"], level="proxy", verdict=verdict, rule=rule, models=label(judge),
-        measure="share of comparisons won by multi-step", baseline=0.5,
+        ci_high=row["ci_high"], level="proxy", verdict=verdict, rule=rule, models=f"{label(coder)}; judge {label(judge)}",
+        measure="share of comparisons won by multi-step", baseline=0.5, subject=coder,
         note=f"{row['count']} of {row['n']} comparisons; {dropped} clients left out (no parseable direct network: "
              f"comparing against an empty one would count its failure as a win); the judge picked the network shown "
              f"first in {first['count']} of {first['n']}; a model judge is not the paper's experts"),
@@ -89,9 +107,9 @@ def networks_claims(*, detection: pl.DataFrame, comparison: pl.DataFrame, stabil
     return claims
 
 
-def claims_from_files(paths: dict[str, str], *, coder: str, judge: str, embedded: Sequence[str],
+def claims_from_files(paths: dict[str, str], *, coders: Sequence[str], judge: str, embedded: Sequence[str],
                       min_usable: float = 0.8) -> list[Claim]:
     """:func:`networks_claims` from the tables the workflow wrote."""
     return networks_claims(detection=pl.read_csv(paths["detection"]), comparison=pl.read_csv(paths["comparison"]),
-                           stability=pl.read_csv(paths["stability"]), coder=coder, judge=judge, embedded=embedded,
+                           stability=pl.read_csv(paths["stability"]), coders=coders, judge=judge, embedded=embedded,
                            min_usable=min_usable)

@@ -8,28 +8,35 @@ from matplotlib import pyplot as plt
 
 
 def detection_figure(detection: pl.DataFrame):
-    """Span F1 (95% CI) by number of in-context examples, with the trivial guess; dimension accuracy."""
-    shots = detection.filter(pl.col("shots").is_not_null()).sort("shots")
-    baseline = detection.filter(pl.col("shots").is_null())
+    """Span F1 (95% CI) by number of in-context examples per model coder, with the trivial guess;
+    dimension and valence accuracy. A table without a ``model`` column is one coder's.
+    """
+    if "model" not in detection.columns:
+        detection = detection.with_columns(pl.lit("model coder").alias("model"))
+    models = list(dict.fromkeys(detection["model"].to_list()))
     figure, (left, right) = plt.subplots(1, 2, figsize=(8, 3.2))
-    left.errorbar(shots["shots"], shots["f1"], yerr=[shots["f1"] - shots["f1_ci_low"], shots["f1_ci_high"] - shots["f1"]],
-                  fmt="o-", capsize=3, label="model coder")
-    for row in baseline.iter_rows(named=True):
-        left.axhline(row["f1"], color="tab:red", linestyle="--", label=row["coder"])
-    left.set_xlabel("in-context examples")
-    left.set_ylabel("span F1 (micro, same code)")
-    left.set_ylim(0, 1)
-    left.legend(fontsize=7)
-    right.plot(shots["shots"], shots["dimension_accuracy"], "o-", label="dimension")
-    right.plot(shots["shots"], shots["valence_accuracy"], "s-", label="adaptive/maladaptive")
-    for x, n in zip(shots["shots"], shots["located_spans"], strict=True):  # accuracies rest on this many located spans
-        right.annotate(f"n={n}", (x, 0.02), ha="center", fontsize=7)
+    for index, model in enumerate(models):
+        rows = detection.filter(pl.col("model") == model)
+        shots = rows.filter(pl.col("shots").is_not_null()).sort("shots")
+        color, name = f"C{index % 10}", model if len(models) > 1 else "model coder"
+        left.errorbar(shots["shots"], shots["f1"], yerr=[shots["f1"] - shots["f1_ci_low"], shots["f1_ci_high"] - shots["f1"]],
+                      fmt="o-", capsize=3, color=color, label=name)
+        # the guess is scored on the units this coder coded: one line per coder
+        for row in rows.filter(pl.col("shots").is_null()).iter_rows(named=True):
+            left.axhline(row["f1"], color=color, linestyle="--", lw=0.8,
+                         label=row["coder"] + (f" ({model})" if len(models) > 1 else ""))
+        right.plot(shots["shots"], shots["dimension_accuracy"], "o-", color=color, label=f"dimension: {name}")
+        right.plot(shots["shots"], shots["valence_accuracy"], "s--", color=color, label=f"adaptive/maladaptive: {name}")
+        for x, n in zip(shots["shots"], shots["located_spans"], strict=True):  # accuracies rest on this many located spans
+            right.annotate(f"n={n}", (x, 0.02 + 0.05 * index), ha="center", fontsize=7, color=color)
+    ticks = sorted(detection.filter(pl.col("shots").is_not_null())["shots"].unique().to_list())
     for axis in (left, right):
-        axis.set_xticks(shots["shots"].to_list())
-    right.set_xlabel("in-context examples")
+        axis.set_xticks(ticks)
+        axis.set_xlabel("in-context examples")
+        axis.set_ylim(0, 1)
+        axis.legend(fontsize=7)
+    left.set_ylabel("span F1 (micro, same code)")
     right.set_ylabel("accuracy on located spans")
-    right.set_ylim(0, 1)
-    right.legend(fontsize=7)
     return figure
 
 

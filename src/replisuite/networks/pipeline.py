@@ -24,16 +24,16 @@ from replisuite.tables import read_table, write_table
 STUDY = "networks"
 PROCESS_SCHEMA = {"unit": pl.String, "case": pl.String, "order": pl.Int64, "code": pl.String, "span": pl.String,
                   "cluster": pl.Int64, "theme": pl.String}
-COMPARISON_SCHEMA = {"judge": pl.String, **PAIR_SCHEMA}
+COMPARISON_SCHEMA = {"coder": pl.String, "judge": pl.String, **PAIR_SCHEMA}
 
 
-def code_sessions(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, shots: int, annomi: str, gold: str,
-                  out: str, provenance_out: str, threads: int | None = None) -> None:
-    """The coder's EEMM codes of every gold unit with ``shots`` examples from the other sessions."""
+def code_sessions(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, coder: str, shots: int, annomi: str,
+                  gold: str, out: str, provenance_out: str, threads: int | None = None) -> None:
+    """The ``coder`` model's EEMM codes of every gold unit with ``shots`` examples from the other sessions."""
     codebook = resolve(study["codebook"])
     units, codings = gold_codings(gold, codebook=codebook, annomi_path=annomi)
-    store, models = open_study_models(llm_section, STUDY, [study["coder"]], threads=threads)
-    llm = models[study["coder"]]
+    store, models = open_study_models(llm_section, STUDY, [coder], threads=threads)
+    llm = models[coder]
     coded = sample_units(units, per_session=study["units_per_session"], seed=study["seed"])
     with store:
         rows = code_units(llm, codebook, coded, pool_units=units, pool_codings=codings, k=shots, seed=study["seed"],
@@ -50,15 +50,18 @@ def processes_of(detections: pl.DataFrame, units: pl.DataFrame) -> pl.DataFrame:
     ).select("unit", "case", "order", "code", "span").sort("case", "order", "code")
 
 
-def build(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, annomi: str, gold: str, detections: str,
-          tables: Mapping[str, str], naming_out: str, provenance_out: str, threads: int | None = None) -> None:
-    """Themes in two steps, their stability across seeds, and each client's multi-step and direct networks."""
+def build(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, coder: str, annomi: str, gold: str,
+          detections: str, tables: Mapping[str, str], naming_out: str, provenance_out: str,
+          threads: int | None = None) -> None:
+    """Themes in two steps from the ``coder`` model's processes (it also names them and explains the
+    edges), their stability across seeds, and each client's multi-step and direct networks.
+    """
     codebook = resolve(study["codebook"])
     units, _ = gold_codings(gold, codebook=codebook, annomi_path=annomi)
     processes = processes_of(pl.read_parquet(detections), units)
     settings = study["themes"]
-    store, models = open_study_models(llm_section, STUDY, [study["coder"]], threads=threads)
-    llm = models[study["coder"]]
+    store, models = open_study_models(llm_section, STUDY, [coder], threads=threads)
+    llm = models[coder]
     transcripts = networks.transcripts_by_case(units, max_chars=study["max_chars"])
     with store:
         vectors = embed(processes["span"].to_list(), store=store) if processes.height else np.zeros((0, 384))
@@ -127,10 +130,11 @@ def rendered_networks(nodes: pl.DataFrame, edges: pl.DataFrame, *, skip: Sequenc
     return pl.DataFrame(rows, schema={"context": pl.String, "reply": pl.String, "text": pl.String})
 
 
-def compare(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, annomi: str, gold: str, nodes: str, edges: str,
-            statistics: str, out: str, provenance_out: str, threads: int | None = None) -> None:
-    """The judge's pairwise preference between each client's multi-step and direct network (cases
-    whose direct network could not be parsed are left out, and counted in the summary).
+def compare(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, coder: str, annomi: str, gold: str, nodes: str,
+            edges: str, statistics: str, out: str, provenance_out: str, threads: int | None = None) -> None:
+    """The judge's pairwise preference between each client's multi-step and direct network, both
+    built by ``coder`` (cases whose direct network could not be parsed are left out, and counted
+    in the summary).
     """
     codebook = resolve(study["codebook"])
     units, _ = gold_codings(gold, codebook=codebook, annomi_path=annomi)
@@ -145,8 +149,8 @@ def compare(study: Mapping[str, Any], llm_section: Mapping[str, Any], *, annomi:
     with store:
         pairs = judge_pairs(llm, transcripts, replies, seed=study["seed"], messages=networks.pair_messages_for_networks)
         write_llm_provenance(provenance_out, [llm])
-    write_table(pairs.with_columns(pl.lit(study["judge"]).alias("judge")).select(list(COMPARISON_SCHEMA)), out,
-                schema=COMPARISON_SCHEMA)
+    write_table(pairs.with_columns(pl.lit(coder).alias("coder"), pl.lit(study["judge"]).alias("judge"))
+                .select(list(COMPARISON_SCHEMA)), out, schema=COMPARISON_SCHEMA)
 
 
 def detection_table(study: Mapping[str, Any], codebook: Codebook, units: pl.DataFrame, gold: pl.DataFrame,
@@ -201,28 +205,36 @@ def majority_guess(units: pl.DataFrame, gold: pl.DataFrame) -> pl.DataFrame:
                                       "end": pl.Int64})
 
 
-def summarise(study: Mapping[str, Any], *, annomi: str, gold: str, detections: Sequence[str], processes: str, stability: str,
-              nodes: str, edges: str, statistics: str, comparison: str, tables: Mapping[str, str],
-              figure_stems: Mapping[str, str]) -> None:
-    """Detection, network and comparison tables and figures of the networks study."""
+def summarise(study: Mapping[str, Any], *, coders: Sequence[str], annomi: str, gold: str, detections: Sequence[str],
+              stability: Sequence[str], statistics: Sequence[str], comparison: Sequence[str], processes: str, nodes: str,
+              edges: str, tables: Mapping[str, str], figure_stems: Mapping[str, str]) -> None:
+    """Detection, comparison and stability tables per model coder, and figures (the networks and
+    themes of the first coder, whose ``processes``, ``nodes`` and ``edges`` are given).
+
+    ``stability``, ``statistics`` and ``comparison`` hold one file per coder, in the order of
+    ``coders``; ``detections`` every coder's files (their ``coder`` column says whose).
+    """
     from replisuite.coding.figures import networks_figure
 
     from replisuite.networks import figures
 
     codebook = resolve(study["codebook"])
     units, gold_frame = gold_codings(gold, codebook=codebook, annomi_path=annomi)
-    detection = detection_table(study, codebook, units, gold_frame, [pl.read_parquet(p) for p in detections])
+    coded = pl.concat([pl.read_parquet(p) for p in detections])
+    detection = pl.concat([
+        detection_table(study, codebook, units, gold_frame,
+                        [coded.filter((pl.col("coder") == coder) & (pl.col("k") == k))
+                         for k in sorted(coded.filter(pl.col("coder") == coder)["k"].unique())])
+        .select(pl.lit(coder).alias("model"), pl.all())
+        for coder in coders])
     write_table(detection, tables["detection"], schema=detection.schema)
-    pairs = pl.read_parquet(comparison)
-    preference = comparison_table(pairs, without_direct=len(failed_direct(statistics)))
+    preference = pl.concat([
+        comparison_table(pl.read_parquet(pairs), without_direct=len(failed_direct(stats_path)))
+        .select(pl.lit(coder).alias("model"), pl.all())
+        for coder, pairs, stats_path in zip(coders, comparison, statistics, strict=True)])
     write_table(preference, tables["comparison"], schema=preference.schema)
-    stability_frame = read_table(stability, schema=themes.STABILITY_SCHEMA)
-    stability_summary = pl.DataFrame({
-        "pairs": [stability_frame.height], "mean_ari": [stability_frame["ari"].mean()],
-        "min_ari": [stability_frame["ari"].min()], "mean_null_ari": [stability_frame["null_ari"].mean()],
-        "max_null_ari": [stability_frame["null_ari"].max()], "null": [themes.NULL],
-    }, schema={"pairs": pl.Int64, "mean_ari": pl.Float64, "min_ari": pl.Float64, "mean_null_ari": pl.Float64,
-               "max_null_ari": pl.Float64, "null": pl.String})
+    stability_summary = pl.concat([stability_row(coder, read_table(path, schema=themes.STABILITY_SCHEMA))
+                                   for coder, path in zip(coders, stability, strict=True)])
     write_table(stability_summary, tables["stability_summary"], schema=stability_summary.schema)
     processes_frame = read_table(processes, schema=PROCESS_SCHEMA)
     apply_style()
@@ -235,6 +247,16 @@ def summarise(study: Mapping[str, Any], *, annomi: str, gold: str, detections: S
     save_figure(networks_figure(node_frame, edge_frame),
                 *figure_paths(figure_stems["networks"]))
     save_figure(figures.theme_figure(processes_frame), *figure_paths(figure_stems["themes"]))
+
+
+def stability_row(coder: str, stability: pl.DataFrame) -> pl.DataFrame:
+    """One coder's theme stability over seed pairs beside the null's (a row)."""
+    return pl.DataFrame({
+        "model": [coder], "pairs": [stability.height], "mean_ari": [stability["ari"].mean()],
+        "min_ari": [stability["ari"].min()], "mean_null_ari": [stability["null_ari"].mean()],
+        "max_null_ari": [stability["null_ari"].max()], "null": [themes.NULL],
+    }, schema={"model": pl.String, "pairs": pl.Int64, "mean_ari": pl.Float64, "min_ari": pl.Float64,
+               "mean_null_ari": pl.Float64, "max_null_ari": pl.Float64, "null": pl.String})
 
 
 def comparison_table(pairs: pl.DataFrame, *, without_direct: int = 0) -> pl.DataFrame:

@@ -88,6 +88,38 @@ def benchmark_claim(table: pl.DataFrame, *, min_units: int) -> Claim:
                       f"{baseline['value']:.1f}" if baseline else "not scored")
 
 
+def rater_claims(table: pl.DataFrame, *, raters: Sequence[str], embedded: Sequence[str], min_units: int,
+                 min_usable: float = 0.8) -> list[Claim]:
+    """Each model rater (the benchmark's raters are subjects: roles.subjects) rates SUDS from the
+    client's words better than the training-mean guess (RMSE), with its floor: the share of replies
+    it gave as a SUDS decile.
+    """
+    overall = table.filter((pl.col("phase") == "all") & (pl.col("metric") == "rmse"))
+    target = "extracted" if "extracted" in overall["target"].to_list() else "planted"
+    rows = {r["predictor"]: r for r in overall.filter(pl.col("target") == target).iter_rows(named=True)}
+    baseline = rows.get("training mean (baseline)")
+    claims = []
+    for rater in raters:
+        mine = rows.get(f"rated by {rater}")
+        verdict, rule = beats_baseline_verdict(-baseline["value"] if baseline else None, -mine["value"] if mine else None,
+                                               -mine["ci_high"] if mine else None)
+        cases = int(mine["cases"]) if mine else 0
+        verdict, rule = too_few_units((verdict, rule), n=cases, min_units=min_units, unit="case")
+        rated, points = (int(mine["points"]) if mine else 0), (int(baseline["points"]) if baseline else 0)
+        floor = format_floor(rated, points, what="ratings given as a SUDS decile", min_rate=min_usable)
+        claims.append(with_floor(Claim(
+            study=STUDY, claim_id=f"model_rates_suds_{rater}", source=f"{SOURCE}: trajectory benchmark",
+            claim="A model reading the client's words rates SUDS closer than the training-mean guess",
+            published="", reproduced=mine["value"] if mine else None, ci_low=mine["ci_low"] if mine else None,
+            ci_high=mine["ci_high"] if mine else None, level="proxy", verdict=verdict,
+            rule=f"RMSE: upper CI bound below the training-mean baseline's RMSE ({rule})",
+            models=embedded_label(rater) if rater in embedded else rater, measure="RMSE of SUDS (points)",
+            baseline=baseline["value"] if baseline else None, subject=rater,
+            note=f"target {target}; {rated} of {points} ratings given as a decile, {cases} cases" +
+                 (f"; baseline RMSE {baseline['value']:.1f}" if baseline else "")), floor))
+    return claims
+
+
 def _row(arc: pl.DataFrame, scenario: str) -> Mapping | None:
     rows = arc.filter((pl.col("scenario") == scenario) & (pl.col("source") == "extracted"))
     return rows.row(0, named=True) if rows.height else None
@@ -133,7 +165,7 @@ def arc_claim(arc: pl.DataFrame, *, models: str, min_units: int, floor: TaskFloo
 
 
 def claims_from_files(paths: dict[str, str], *, embedded: Sequence[str], generator: Sequence[str], alpha: float,
-                      min_cases: int, min_usable: float = 0.8) -> list[Claim]:
+                      min_cases: int, raters: Sequence[str] = (), min_usable: float = 0.8) -> list[Claim]:
     """The trauma study's claims from the tables the workflow wrote."""
     models = " / ".join(embedded_label(m) if m in embedded else m for m in generator)
     extraction = pl.read_csv(paths["extraction"])
@@ -142,5 +174,7 @@ def claims_from_files(paths: dict[str, str], *, embedded: Sequence[str], generat
     claims = [published_marginals_claim(pl.read_csv(paths["published_marginals"]), alpha=alpha)] if released else []
     if not released:
         claims.append(extraction_claim(extraction, models=models, min_units=min_cases, floor=floor))
-    return [*claims, benchmark_claim(pl.read_csv(paths["benchmark"]), min_units=min_cases),
+    benchmark = pl.read_csv(paths["benchmark"])
+    return [*claims, benchmark_claim(benchmark, min_units=min_cases),
+            *rater_claims(benchmark, raters=raters, embedded=embedded, min_units=min_cases, min_usable=min_usable),
             arc_claim(pl.read_csv(paths["arc"]), models=models, min_units=min_cases, floor=floor)]
