@@ -57,6 +57,12 @@ def claim(claim_id="c1", study="s", verdict="reproduced", level="A", **values):
     return Claim(**{**fields, **values})
 
 
+def test_number_text_reads_missing_and_nan_as_na():
+    from replisuite.claims import number_text
+
+    assert [number_text(v) for v in (None, float("nan"), 0.12345, -2.0)] == ["n/a", "n/a", "0.123", "-2.000"]
+
+
 def test_claims_are_validated():
     with pytest.raises(ClaimError, match="level"):
         claim(level="D")

@@ -327,6 +327,11 @@ def read_claims(paths: Iterable[str]) -> pl.DataFrame:
     return pl.concat(frames) if frames else claims_frame([])
 
 
+def number_text(value: float | None) -> str:
+    """A measured value in a claim's note: three decimals, "n/a" when missing or NaN."""
+    return "n/a" if value is None or value != value else f"{value:.3f}"
+
+
 def embedded_label(name: str) -> str:
     """How the claims name the embedded model, so no reader takes it for a research subject."""
     return f"{name} ({EMBEDDED_MARK})"

@@ -1,7 +1,8 @@
 """The networks and care studies end to end on the real AnnoMI sessions and the shipped illustrative
 sets, with OpenAI-compatible models (the local fake server) as coders and judge: a planted coder
-that spots phrases must beat the trivial guess; one that answers nonsense must not (both coders in
-one run, each with its own verdicts)."""
+that spots phrases must beat the trivial guess; one that answers nonsense must not; one that
+answers in prose instead of JSON falls below its task floor (three coders in one run, each with
+its own verdicts)."""
 
 import json
 
@@ -28,6 +29,8 @@ def served(body):
     prompt = messages[-1]["content"]
     if messages[0]["content"].find("Codes:") >= 0 and body["model"] == "fake-nonsense":
         return json.dumps({"codes": [{"code": "motivation-adaptive", "span": "the"}]})
+    if messages[0]["content"].find("Codes:") >= 0 and body["model"] == "fake-prose":
+        return "The client sounds worried about quitting."
     if messages[0]["content"].find("Codes:") >= 0:
         if "could not be used" in prompt:
             return '{"codes": []}'
@@ -55,7 +58,9 @@ def coding_run(tmp_path_factory):
         del config["llm"]["models"]["served"]["concurrency"]
         config["llm"]["models"]["nonsense"] = {**config["llm"]["models"]["served"], "model": "fake-nonsense",
                                                "label": "a coder answering nonsense (fake server)"}
-        config["networks"].update(coders=["served", "nonsense"], judge="served", shots=[0, 2], network_shots=2,
+        config["llm"]["models"]["prose"] = {**config["llm"]["models"]["served"], "model": "fake-prose",
+                                            "label": "a coder answering in prose (fake server)"}
+        config["networks"].update(coders=["served", "nonsense", "prose"], judge="served", shots=[0, 2], network_shots=2,
                                   n_boot=100, units_per_session=None)
         config["care"].update(coders=["served"], n_boot=100)
 
@@ -70,7 +75,7 @@ def table(work, study, name):
 def test_detection_beats_the_trivial_guess_and_is_labelled_illustrative(coding_run):
     work, _, _ = coding_run
     detection = table(work, "networks", "detection")
-    assert detection["model"].unique(maintain_order=True).to_list() == ["served", "nonsense"]
+    assert detection["model"].unique(maintain_order=True).to_list() == ["served", "nonsense", "prose"]
     mine = detection.filter(pl.col("model") == "served")
     baseline = mine.filter(pl.col("shots").is_null()).row(0, named=True)
     model = mine.filter(pl.col("shots") == 2).row(0, named=True)
@@ -83,10 +88,12 @@ def test_detection_beats_the_trivial_guess_and_is_labelled_illustrative(coding_r
     detection_claim = claims.filter(pl.col("claim_id") == "process_detection_2_shot_served").row(0, named=True)
     assert "illustrative set written by the replisuite project" in detection_claim["note"]
     # each coder its own verdict, the planted difference in them
-    verdicts = {(c["subject"], c["claim_id"]): c["verdict"] for c in claims.iter_rows(named=True)}
-    assert verdicts[("served", "process_detection_2_shot_served")] == "reproduced"
-    assert verdicts[("nonsense", "process_detection_2_shot_nonsense")] == "not reproduced"
-    assert {s for s, _ in verdicts} == {"served", "nonsense"}
+    verdicts = {(c["subject"], c["claim_id"]): (c["verdict"], c["task_floor"]) for c in claims.iter_rows(named=True)}
+    assert verdicts[("served", "process_detection_2_shot_served")] == ("reproduced", "passed")
+    assert verdicts[("nonsense", "process_detection_2_shot_nonsense")] == ("not reproduced", "passed")
+    # no reply parsed: below the floor, so nothing can be said of its detection
+    assert verdicts[("prose", "process_detection_2_shot_prose")] == ("not comparable", "below")
+    assert {s for s, _ in verdicts} == {"served", "nonsense", "prose"}
     caption = (work / "workflow/report/networks/detection.rst").read_text()
     assert "ILLUSTRATIVE" in caption
 
@@ -98,7 +105,7 @@ def test_networks_themes_and_the_judge_comparison(coding_run):
     edges = table(work, "networks", "served/edges")
     assert edges.filter(pl.col("method") == "multi-step")["explanation"].str.contains("worse").all()
     comparison = table(work, "networks", "comparison")
-    assert set(comparison["model"]) == {"served", "nonsense"}
+    assert set(comparison["model"]) == {"served", "nonsense", "prose"}
     preferred = comparison.filter((pl.col("measure") == "multi-step preferred") & (pl.col("model") == "served")).row(0, named=True)
     assert preferred["n"] == 3 and preferred["count"] == 3  # the planted judge prefers the network with more edges
     stability = table(work, "networks", "stability_summary").filter(pl.col("model") == "served").row(0, named=True)
@@ -136,11 +143,11 @@ def test_rerun_sends_nothing_and_one_key_reruns_only_its_jobs(coding_run):
     again = snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default", *TARGETS)
     assert "Nothing to be done" in again.stdout + again.stderr and server.counters.calls == calls
     by_params, scheduled = rerun_plan(work, env, TARGETS, {"networks/window": 3})
-    assert by_params == {"build_networks": 2} and "code_eemm" not in scheduled  # one per coder
+    assert by_params == {"build_networks": 3} and "code_eemm" not in scheduled  # one per coder
     by_params, _ = rerun_plan(work, env, TARGETS, {"networks/match/rule": "exact"})
     assert by_params == {"summarise_networks": 1}
     by_params, _ = rerun_plan(work, env, TARGETS, {"networks/coder_params/max_tokens": 150})
-    assert by_params == {"code_eemm": 4}
+    assert by_params == {"code_eemm": 6}
     by_params, scheduled = rerun_plan(work, env, TARGETS, {"care/shots": 3})
     assert by_params == {"code_care_excerpts": 1} and not {"code_eemm", "build_networks"} & scheduled
 

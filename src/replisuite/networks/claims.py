@@ -7,16 +7,13 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 
 from replisuite.claims import (
-    Claim, TaskFloor, all_floors, beats_baseline_verdict, embedded_label, format_floor, variation_floor, with_floor,
+    Claim, TaskFloor, all_floors, beats_baseline_verdict, embedded_label, format_floor, number_text, variation_floor,
+    with_floor,
 )
 
 STUDY = "networks"
 SOURCE = "Using LLMs to Create Personalized Networks From Therapy Sessions"
 ILLUSTRATIVE = "gold EEMM codes are an illustrative set written by the replisuite project, not the paper's annotations"
-
-
-def _number(value) -> str:
-    return "n/a" if value is None or value != value else f"{value:.3f}"
 
 
 def coder_floor(row: Mapping, *, min_usable: float) -> TaskFloor | None:
@@ -76,7 +73,7 @@ def coder_claims(*, detection: pl.DataFrame, comparison: pl.DataFrame, stability
             published="few examples suffice", reproduced=row["f1"], ci_low=row["f1_ci_low"], ci_high=row["f1_ci_high"],
             level="proxy", verdict=verdict, rule=rule, models=label(coder), measure="span F1", baseline=baseline["f1"],
             subject=coder,
-            note=f"trivial guess F1 {_number(baseline['f1'])}; {ILLUSTRATIVE}"), coder_floor(row, min_usable=min_usable)))
+            note=f"trivial guess F1 {number_text(baseline['f1'])}; {ILLUSTRATIVE}"), coder_floor(row, min_usable=min_usable)))
     measures = {r["measure"]: r for r in comparison.iter_rows(named=True)}
     row, first = measures["multi-step preferred"], measures["first shown picked"]
     dropped = measures.get("pairs without a direct network", {}).get("count", 0)
@@ -103,7 +100,7 @@ def coder_claims(*, detection: pl.DataFrame, comparison: pl.DataFrame, stability
         verdict=verdict, rule="lowest seed-pair ARI above the highest seed-pair ARI of the null",
         models=label(coder), measure="mean seed-pair ARI (ci_low: the lowest pair)", baseline=null_high, subject=coder,
         note=f"{summary['pairs']} seed pairs; null ({summary.get('null', 'permuted embeddings')}) ARI mean "
-             f"{_number(summary['mean_null_ari'])}, highest {_number(null_high)}; processes from {label(coder)}'s codes"))
+             f"{number_text(summary['mean_null_ari'])}, highest {number_text(null_high)}; processes from {label(coder)}'s codes"))
     return claims
 
 

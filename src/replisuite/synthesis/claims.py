@@ -13,16 +13,12 @@ import polars as pl
 
 from replisuite.claims import (
     Claim, TaskFloor, all_floors, as_planted, beats_baseline_verdict, contrast_floor, direction_verdict, embedded_label,
-    format_floor, too_few_units, with_floor,
+    format_floor, number_text, too_few_units, with_floor,
 )
 from replisuite.synthesis.analysis import DIFFERENCE, KEPT_MINUS_DROPPED, SCORE
 
 STUDY = "synthesis"
 SOURCE = "Beyond Empathy (PsyLLM)"
-
-
-def _number(value) -> str:
-    return "n/a" if value is None or value != value else f"{value:.3f}"
 
 
 def generator_floor(generation: Mapping, *, min_usable: float) -> TaskFloor:
@@ -91,8 +87,8 @@ def _filter_claim(rows: pl.DataFrame, generated: Mapping, *, models: str, min_us
         **base, reproduced=ours["value"], ci_low=ours["ci_low"], ci_high=ours["ci_high"], baseline=best["value"],
         verdict=verdict, rule=f"paired difference from the better trivial filter ({diff['compared_with']}), posts "
                               f"resampled: {rule.replace('trivial baseline', '0')}",
-        note=f"difference {_number(diff['value'])} [{_number(diff['ci_low'])}, {_number(diff['ci_high'])}] over "
-             f"{diff['dialogues']} posts; {diff['compared_with']} scores {_number(best['value'])}"),
+        note=f"difference {number_text(diff['value'])} [{number_text(diff['ci_low'])}, {number_text(diff['ci_high'])}] over "
+             f"{diff['dialogues']} posts; {diff['compared_with']} scores {number_text(best['value'])}"),
         judge_usable_floor(diff, min_usable=min_usable))
 
 
@@ -115,7 +111,7 @@ def _diagnosis_claim(rows: pl.DataFrame, generated: Mapping, *, models: str, min
         ci_high=named["ci_high"] if named else None, baseline=baseline, verdict=verdict,
         rule=f"{rule} (the better of the majority-condition guess and a keyword match on the post; Wilson interval)",
         measure="share of posts with a mapped topic whose reasoning names its condition",
-        note=(f"majority guess {_number(majority['rate'])}, keyword match on the post {_number(keyword['rate'])}, "
+        note=(f"majority guess {number_text(majority['rate'])}, keyword match on the post {number_text(keyword['rate'])}, "
               f"{named['posts']} posts; {left_out} posts without a mapped topic left out; CounselChat topics are a weak label"
               if named else "no diagnosis table rows")),
         generator_floor(generated, min_usable=min_usable))
@@ -134,8 +130,8 @@ def _quality_claim(rows: pl.DataFrame, pairs: pl.DataFrame, generator: str, *, m
         reproduced=difference["mean"] if difference else None, ci_low=difference["ci_low"] if difference else None,
         ci_high=difference["ci_high"] if difference else None, baseline=0.0, verdict=verdict, rule=rule,
         measure="difference in mean psyllm total (0-9), kept minus dropped",
-        note=f"{kept} kept, {dropped} dropped; kept {_number(totals.get('kept', {}).get('mean'))}, dropped "
-             f"{_number(totals.get('dropped', {}).get('mean'))}"),
+        note=f"{kept} kept, {dropped} dropped; kept {number_text(totals.get('kept', {}).get('mean'))}, dropped "
+             f"{number_text(totals.get('dropped', {}).get('mean'))}"),
         contrast_floors(pairs, min_contrast=min_contrast))
 
 
