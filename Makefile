@@ -42,14 +42,14 @@ record: install  ## make this run the reference: checksum record, dvc.lock, READ
 	$(BIN)/python -m replisuite.scorecard readme
 	$(BIN)/python -m replisuite.docblocks
 
-# Two pytest workers, a test file each at a time, for all but the served-model and SLURM tests;
-# those run afterwards on their own (a CPU-served model shares the 2 cores badly: beside another
-# worker its run took three times as long). `make test TEST_WORKERS=1` runs the first part one
-# file after another.
+# Two pytest workers, a test file each at a time, for all but the tests against a CPU-served model;
+# those run afterwards on their own (the server shares the 2 cores badly: beside another worker
+# the served-studies run took three times as long). `make test TEST_WORKERS=1` runs the first
+# part one file after another.
 TEST_WORKERS ?= 2
 test: install system-packages  ## run the test suite (installs what it needs, SLURM packages as root)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not served and not slurm"
-	$(BIN)/python -m pytest -m "served or slurm"
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not served"
+	$(BIN)/python -m pytest -m served
 
 # The SLURM tests bring up a one-node cluster (Debian's slurm-wlm and munge). As root with apt-get
 # they are installed here; elsewhere those tests skip and say why (docs/testing.md).

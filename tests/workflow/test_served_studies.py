@@ -44,15 +44,16 @@ METHODS = {
     "preference": {"principles": {"method!": {"served": "json"}}, "reward": {"loglik_scorers": ["smollm2-135m"]},
                    "evaluation": {"judge_method!": {"served": "parsed"}}},
     # the therapists' answers are long prompts for a CPU-served model (116 s of the run with them);
-    # tests/workflow/test_synthesis_study.py scores them through the fake server
-    "synthesis": {"judge_method!": {}, "human_reference": False},
+    # tests/workflow/test_synthesis_study.py scores them, and every planted defect, through the fake
+    # server; one defect here (the filter's path is the same for each)
+    "synthesis": {"judge_method!": {}, "human_reference": False, "defects": ["truncate_reasoning"]},
 }
 
 
 def served_requests(work, study):
     """Requests the study's jobs made of the served entry (their provenance files)."""
     total = 0
-    for path in (work / "results" / study / "llm").glob("*.json"):
+    for path in (work / "results" / study / "llm").rglob("*.json"):  # networks: a folder per coder
         total += sum(record["requests"] for record in json.loads(path.read_text()) if record["entry"] == "served")
     return total
 
@@ -126,7 +127,8 @@ def test_a_rerun_of_every_job_that_talked_to_the_server_sends_it_nothing(served_
     assert {"ask_stigma_questions", "judge_sessions", "code_care_excerpts", "simulate_roleplay"} <= set(rules)
     # what those jobs write (each writes its model provenance under results/<study>/llm/): forced,
     # they run again and nothing downstream does
-    written = sorted(str(path.relative_to(work)) for study in STUDIES for path in (work / "results" / study / "llm").glob("*.json"))
+    written = sorted(str(path.relative_to(work)) for study in STUDIES
+                     for path in (work / "results" / study / "llm").rglob("*.json"))
     before = server.completions_served()
     done = snakemake(work, env, "--cores", "2", "--profile", "workflow/profiles/default", *written, "--forcerun", *rules)
     assert server.completions_served() == before
@@ -156,7 +158,7 @@ def test_adding_a_subject_is_one_key_and_reschedules_only_its_jobs_and_the_summa
     # the jobs that list the subjects in their params: summaries, claims (a verdict per subject), and
     # trauma's benchmark (its raters are subjects)
     listing = {job.rule for job in others if "Params have changed" in job.reason}
-    assert {"predict_trauma_trajectories", "summarise_networks", "state_claims"} <= listing
+    assert {"predict_trauma_trajectories", "summarise_networks"} <= listing
     assert all(rule.startswith("summarise_") for rule in listing - {"predict_trauma_trajectories", "state_claims"}), listing
     print("jobs of the new subject per rule:", dict(Counter(job.rule for job in of_new)),
           "other jobs with changed params:", dict(Counter(job.rule for job in jobs
