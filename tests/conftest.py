@@ -284,9 +284,8 @@ def logged_llm_counts(work: Path, study: str) -> dict[str, Counter]:
     return totals
 
 
-
 def pytest_collection_modifyitems(items):
-    """The longest test files first (the served-model run, then the SLURM cluster, then the other
-    workflow runs): with two workers (`make test`) the file that starts last sets when the suite
-    ends, so it should be a short one."""
+    """The longest test files first (the served-model runs, the SLURM cluster, the other workflow
+    runs): on two workers (`make test`, with xdist's own reordering off) the file that starts last
+    sets when the suite ends, so it should be a short one."""
     items.sort(key=lambda item: tuple(item.get_closest_marker(mark) is None for mark in ("served", "slurm", "workflow")))
