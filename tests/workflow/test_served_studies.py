@@ -44,9 +44,8 @@ METHODS = {
     "preference": {"principles": {"method!": {"served": "json"}}, "reward": {"loglik_scorers": ["smollm2-135m"]},
                    "evaluation": {"judge_method!": {"served": "parsed"}}},
     # the therapists' answers are long prompts for a CPU-served model (116 s of the run with them);
-    # tests/workflow/test_synthesis_study.py scores them, and every planted defect, through the fake
-    # server; one defect here (the filter's path is the same for each)
-    "synthesis": {"judge_method!": {}, "human_reference": False, "defects": ["truncate_reasoning"]},
+    # tests/workflow/test_synthesis_study.py scores them through the fake server
+    "synthesis": {"judge_method!": {}, "human_reference": False},
 }
 
 

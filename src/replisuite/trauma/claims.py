@@ -67,11 +67,18 @@ def extraction_claim(extraction: pl.DataFrame, *, models: str, min_units: int, f
              if null else "no planted rating"), floor)
 
 
-def benchmark_claim(table: pl.DataFrame, *, min_units: int) -> Claim:
-    """The trajectory predictor beats the training-mean baseline (RMSE)."""
+def overall_rmse(table: pl.DataFrame) -> tuple[str, dict[str, Mapping]]:
+    """The benchmark's target (extracted ratings where there are any, else planted) and each
+    predictor's RMSE row over all phases.
+    """
     overall = table.filter((pl.col("phase") == "all") & (pl.col("metric") == "rmse"))
     target = "extracted" if "extracted" in overall["target"].to_list() else "planted"
-    rows = {r["predictor"]: r for r in overall.filter(pl.col("target") == target).iter_rows(named=True)}
+    return target, {r["predictor"]: r for r in overall.filter(pl.col("target") == target).iter_rows(named=True)}
+
+
+def benchmark_claim(table: pl.DataFrame, *, min_units: int) -> Claim:
+    """The trajectory predictor beats the training-mean baseline (RMSE)."""
+    target, rows = overall_rmse(table)
     model, baseline = rows.get("MiniLM + ridge"), rows.get("training mean (baseline)")
     # lower RMSE is better: compare the negated errors
     verdict, rule = beats_baseline_verdict(-baseline["value"] if baseline else None, -model["value"] if model else None,
@@ -94,9 +101,7 @@ def rater_claims(table: pl.DataFrame, *, raters: Sequence[str], embedded: Sequen
     client's words better than the training-mean guess (RMSE), with its floor: the share of replies
     it gave as a SUDS decile.
     """
-    overall = table.filter((pl.col("phase") == "all") & (pl.col("metric") == "rmse"))
-    target = "extracted" if "extracted" in overall["target"].to_list() else "planted"
-    rows = {r["predictor"]: r for r in overall.filter(pl.col("target") == target).iter_rows(named=True)}
+    target, rows = overall_rmse(table)
     baseline = rows.get("training mean (baseline)")
     claims = []
     for rater in raters:
